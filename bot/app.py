@@ -1,0 +1,41 @@
+"""Building the Flask application: configuration, runtime, blueprints, commands."""
+import logging
+import os
+
+from flask import Flask, jsonify
+
+from . import config as config_module
+from . import runtime as runtime_module
+
+
+def build_app(test_config: dict | None = None) -> Flask:
+    test_config = dict(test_config or {})
+    instance_path = test_config.pop("INSTANCE_PATH", None)
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = config_module.load(app.instance_path, test_config.pop("ENVIRON", None))
+    settings.update(test_config)
+    app.config.update(settings)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.secret_key = settings["SECRET_KEY"]
+
+    runtime = runtime_module.build(settings)
+    runtime_module.set_default(runtime)
+    app.extensions["bot"] = runtime
+
+    from . import cli, tryout, webhooks
+    app.register_blueprint(webhooks.blueprint)
+    if settings.get("TRY_PAGE"):
+        app.register_blueprint(tryout.blueprint)
+    cli.init_app(app)
+
+    @app.get("/")
+    def index():
+        return jsonify(service="community messaging bot", try_page="/try" if settings.get("TRY_PAGE") else None)
+
+    return app
+
+
+def runtime_of(app: Flask) -> runtime_module.Runtime:
+    return app.extensions["bot"]

@@ -1,0 +1,46 @@
+"""Replies as plain text, for every channel that shows text and numbers (SMS, WhatsApp, terminal, web)."""
+import re
+
+from handlers.i18n import RTL
+from handlers.sms import MAX_SEGMENTS, budget, segments, split_pages
+from handlers.text import to_arabic_digits
+from handlers.types import Reply
+
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+def option_key(key: str, lang: str) -> str:
+    """The option number as the person's script writes it (١ in Arabic and Kurdish, 1 in Latin)."""
+    return to_arabic_digits(key) if lang in RTL else key
+
+
+def as_text(reply: Reply, bold: bool = False) -> str:
+    """Text then one line per option: "١. الصحة". bold=True keeps *bold* (WhatsApp), else it is dropped."""
+    text = reply.text if bold else _BOLD.sub(r"\1", reply.text)
+    lines = [text] if text else []
+    lines += [f"{option_key(o.key, reply.language)}. {o.label}" for o in reply.options]
+    return "\n".join(lines)
+
+
+def sms_messages(replies: list[Reply]) -> list[str]:
+    """SMS bodies, each at most three segments: a reply that does not fit is cut between lines."""
+    bodies = []
+    for reply in replies:
+        body = as_text(reply)
+        if segments(body) <= MAX_SEGMENTS:
+            bodies.append(body)
+            continue
+        room = budget(body)
+        current = ""
+        for line in body.split("\n"):
+            pieces = split_pages(line, room) if len(line) > room else [line]
+            for piece in pieces:
+                candidate = f"{current}\n{piece}" if current else piece
+                if current and segments(candidate) > MAX_SEGMENTS:
+                    bodies.append(current)
+                    current = piece
+                else:
+                    current = candidate
+        if current:
+            bodies.append(current)
+    return bodies

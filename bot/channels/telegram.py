@@ -1,0 +1,171 @@
+"""Telegram: updates in through the webhook (or long polling), replies as a method call in the response.
+
+Parsed with python-telegram-bot's `Update.de_json`; sent outside a request with
+its `Bot` client (base URL from TELEGRAM_API_URL, for a self-hosted Bot API server
+or the tests' loopback fake). A real sample update: tests/payloads/telegram/.
+"""
+import asyncio
+import hmac
+import html
+import re
+import threading
+from pathlib import Path
+
+from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.error import BadRequest as TgBadRequest
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+
+from handlers.types import Incoming, Media, Reply
+
+from .base import FAILED, RETRY, SENT, STOPPED, BadRequest, Ignored, SendResult
+from .plain import option_key
+
+CHANNEL = "telegram"
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+_BOLD = re.compile(r"\*([^*\n]+)\*")
+
+
+# ---- inbound -------------------------------------------------------------------------------------
+def check_secret(headers, config: dict) -> bool:
+    secret = config.get("TELEGRAM_WEBHOOK_SECRET")
+    if not secret:
+        return True
+    given = headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    return hmac.compare_digest(given.encode(), secret.encode())
+
+
+def parse_body(data) -> Incoming | Ignored:
+    """A decoded update body to an Incoming; raises BadRequest when it is not a Telegram update."""
+    if not isinstance(data, dict):
+        raise BadRequest("an update must be a JSON object")
+    if not isinstance(data.get("update_id"), int):
+        raise BadRequest("update_id (an integer) is missing")
+    try:
+        update = Update.de_json(data, None)
+    except Exception as exc:  # de_json raises whatever the wrong shape provokes
+        raise BadRequest(f"not a Telegram update: {type(exc).__name__}") from None
+    return from_update(update)
+
+
+def from_update(update: Update) -> Incoming | Ignored:
+    if update.callback_query is not None:
+        query = update.callback_query
+        if query.message is None or query.from_user is None:
+            return Ignored("callback without a chat")
+        return Incoming(CHANNEL, str(query.message.chat.id), text=query.data or "",
+                        provider_id=str(update.update_id), language_hint=query.from_user.language_code)
+    message = update.message
+    if message is None:
+        kind = ("edited message" if update.edited_message else
+                "member update" if update.my_chat_member else "update without a message")
+        return Ignored(kind)
+    if message.chat.type != "private":
+        return Ignored("not a private chat")
+    media = []
+    if message.voice:
+        media.append(Media(f"telegram:file:{message.voice.file_id}", message.voice.mime_type or "audio/ogg"))
+    elif message.audio:
+        media.append(Media(f"telegram:file:{message.audio.file_id}", message.audio.mime_type or "audio/mpeg"))
+    elif message.photo:
+        media.append(Media(f"telegram:file:{message.photo[-1].file_id}", "image/jpeg"))
+    elif message.video_note or message.video:
+        video = message.video_note or message.video
+        media.append(Media(f"telegram:file:{video.file_id}", "video/mp4"))
+    elif message.document:
+        media.append(Media(f"telegram:file:{message.document.file_id}", message.document.mime_type or ""))
+    text = message.text or message.caption or ""
+    hint = message.from_user.language_code if message.from_user else None
+    return Incoming(CHANNEL, str(message.chat.id), text=text, provider_id=str(update.update_id),
+                    media=media, language_hint=hint, supported=bool(text or media))
+
+
+# ---- rendering -----------------------------------------------------------------------------------
+def _html(text: str) -> str:
+    return _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False))
+
+
+def keyboard(reply: Reply) -> dict | None:
+    """Numbered options as reply-keyboard buttons; a tap sends "١. الصحة", which the dialogue reads as 1."""
+    if not reply.options:
+        return None
+    rows = [[KeyboardButton(f"{option_key(o.key, reply.language)}. {o.label}")] for o in reply.options]
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True).to_dict()
+
+
+def merge(replies: list[Reply]) -> Reply | None:
+    """Several replies of one turn as one Telegram message (one method fits in a webhook response)."""
+    if not replies:
+        return None
+    last = replies[-1]
+    image = next((r.image for r in replies if r.image), None)
+    return Reply(text="\n\n".join(r.text for r in replies if r.text), options=last.options,
+                 image=image, language=last.language)
+
+
+def webhook_response(incoming: Incoming, replies: list[Reply], config: dict) -> dict | None:
+    """The method call Telegram performs for us when it reads the webhook response."""
+    reply = merge(replies)
+    if reply is None:
+        return None
+    body = {"chat_id": int(incoming.address) if incoming.address.lstrip("-").isdigit() else incoming.address,
+            "parse_mode": "HTML"}
+    markup = keyboard(reply)
+    if markup:
+        body["reply_markup"] = markup
+    text = _html(reply.text)
+    public = (config.get("PUBLIC_URL") or "").rstrip("/")
+    if reply.image and public and len(text) <= CAPTION_LIMIT:
+        return {"method": "sendPhoto", "photo": f"{public}/content-images/{reply.image}", "caption": text, **body}
+    return {"method": "sendMessage", "text": text[:TEXT_LIMIT], **body}
+
+
+# ---- sending outside a request -------------------------------------------------------------------
+_loop_local = threading.local()
+
+
+def _run(coro):
+    """Each worker thread keeps one event loop for python-telegram-bot's async client."""
+    loop = getattr(_loop_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _loop_local.loop = loop
+    return loop.run_until_complete(coro)
+
+
+def make_bot(config: dict) -> Bot:
+    base = (config.get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/")
+    return Bot(config["TELEGRAM_BOT_TOKEN"], base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+
+
+async def _send(bot: Bot, chat_id: str, reply: Reply, images_dir: Path):
+    markup = keyboard(reply)
+    markup_obj = ReplyKeyboardMarkup.de_json(markup, bot) if markup else None
+    text = _html(reply.text)
+    async with bot:
+        if reply.image and (images_dir / reply.image).is_file() and len(text) <= CAPTION_LIMIT:
+            with (images_dir / reply.image).open("rb") as photo:
+                return await bot.send_photo(chat_id, photo, caption=text, parse_mode="HTML",
+                                            reply_markup=markup_obj)
+        return await bot.send_message(chat_id, text[:TEXT_LIMIT], parse_mode="HTML", reply_markup=markup_obj)
+
+
+def send(config: dict, address: str, reply: Reply, images_dir: Path) -> SendResult:
+    """Send one stored message; every python-telegram-bot error becomes one of the queue's outcomes."""
+    if not config.get("TELEGRAM_BOT_TOKEN"):
+        return SendResult(FAILED, reason="channel_off", detail="TELEGRAM_BOT_TOKEN is not set")
+    try:
+        sent = _run(_send(make_bot(config), address, reply, images_dir))
+    except RetryAfter as exc:
+        delay = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+        return SendResult(RETRY, reason="throttled", retry_after=float(delay))
+    except Forbidden as exc:
+        return SendResult(STOPPED, reason="blocked", detail=str(exc)[:300])
+    except (TimedOut, NetworkError) as exc:
+        if isinstance(exc, TgBadRequest):
+            return SendResult(FAILED, reason="bad_request", detail=str(exc)[:300])
+        return SendResult(RETRY, reason="connection", detail=str(exc)[:300])
+    except TelegramError as exc:
+        return SendResult(FAILED, reason="telegram_error", detail=str(exc)[:300])
+    return SendResult(SENT, provider_id=str(sent.message_id))
+

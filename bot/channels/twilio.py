@@ -1,0 +1,162 @@
+"""Twilio SMS and WhatsApp: one adapter, since Twilio posts both the same way (From "whatsapp:+964..." is WhatsApp).
+
+Inbound: form posts signed with X-Twilio-Signature, checked with twilio's
+RequestValidator against PUBLIC_URL + path (the URL Twilio called, not the one a
+proxy hands us). Replies ride on the response as TwiML. Sending outside a
+request uses twilio.rest.Client; TWILIO_API_URL points it at a loopback fake.
+Sample payloads: tests/payloads/twilio/.
+"""
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from handlers.types import Incoming, Media, Reply
+
+from .base import FAILED, RETRY, SENT, STOPPED, WINDOW, BadRequest, SendResult, StatusUpdate
+from .plain import as_text, sms_messages
+
+WHATSAPP_PREFIX = "whatsapp:"
+WHATSAPP_LIMIT = 4096
+# Twilio error codes that mean something to the queue (https://www.twilio.com/docs/api/errors).
+OPTED_OUT = {21610}                    # the recipient sent STOP
+OUTSIDE_WINDOW = {63016}               # WhatsApp free-form message outside the 24-hour window
+INVALID_ADDRESS = {21211, 21614, 63003, 21408}
+
+
+# ---- inbound -------------------------------------------------------------------------------------
+def public_url(request_url: str, path: str, query: str, config: dict) -> str:
+    base = (config.get("PUBLIC_URL") or "").rstrip("/")
+    if not base:
+        return request_url
+    return f"{base}{path}" + (f"?{query}" if query else "")
+
+
+def check_signature(url: str, form: dict, signature: str, config: dict) -> bool:
+    token = config.get("TWILIO_AUTH_TOKEN")
+    if not token:
+        return True
+    return bool(signature) and RequestValidator(token).validate(url, form, signature)
+
+
+def parse_form(form) -> Incoming:
+    """A Twilio inbound message form to an Incoming; raises BadRequest for a form that is not one."""
+    sender = (form.get("From") or "").strip()
+    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    if not sender:
+        raise BadRequest("From is missing")
+    if not sid:
+        raise BadRequest("MessageSid is missing")
+    channel = "whatsapp" if sender.startswith(WHATSAPP_PREFIX) else "sms"
+    address = sender[len(WHATSAPP_PREFIX):] if channel == "whatsapp" else sender
+    try:
+        count = min(int(form.get("NumMedia") or 0), 10)
+    except ValueError:
+        raise BadRequest("NumMedia is not a number") from None
+    media = [Media(form.get(f"MediaUrl{i}"), form.get(f"MediaContentType{i}") or "")
+             for i in range(count) if form.get(f"MediaUrl{i}")]
+    text = form.get("Body") or ""
+    return Incoming(channel, address, text=text, provider_id=sid, media=media, supported=bool(text or media))
+
+
+def parse_status(form) -> StatusUpdate:
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    status = form.get("MessageStatus") or form.get("SmsStatus")
+    if not sid or not status:
+        raise BadRequest("MessageSid and MessageStatus are required")
+    return StatusUpdate(sid, status.lower(), form.get("ErrorCode") or None)
+
+
+# ---- rendering -----------------------------------------------------------------------------------
+def image_url(reply: Reply, config: dict) -> str | None:
+    base = (config.get("PUBLIC_URL") or "").rstrip("/")
+    return f"{base}/content-images/{reply.image}" if reply.image and base else None
+
+
+def bodies(channel: str, replies: list[Reply]) -> list[tuple[str, str | None]]:
+    """(text, image) per message: SMS at most three segments each; WhatsApp up to 4,096 characters."""
+    if channel == "sms":
+        return [(body, None) for body in sms_messages(replies)]
+    return [(as_text(r, bold=True)[:WHATSAPP_LIMIT], r.image) for r in replies]
+
+
+def twiml(channel: str, replies: list[Reply], config: dict) -> str:
+    response = MessagingResponse()
+    for body, image in bodies(channel, replies):
+        message = response.message(body)
+        if image and (url := image_url(Reply("", image=image), config)):
+            message.media(url)
+    return str(response)
+
+
+# ---- sending outside a request -------------------------------------------------------------------
+class LoopbackHttpClient(TwilioHttpClient):
+    """Sends Twilio API calls to TWILIO_API_URL instead of api.twilio.com (the tests' fake, a proxy)."""
+
+    def __init__(self, base_url: str, **kwargs):
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):
+        for host in ("https://api.twilio.com", "https://messaging.twilio.com"):
+            if url.startswith(host):
+                url = self.base_url + url[len(host):]
+        return super().request(method, url, *args, **kwargs)
+
+
+def make_client(config: dict) -> Client:
+    http_client = LoopbackHttpClient(config["TWILIO_API_URL"], timeout=15) if config.get("TWILIO_API_URL") \
+        else TwilioHttpClient(timeout=15)
+    return Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http_client)
+
+
+def send(config: dict, channel: str, address: str, reply: Reply, template: dict | None = None) -> SendResult:
+    """Send one stored message (a template on WhatsApp outside the 24-hour window)."""
+    if not (config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")):
+        return SendResult(FAILED, reason="channel_off", detail="Twilio credentials are not set")
+    args: dict = {}
+    if channel == "whatsapp":
+        if not config.get("TWILIO_WHATSAPP_FROM"):
+            return SendResult(FAILED, reason="channel_off", detail="TWILIO_WHATSAPP_FROM is not set")
+        sender = config["TWILIO_WHATSAPP_FROM"]
+        args["from_"] = sender if sender.startswith(WHATSAPP_PREFIX) else WHATSAPP_PREFIX + sender
+        args["to"] = WHATSAPP_PREFIX + address
+    else:
+        if config.get("TWILIO_MESSAGING_SERVICE_SID"):
+            args["messaging_service_sid"] = config["TWILIO_MESSAGING_SERVICE_SID"]
+        elif config.get("TWILIO_SMS_FROM"):
+            args["from_"] = config["TWILIO_SMS_FROM"]
+        else:
+            return SendResult(FAILED, reason="channel_off", detail="TWILIO_SMS_FROM is not set")
+        args["to"] = address
+    if config.get("PUBLIC_URL"):
+        args["status_callback"] = config["PUBLIC_URL"].rstrip("/") + "/webhooks/twilio/status"
+    if template:
+        args.update(template)
+    else:
+        parts = bodies(channel, [reply])
+        args["body"] = "\n".join(body for body, _ in parts)
+        if parts[0][1] and (url := image_url(reply, config)):
+            args["media_url"] = [url]
+    try:
+        message = make_client(config).messages.create(**args)
+    except TwilioRestException as exc:
+        return _failure(exc)
+    except Exception as exc:  # connection refused, timeout, TLS: all temporary from our side
+        return SendResult(RETRY, reason="connection", detail=type(exc).__name__)
+    return SendResult(SENT, provider_id=message.sid)
+
+
+def _failure(exc: TwilioRestException) -> SendResult:
+    code = exc.code or 0
+    detail = f"Twilio {exc.status} error {code}"
+    if code in OPTED_OUT:
+        return SendResult(STOPPED, reason="opted_out", detail=detail)
+    if code in OUTSIDE_WINDOW:
+        return SendResult(WINDOW, reason="outside_window", detail=detail)
+    if exc.status == 429 or (exc.status or 0) >= 500:
+        return SendResult(RETRY, reason=f"http_{exc.status}", detail=detail)
+    if code in INVALID_ADDRESS:
+        return SendResult(FAILED, reason="invalid_address", detail=detail)
+    return SendResult(FAILED, reason=f"twilio_{code or exc.status}", detail=detail)

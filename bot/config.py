@@ -1,0 +1,78 @@
+"""Configuration, read once from the environment; missing secrets are generated into instance/ on first run.
+
+Every variable is listed in README.md. Provider settings that are missing switch
+that channel off with a log line; they never stop the app.
+"""
+import json
+import logging
+import os
+import secrets
+from base64 import urlsafe_b64encode
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEV_KEY_FILE = "keys.json"
+ENV_VARS = (
+    "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DATA_KEY", "PUBLIC_URL",
+    "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_API_URL",
+    "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM", "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_WHATSAPP_FROM", "TWILIO_WHATSAPP_TEMPLATE_SID", "TWILIO_API_URL",
+    "MESSAGE_RETENTION_DAYS", "CASE_RETENTION_DAYS", "RESPONSE_DAYS", "SENSITIVE_RESPONSE_HOURS",
+    "HUEY_IMMEDIATE", "LOG_FORMAT", "METRICS_TOKEN", "TRY_PAGE",
+)
+INT_VARS = {"MESSAGE_RETENTION_DAYS": 90, "CASE_RETENTION_DAYS": 365, "RESPONSE_DAYS": 7,
+            "SENSITIVE_RESPONSE_HOURS": 24}
+
+
+def _instance_keys(instance: Path) -> dict:
+    """SECRET_KEY and DATA_KEY for the embedded default: made once, kept in instance/ (mode 600)."""
+    path = instance / DEV_KEY_FILE
+    if path.exists():
+        return json.loads(path.read_text())
+    keys = {"SECRET_KEY": secrets.token_urlsafe(32),
+            "DATA_KEY": urlsafe_b64encode(secrets.token_bytes(32)).decode()}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(keys, fh)
+    log.warning("generated new keys in %s: keep this file, or set SECRET_KEY and DATA_KEY", path)
+    return keys
+
+
+def load(instance_path: str, environ: dict | None = None) -> dict:
+    """The settings as a plain dict for app.config."""
+    env = os.environ if environ is None else environ
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    config = {name: env.get(name) or None for name in ENV_VARS}
+    for name, default in INT_VARS.items():
+        try:
+            config[name] = int(config[name]) if config[name] else default
+        except ValueError:
+            log.error("%s must be a whole number; using %s", name, default)
+            config[name] = default
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'bot.sqlite3'}"
+    elif config["DATABASE_URL"].startswith("postgres://"):  # what some platforms still hand out
+        config["DATABASE_URL"] = "postgresql://" + config["DATABASE_URL"][len("postgres://"):]
+    if not (config["SECRET_KEY"] and config["DATA_KEY"]):
+        generated = _instance_keys(instance)
+        config["SECRET_KEY"] = config["SECRET_KEY"] or generated["SECRET_KEY"]
+        config["DATA_KEY"] = config["DATA_KEY"] or generated["DATA_KEY"]
+        config["KEYS_FROM_INSTANCE"] = True
+    config["AUTO_MIGRATE"] = env.get("AUTO_MIGRATE", "1" if config["DATABASE_URL"].startswith("sqlite") else "0") == "1"
+    config["TRY_PAGE"] = (config["TRY_PAGE"] or "1") == "1"
+    config["HUEY_IMMEDIATE"] = (config["HUEY_IMMEDIATE"] or "0") == "1"
+    config["HUEY_SQLITE_PATH"] = str(instance / "queue.sqlite3")
+    return config
+
+
+def channels_enabled(config: dict) -> dict[str, bool]:
+    """Which providers are configured; a missing one is off, said once in the log."""
+    return {
+        "telegram": bool(config.get("TELEGRAM_BOT_TOKEN")),
+        "sms": bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
+                    and (config.get("TWILIO_SMS_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID"))),
+        "whatsapp": bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
+                         and config.get("TWILIO_WHATSAPP_FROM")),
+    }

@@ -1,0 +1,138 @@
+"""The database tables. Personal data columns end in _enc (encrypted) or _hash (keyed hash): never clear text.
+
+Schema changes are Alembic migrations (bot/migrations); keep the two in step.
+"""
+from datetime import datetime, timezone
+
+from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Contact(Base):
+    """A person on one channel (the same person on SMS and Telegram is two contacts)."""
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("channel", "address_hash", name="uq_contacts_address"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    address_enc: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(12))
+    state: Mapped[str] = mapped_column(String(32), default="new")
+    state_enc: Mapped[str | None] = mapped_column(Text)  # the dialogue's data, may hold what the person typed
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    topics: Mapped[str] = mapped_column(String(200), default="")  # announcement topics, comma separated; "" = all
+    area: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Message(Base):
+    """One inbound message and the replies that rode on its webhook response."""
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id", name="uq_messages_provider"),
+        Index("ix_messages_created", "created_at"),
+        Index("ix_messages_contact", "contact_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    provider_id: Mapped[str | None] = mapped_column(String(80))
+    text_enc: Mapped[str | None] = mapped_column(Text)
+    media_enc: Mapped[str | None] = mapped_column(Text)
+    replies_enc: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Case(Base):
+    """A piece of feedback: complaint, question, request for help, suggestion or thanks."""
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status", "status"),
+        Index("ix_cases_created", "created_at"),
+        Index("ix_cases_contact", "contact_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(20))
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    language: Mapped[str | None] = mapped_column(String(12))
+    channel: Mapped[str] = mapped_column(String(16))
+    area: Mapped[str | None] = mapped_column(String(64))
+    text_enc: Mapped[str | None] = mapped_column(Text)
+    media_enc: Mapped[str | None] = mapped_column(Text)
+    assigned_to: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    first_answer_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CaseEvent(Base):
+    """Everything that happened to a case, by whom and when: status changes, answers, notes, additions."""
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case", "case_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(20))   # status, answer, note, added, assign
+    status_from: Mapped[str | None] = mapped_column(String(20))
+    status_to: Mapped[str | None] = mapped_column(String(20))
+    text_enc: Mapped[str | None] = mapped_column(Text)
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound.id", ondelete="SET NULL"))
+
+
+class Outbound(Base):
+    """A message sent outside a webhook response; the row is the truth, the task queue only a courier."""
+    __tablename__ = "outbound"
+    __table_args__ = (
+        Index("ix_outbound_status", "status", "next_attempt_at"),
+        Index("ix_outbound_provider", "provider_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))
+    reply_enc: Mapped[str | None] = mapped_column(Text)      # the Reply as encrypted JSON
+    purpose: Mapped[str] = mapped_column(String(20), default="reply")  # reply, answer, broadcast
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_id: Mapped[str | None] = mapped_column(String(80))
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    failure_detail: Mapped[str | None] = mapped_column(String(300))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEvent(Base):
+    """Who looked at or changed what (staff and operator actions); never the personal data itself."""
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(80))
+    detail: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,183 @@
+"""The outbound queue: every message sent outside a webhook response is a row first, then a task.
+
+- queue_reply: write the row (in the caller's transaction);
+- enqueue: after commit, hand the row id to Huey;
+- send_one: claim the row atomically (pending/queued -> sending), send, record the outcome.
+  A second task for the same row finds nothing to claim: a retry never sends twice;
+- sweep: re-queue rows whose task was lost (queue wiped, crash before enqueue); rows a
+  worker died *during* the provider call are marked, not resent, since the provider
+  may already have delivered them.
+"""
+import json
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from handlers.types import Reply
+
+from .cases import as_aware
+from .channels import telegram, twilio
+from .channels.base import RETRY, SENT, STOPPED, WINDOW
+from .models import Contact, Outbound, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+STRANDED_AFTER = timedelta(minutes=5)
+FINAL = ("sent", "delivered", "read", "failed", "undeliverable", "undelivered", "cancelled")
+
+
+def backoff(attempts: int) -> float:
+    return min(30.0 * (2 ** (attempts - 1)), 3600.0)
+
+
+def queue_reply(runtime, session, contact: Contact, reply: Reply, purpose: str = "reply",
+                case_id: int | None = None) -> Outbound:
+    row = Outbound(contact_id=contact.id, channel=contact.channel, purpose=purpose, case_id=case_id,
+                   reply_enc=runtime.vault.encrypt(json.dumps(reply.to_dict(), ensure_ascii=False)),
+                   status="pending", next_attempt_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def enqueue(outbound_ids: list[int], delay: float | None = None) -> None:
+    """Hand rows to the queue; called after their transaction committed."""
+    from .queue import send_outbound_task
+    for outbound_id in outbound_ids:
+        if delay:
+            send_outbound_task.schedule((outbound_id,), delay=delay)
+        else:
+            send_outbound_task(outbound_id)
+
+
+def _claim(runtime, outbound_id: int) -> bool:
+    with runtime.transaction() as session:
+        claimed = session.execute(update(Outbound).where(
+            Outbound.id == outbound_id, Outbound.status.in_(("pending", "queued")))
+            .values(status="sending", attempts=Outbound.attempts + 1, updated_at=utcnow()))
+        return claimed.rowcount == 1
+
+
+def _deliver(runtime, row: Outbound, contact: Contact, template: dict | None = None):
+    reply = Reply.from_dict(json.loads(runtime.vault.decrypt(row.reply_enc) or "{}"))
+    address = runtime.vault.decrypt(contact.address_enc)
+    if row.channel == "telegram":
+        return telegram.send(runtime.config, address, reply, runtime.content.get().images_dir)
+    return twilio.send(runtime.config, row.channel, address, reply, template=template)
+
+
+def send_one(runtime, outbound_id: int) -> str:
+    """Send one row at most once; returns what happened (for logs and tests)."""
+    if not _claim(runtime, outbound_id):
+        return "not_claimed"
+    with runtime.transaction() as session:
+        row = session.get(Outbound, outbound_id)
+        contact = session.get(Contact, row.contact_id) if row.contact_id else None
+    # No transaction is open while we talk to the provider.
+    if contact is None or row.reply_enc is None:
+        return _finish(runtime, outbound_id, "undeliverable", "contact_erased")
+    if contact.opted_out and row.purpose != "reply":
+        return _finish(runtime, outbound_id, "undeliverable", "opted_out")
+    result = _deliver(runtime, row, contact)
+    if result.outcome == WINDOW:
+        result = _outside_window(runtime, row, contact)
+        if result is None:
+            return "fallback"
+    if result.outcome == SENT:
+        return _finish(runtime, outbound_id, "sent", provider_id=result.provider_id)
+    if result.outcome == RETRY and row.attempts < MAX_ATTEMPTS:
+        delay = result.retry_after or backoff(row.attempts)
+        with runtime.transaction() as session:
+            session.execute(update(Outbound).where(Outbound.id == outbound_id).values(
+                status="queued", failure_reason=result.reason, failure_detail=result.detail,
+                next_attempt_at=utcnow() + timedelta(seconds=delay), updated_at=utcnow()))
+        enqueue([outbound_id], delay=delay)
+        return "retry"
+    if result.outcome == STOPPED:
+        with runtime.transaction() as session:  # keep our opt-out record in step with the provider's
+            session.execute(update(Contact).where(Contact.id == contact.id).values(opted_out=True,
+                                                                                   subscribed=False))
+    return _finish(runtime, outbound_id, "failed", result.reason, result.detail)
+
+
+def _outside_window(runtime, row: Outbound, contact: Contact):
+    """WhatsApp said 63016: the approved template, else SMS to the same number if they used SMS, else give up."""
+    template_sid = runtime.config.get("TWILIO_WHATSAPP_TEMPLATE_SID")
+    if template_sid:
+        variables = {"1": ""}
+        if row.case_id:
+            from .models import Case
+            with runtime.transaction() as session:
+                case = session.get(Case, row.case_id)
+                variables = {"1": case.code if case else ""}
+        return _deliver(runtime, row, contact, template={"content_sid": template_sid,
+                                                         "content_variables": json.dumps(variables)})
+    address = runtime.vault.decrypt(contact.address_enc)
+    with runtime.transaction() as session:
+        sms_contact = session.execute(select(Contact).where(
+            Contact.channel == "sms", Contact.address_hash == runtime.vault.address_hash("sms", address),
+            Contact.opted_out.is_(False))).scalar_one_or_none()
+        if sms_contact is None or not runtime.channels.get("sms"):
+            session.execute(update(Outbound).where(Outbound.id == row.id).values(
+                status="undeliverable", failure_reason="outside_window",
+                failure_detail="WhatsApp 24-hour window closed; no template, no SMS contact", updated_at=utcnow()))
+            return None
+        fallback = Outbound(contact_id=sms_contact.id, channel="sms", purpose=row.purpose, case_id=row.case_id,
+                            reply_enc=row.reply_enc, status="pending", next_attempt_at=utcnow())
+        session.add(fallback)
+        session.flush()
+        session.execute(update(Outbound).where(Outbound.id == row.id).values(
+            status="failed", failure_reason="outside_window", failure_detail=f"sent by SMS as #{fallback.id}",
+            updated_at=utcnow()))
+        fallback_id = fallback.id
+    enqueue([fallback_id])
+    return None
+
+
+def _finish(runtime, outbound_id: int, status: str, reason: str | None = None, detail: str | None = None,
+            provider_id: str | None = None) -> str:
+    now = utcnow()
+    with runtime.transaction() as session:
+        session.execute(update(Outbound).where(Outbound.id == outbound_id).values(
+            status=status, failure_reason=reason, failure_detail=detail, provider_id=provider_id,
+            sent_at=now if status == "sent" else None, updated_at=now))
+    return status if not reason else f"{status}:{reason}"
+
+
+def record_status(runtime, provider_id: str, status: str, error_code: str | None) -> bool:
+    """A delivery callback; statuses only move forward (a late 'sent' never undoes 'delivered')."""
+    order = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "undelivered": 3, "failed": 3}
+    with runtime.transaction() as session:
+        row = session.execute(select(Outbound).where(Outbound.provider_id == provider_id)
+                              .with_for_update()).scalar_one_or_none()
+        if row is None:
+            return False
+        if order.get(status, -1) >= order.get(row.status, -1) and status in order:
+            row.status = status
+            if status in ("undelivered", "failed"):
+                row.failure_reason = f"twilio_{error_code}" if error_code else status
+                if error_code and int(error_code) in twilio.OPTED_OUT and row.contact_id:
+                    session.execute(update(Contact).where(Contact.id == row.contact_id).values(
+                        opted_out=True, subscribed=False))
+            row.updated_at = utcnow()
+        return True
+
+
+def sweep(runtime) -> int:
+    """Re-queue rows whose task was lost; mark rows stranded mid-send. Returns how many were re-queued."""
+    now = utcnow()
+    cutoff = now - STRANDED_AFTER
+    with runtime.transaction() as session:
+        due = session.execute(select(Outbound.id, Outbound.next_attempt_at).where(
+            Outbound.status.in_(("pending", "queued")))).all()
+        ids = [row_id for row_id, at in due if at is None or as_aware(at) <= cutoff]
+        session.execute(update(Outbound).where(Outbound.status == "sending", Outbound.updated_at < cutoff)
+                        .values(status="failed", failure_reason="interrupted",
+                                failure_detail="the worker stopped during the provider call; not resent "
+                                               "(the provider may have delivered it)", updated_at=now))
+    enqueue(ids)
+    return len(ids)
+
+

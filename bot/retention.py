@@ -1,0 +1,29 @@
+"""Keeping personal data no longer than needed: a periodic task empties old texts (counts and dates stay)."""
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from .models import AuditEvent, Case, CaseEvent, Message, Outbound, utcnow
+
+
+def purge(runtime, now=None) -> dict:
+    """Message log after MESSAGE_RETENTION_DAYS, closed cases after CASE_RETENTION_DAYS."""
+    now = now or utcnow()
+    messages_before = now - timedelta(days=int(runtime.config.get("MESSAGE_RETENTION_DAYS") or 90))
+    cases_before = now - timedelta(days=int(runtime.config.get("CASE_RETENTION_DAYS") or 365))
+    with runtime.transaction() as session:
+        messages = session.execute(update(Message).where(
+            Message.created_at < messages_before, Message.text_enc.is_not(None) | Message.replies_enc.is_not(None))
+            .values(text_enc=None, media_enc=None, replies_enc=None)).rowcount
+        outbound = session.execute(update(Outbound).where(
+            Outbound.created_at < messages_before, Outbound.reply_enc.is_not(None),
+            Outbound.status.not_in(("pending", "queued", "sending")))
+            .values(reply_enc=None)).rowcount
+        closed = session.execute(update(Case).where(
+            Case.status == "closed", Case.closed_at < cases_before, Case.purged_at.is_(None))
+            .values(text_enc=None, media_enc=None, purged_at=now).returning(Case.id)).scalars().all()
+        if closed:
+            session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(closed)).values(text_enc=None))
+        session.add(AuditEvent(actor="system", action="retention_purge", at=now,
+                               detail=f"messages={messages} outbound={outbound} cases={len(closed)}"))
+    return {"messages": messages, "outbound": outbound, "cases": len(closed)}

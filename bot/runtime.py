@@ -1,0 +1,69 @@
+"""What every process needs, built once from the configuration: the web app, the CLI and the queue worker share it.
+
+Nothing here knows Flask: the worker builds a Runtime straight from the environment.
+"""
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from handlers.content import CONTENT_DIR, ContentStore
+
+from . import config as config_module
+from . import db
+from .vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    config: dict
+    engine: Engine
+    sessions: sessionmaker
+    vault: Vault
+    content: ContentStore
+    extras: dict = field(default_factory=dict)
+
+    def transaction(self):
+        return db.transaction(self.sessions)
+
+    @cached_property
+    def channels(self) -> dict[str, bool]:
+        return config_module.channels_enabled(self.config)
+
+
+def build(config: dict) -> Runtime:
+    """Connect, migrate when allowed (the embedded default), load content and keys."""
+    url = config["DATABASE_URL"]
+    if config.get("AUTO_MIGRATE"):
+        db.upgrade(url)
+    engine = db.make_engine(url)
+    store = ContentStore(config.get("CONTENT_DIR") or CONTENT_DIR)
+    for problem in store.get().problems:
+        log.warning("content: %s", problem)
+    for channel, enabled in config_module.channels_enabled(config).items():
+        if not enabled:
+            log.info("channel %s is off: its provider settings are not set (see README)", channel)
+    return Runtime(config=config, engine=engine, sessions=db.make_sessionmaker(engine),
+                   vault=Vault(config["DATA_KEY"]), content=store)
+
+
+_DEFAULT: Runtime | None = None
+
+
+def default(instance_path: str | None = None) -> Runtime:
+    """The process-wide runtime for code that runs outside a request (queue worker, CLI)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        from pathlib import Path
+        instance = instance_path or str(Path(__file__).resolve().parent.parent / "instance")
+        _DEFAULT = build(config_module.load(instance))
+    return _DEFAULT
+
+
+def set_default(runtime: Runtime) -> None:
+    global _DEFAULT
+    _DEFAULT = runtime

@@ -1,0 +1,89 @@
+"""The provider-facing routes: Telegram updates, Twilio messages and Twilio delivery statuses.
+
+Bad input gets a 4xx with a reason; forged requests 403; duplicates are answered
+as the first delivery was; a database outage is a 503 so the provider retries.
+"""
+import logging
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from sqlalchemy.exc import OperationalError
+
+from . import inbound, outbound
+from .channels import telegram, twilio
+from .channels.base import BadRequest, Ignored
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("webhooks", __name__)
+
+
+def _runtime():
+    return current_app.extensions["bot"]
+
+
+def _error(status: int, reason: str) -> Response:
+    response = jsonify(error=reason)
+    response.status_code = status
+    return response
+
+
+@blueprint.errorhandler(BadRequest)
+def _bad_request(exc: BadRequest):
+    return _error(exc.status, exc.reason)
+
+
+@blueprint.errorhandler(OperationalError)
+def _database_down(exc):
+    log.error("database unavailable: %s", type(exc).__name__)
+    response = _error(503, "temporarily unavailable, please retry")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+@blueprint.post("/webhooks/telegram")
+def telegram_update():
+    config = current_app.config
+    if not telegram.check_secret(request.headers, config):
+        return _error(403, "wrong or missing X-Telegram-Bot-Api-Secret-Token")
+    if request.mimetype != "application/json":
+        return _error(415, "send the update as application/json")
+    data = request.get_json(silent=True)
+    if data is None:
+        return _error(400, "the body is not valid JSON")
+    parsed = telegram.parse_body(data)
+    if isinstance(parsed, Ignored):
+        return jsonify(ok=True, ignored=parsed.reason)
+    outcome = inbound.receive(_runtime(), parsed)
+    body = telegram.webhook_response(parsed, outcome.replies, config)
+    return jsonify(body) if body else jsonify(ok=True)
+
+
+def _twilio_checked() -> None:
+    if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise BadRequest("send the message as a form (application/x-www-form-urlencoded)", 415)
+    url = twilio.public_url(request.url, request.path, request.query_string.decode(), current_app.config)
+    if not twilio.check_signature(url, request.form, request.headers.get("X-Twilio-Signature", ""),
+                                  current_app.config):
+        raise BadRequest("wrong or missing X-Twilio-Signature", 403)
+
+
+@blueprint.post("/webhooks/twilio")
+def twilio_message():
+    _twilio_checked()
+    incoming = twilio.parse_form(request.form)
+    outcome = inbound.receive(_runtime(), incoming)
+    return Response(twilio.twiml(incoming.channel, outcome.replies, current_app.config),
+                    mimetype="application/xml")
+
+
+@blueprint.post("/webhooks/twilio/status")
+def twilio_status():
+    _twilio_checked()
+    update = twilio.parse_status(request.form)
+    known = outbound.record_status(_runtime(), update.provider_id, update.status, update.error_code)
+    return jsonify(ok=True, known=known)
+
+
+@blueprint.get("/content-images/<path:name>")
+def content_image(name: str):
+    """Pictures of the shelter steps, for Telegram and WhatsApp to fetch (PUBLIC_URL + this path)."""
+    return send_from_directory(_runtime().content.get().images_dir, name, max_age=86400)

@@ -1,0 +1,226 @@
+"""The content files as Python objects, their check, and reloading when a file changes.
+
+Content is data (content/*.yaml) so translators review it side by side; this module
+only loads, validates and indexes it. Nothing here knows about channels.
+"""
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .i18n import LANGUAGES
+from .sms import segments
+from .text import fold, tokens
+
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+FALLBACK = {"kmr_latn": "kmr", "kmr": "ckb", "ckb": "ar", "ar": "en", "en": "ar"}
+
+TITLE_MAX = 28
+TOPIC_TITLE_MAX = 24
+SMS_MAX = 150          # leaves room for the option lines within three UCS-2 segments
+CAPTION_MAX = 900      # Telegram captions hold 1024
+TEXT_MAX = 1500
+COMMANDS = ("stop", "start", "help", "menu", "back", "more", "language", "yes", "no", "delete_data", "status")
+
+
+def pick(texts: dict, lang: str) -> str:
+    """The text in this language, or in the nearest language we have."""
+    seen = set()
+    while lang and lang not in seen:
+        if texts.get(lang):
+            return texts[lang]
+        seen.add(lang)
+        lang = FALLBACK.get(lang)
+    return next((v for v in texts.values() if v), "")
+
+
+@dataclass
+class Step:
+    image: str
+    text: dict
+    sms: dict
+
+
+@dataclass
+class Item:
+    id: str
+    topic: str
+    title: dict
+    sms: dict
+    text: dict
+    keywords: dict
+    sources: list
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass
+class Topic:
+    id: str
+    order: int
+    title: dict
+    items: list[Item]
+
+
+@dataclass
+class Content:
+    topics: list[Topic]
+    items: dict[str, Item]
+    commands: dict[str, str]          # folded phrase -> command name
+    greetings: set[str]               # folded phrases
+    markers: dict[str, set[str]]      # language -> folded marker words
+    keyword_index: list[tuple]        # (item id, language, folded keyword tokens)
+    areas: list[dict]
+    referrals: list[dict]
+    feedback: dict
+    images_dir: Path
+    problems: list[str]
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+
+def _read(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def _phrase(text: str) -> str:
+    return " ".join(tokens(text))
+
+
+def load(content_dir: Path = CONTENT_DIR) -> Content:
+    """Read every content file; problems are collected, not raised, so `content check` can list them all."""
+    problems: list[str] = []
+    topics: list[Topic] = []
+    items: dict[str, Item] = {}
+    for path in sorted((content_dir / "topics").glob("*.yaml")):
+        data = _read(path)
+        where = path.name
+        if not str(data.get("review", "")).strip():
+            problems.append(f"{where}: no `review:` status line")
+        topic_items = []
+        for raw in data.get("items", []):
+            steps = [Step(s.get("image", ""), s.get("text", {}), s.get("sms", {})) for s in raw.get("steps", [])]
+            item = Item(id=raw.get("id", ""), topic=data.get("topic", path.stem), title=raw.get("title", {}),
+                        sms=raw.get("sms", {}), text=raw.get("text", {}), keywords=raw.get("keywords", {}),
+                        sources=raw.get("sources", []), steps=steps)
+            if item.id in items:
+                problems.append(f"{where}: item id {item.id!r} used twice")
+            items[item.id] = item
+            topic_items.append(item)
+        topics.append(Topic(data.get("topic", path.stem), int(data.get("order", 99)), data.get("title", {}), topic_items))
+    topics.sort(key=lambda t: t.order)
+
+    commands_file = _read(content_dir / "commands.yaml")
+    commands: dict[str, str] = {}
+    for name, by_lang in (commands_file.get("commands") or {}).items():
+        for lang, words in (by_lang or {}).items():
+            for word in words or []:
+                phrase = _phrase(str(word))
+                if phrase and commands.get(phrase, name) != name:
+                    problems.append(f"commands.yaml: {word!r} ({lang}) is both {commands[phrase]} and {name}")
+                elif phrase:
+                    commands[phrase] = name
+    greetings = {_phrase(str(w)) for words in (commands_file.get("greetings") or {}).values() for w in words or []}
+    markers = {lang: {_phrase(str(w)) for w in words or []}
+               for lang, words in (commands_file.get("language_markers") or {}).items()}
+
+    index = []
+    owners: dict[str, str] = {}
+    for item in items.values():
+        for lang, words in (item.keywords or {}).items():
+            for word in words or []:
+                phrase = _phrase(str(word))
+                if not phrase:
+                    continue
+                owner = owners.setdefault(phrase, item.id)
+                if owner != item.id:
+                    problems.append(f"keyword {word!r} ({lang}) points at two items: {owner} and {item.id}")
+                index.append((item.id, lang, tuple(phrase.split())))
+
+    content = Content(
+        topics=topics, items=items, commands=commands, greetings=greetings, markers=markers,
+        keyword_index=index,
+        areas=(_read(content_dir / "areas.yaml").get("governorates") or []),
+        referrals=(_read(content_dir / "referrals.yaml").get("contacts") or []),
+        feedback=_read(content_dir / "feedback.yaml"),
+        images_dir=content_dir / "images", problems=problems,
+    )
+    problems.extend(_check_texts(content))
+    return content
+
+
+def _check_texts(content: Content) -> list[str]:
+    """Every language present, every text within its channel budget, every picture on disk."""
+    problems = []
+
+    def need(texts, where, limit=None, sms=False):
+        for lang in LANGUAGES:
+            value = (texts or {}).get(lang)
+            if not value or not str(value).strip():
+                problems.append(f"{where}: missing {lang}")
+            elif limit and len(value) > limit:
+                problems.append(f"{where} [{lang}]: {len(value)} characters, over {limit}")
+            elif sms and segments(value) > 3:
+                problems.append(f"{where} [{lang}]: {segments(value)} SMS segments, over 3")
+
+    for topic in content.topics:
+        need(topic.title, f"topic {topic.id} title", TOPIC_TITLE_MAX)
+        if not topic.items:
+            problems.append(f"topic {topic.id}: no items")
+    for item in content.items.values():
+        where = f"item {item.id}"
+        need(item.title, f"{where} title", TITLE_MAX)
+        need(item.sms, f"{where} sms", SMS_MAX, sms=True)
+        need(item.text, f"{where} text", TEXT_MAX)
+        if not item.sources:
+            problems.append(f"{where}: no sources")
+        for lang in LANGUAGES:
+            if not (item.keywords or {}).get(lang):
+                problems.append(f"{where} keywords: missing {lang}")
+        for n, step in enumerate(item.steps, 1):
+            need(step.text, f"{where} step {n} text", CAPTION_MAX)
+            need(step.sms, f"{where} step {n} sms", SMS_MAX, sms=True)
+            if not step.image or not (content.images_dir / step.image).is_file():
+                problems.append(f"{where} step {n}: missing picture {step.image!r}")
+    for name in ("stop", "start", "help", "menu", "back"):
+        if name not in content.commands.values():
+            problems.append(f"commands.yaml: no words for {name}")
+    return problems
+
+
+class ContentStore:
+    """The loaded content, reloaded when a file under content/ changes (checked at most every few seconds)."""
+
+    def __init__(self, content_dir: Path = CONTENT_DIR, check_every: float = 2.0):
+        self.content_dir = Path(content_dir)
+        self.check_every = check_every
+        self._lock = threading.Lock()
+        self._content = load(self.content_dir)
+        self._stamp = self._fingerprint()
+        self._checked = time.monotonic()
+
+    def _fingerprint(self) -> tuple:
+        return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in self.content_dir.rglob("*.yaml")))
+
+    def get(self) -> Content:
+        now = time.monotonic()
+        if now - self._checked >= self.check_every:
+            with self._lock:
+                self._checked = now
+                stamp = self._fingerprint()
+                if stamp != self._stamp:
+                    self.reload(stamp)
+        return self._content
+
+    def reload(self, stamp: tuple | None = None) -> Content:
+        """Load again; a broken edit keeps the last good content serving (its problems go to the log)."""
+        fresh = load(self.content_dir)
+        if fresh.topics and fresh.items:
+            self._content = fresh
+        self._stamp = stamp or self._fingerprint()
+        return self._content

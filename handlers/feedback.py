@@ -1,0 +1,264 @@
+"""Feedback from a person to the agency: kind, words (or voice note, photo), optional area, a reference code.
+
+Sensitive reports (abuse, exploitation, fraud by aid workers, danger to life) are
+handled survivor-first: no blame, no questions for detail, referral contacts, and
+the case is flagged so only focal points see it. Storage is behind ctx.services.
+"""
+from . import codes
+from .content import Content
+from .i18n import N_
+from .conversation import (BROWSING, ERASE_CONFIRM, FEEDBACK_AREA, FEEDBACK_KIND, FEEDBACK_SENSITIVE,
+                           FEEDBACK_TEXT, Conversation, action)
+from .menu import main_menu, referral_lines
+from .search import word_matches
+from .text import stems, tokens
+
+KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
+SHORT_TRIGGER = 3  # a trigger word in a message this short starts the feedback dialogue; longer is the feedback
+# States in which a bare number is part of what the person says, not a menu choice.
+NUMBERLESS_STATES: set[str] = set()
+
+
+def _match_any(words: list[str], phrases: list[str]) -> bool:
+    forms = [stems(w) for w in words]
+    for phrase in phrases:
+        parts = tokens(str(phrase))
+        if parts and all(any(word_matches(p, f) for fs in forms for f in fs) for p in parts):
+            return True
+    return False
+
+
+def trigger_kind(content: Content, phrase: str) -> str | None:
+    """The feedback kind a message announces ("شكوى", "pêşniyar", "complaint ..."), if any."""
+    words = phrase.split()
+    for kind in content.feedback.get("kinds") or []:
+        all_words = [w for ws in (kind.get("words") or {}).values() for w in ws or []]
+        if _match_any(words, all_words):
+            return kind.get("id")
+    return None
+
+
+def is_sensitive(content: Content, text: str) -> bool:
+    words = tokens(text)
+    lists = ((content.feedback.get("sensitive") or {}).get("words") or {}).values()
+    return _match_any(words, [w for ws in lists for w in ws or []])
+
+
+def looks_like_case_code(text: str) -> bool:
+    return codes.find_code(text) is not None
+
+
+def _kind_label(ctx: Conversation, kind_id: str) -> str:
+    for kind in ctx.content.feedback.get("kinds") or []:
+        if kind.get("id") == kind_id:
+            return ctx.pick(kind.get("label") or {})
+    return kind_id
+
+
+@action("feedback")
+def start(ctx: Conversation, kind: str | None = None, text: str | None = None) -> None:
+    """Begin: ask the kind, or (when we know it) ask for the words; with words already given, open the case."""
+    ctx.note("feedback_start", kind or "")
+    pending = list(ctx.state.data.get("media") or []) if ctx.state.state == FEEDBACK_KIND else []
+    if kind and (text or pending):
+        return _open(ctx, kind, text or "", pending, sensitive=is_sensitive(ctx.content, text or ""))
+    if kind:
+        return _ask_text(ctx, kind)
+    t = ctx.t
+    options = [(str(n), ctx.pick(k.get("label") or {}), ["feedback", k.get("id")])
+               for n, k in enumerate(ctx.content.feedback.get("kinds") or [], 1)]
+    options.append((str(len(options) + 1), t("Something serious (abuse, exploitation, fraud, danger)"),
+                    ["feedback_sensitive"]))
+    options.append(("0", t("Main menu"), ["menu"]))
+    ctx.go(FEEDBACK_KIND, media=pending)
+    ctx.say(t("What do you want to tell us?"), options, back=["menu"])
+
+
+def media_received(ctx: Conversation) -> None:
+    """A voice note or photo outside the feedback dialogue: keep it and ask what it is about."""
+    ctx.go(FEEDBACK_KIND, media=[m.url for m in ctx.incoming.media])
+    ctx.say(ctx.t("Thank you for your voice note or photo. We can pass it to our team."))
+    start(ctx)
+
+
+def _ask_text(ctx: Conversation, kind: str, sensitive: bool = False) -> None:
+    t = ctx.t
+    ctx.go(FEEDBACK_TEXT, kind=kind, sensitive=sensitive)
+    prompt = t("Write your message in one message. You can also send a voice note or a photo.")
+    if sensitive:
+        prompt = "\n".join([t("You can tell us in confidence. Only trained staff will read it. "
+                              "Share only what you want to share."), prompt])
+    ctx.say(f"{_kind_label(ctx, kind) if not sensitive else ''}\n{prompt}".strip(),
+            [("1", t("Choose another kind"), ["feedback"]), ("0", t("Cancel"), ["menu"])], back=["feedback"])
+
+
+@action("feedback_sensitive")
+def start_sensitive(ctx: Conversation) -> None:
+    _ask_text(ctx, "complaint", sensitive=True)
+
+
+def on_text(ctx: Conversation, text: str, command: str | None) -> None:
+    """The feedback itself: words, or media with or without a caption."""
+    media = [m.url for m in ctx.incoming.media]
+    if not text and not media:
+        return ctx.say(ctx.t("Please write your message, or send 0 to cancel."))
+    kind = ctx.state.data.get("kind", "complaint")
+    sensitive = bool(ctx.state.data.get("sensitive")) or is_sensitive(ctx.content, text)
+    _open(ctx, kind, text, media, sensitive)
+
+
+def _open(ctx: Conversation, kind: str, text: str, media: list, sensitive: bool) -> None:
+    t = ctx.t
+    code = ctx.services.open_case(kind, text, media, ctx.state.area, sensitive)
+    ctx.note("feedback", kind, "sensitive" if sensitive else "")
+    shown = codes.display(code)
+    if sensitive:
+        return _sensitive_reply(ctx, code)
+    days = int(ctx.config.get("RESPONSE_DAYS", 7))
+    lines = [t("Thank you. We received your message. Your reference code is {code}.", code=ctx.t.digits(shown)),
+             t("Send this code at any time to see the status. We aim to answer within {days} days.", days=days)]
+    ctx.go(FEEDBACK_AREA, code=code)
+    if ctx.state.area:
+        return ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])], back=["menu"])
+    lines.append(t("Optional: where are you? It helps us act on it."))
+    options = [(str(n), ctx.pick(g.get("name") or {}), ["area_group", code, g.get("id")])
+               for n, g in enumerate(ctx.content.areas, 1)]
+    ctx.say("\n".join(lines), options + [("0", t("Skip"), ["menu"])], back=["menu"])
+
+
+def _sensitive_reply(ctx: Conversation, code: str) -> None:
+    """Survivor-centred: believed, not blamed, safe, and told where to get help; no detail asked."""
+    t = ctx.t
+    hours = int(ctx.config.get("SENSITIVE_RESPONSE_HOURS", 24))
+    lines = [t("Thank you for trusting us. What happened is not your fault."),
+             t("Only a trained staff member will see your message, in confidence, within {hours} hours.",
+               hours=hours),
+             t("Your reference code is {code}.", code=t.digits(codes.display(code)))]
+    contacts = referral_lines(ctx, "sensitive")
+    if contacts:
+        lines.append(t("If you are in danger or need help now:"))
+        lines.extend(contacts)
+    ctx.go(BROWSING)
+    ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])], back=["menu"])
+
+
+def offer_sensitive(ctx: Conversation, text: str) -> None:
+    """Free text that sounds like a sensitive report: ask before passing it on (the survivor decides)."""
+    t = ctx.t
+    ctx.go(FEEDBACK_SENSITIVE, text=text)
+    lines = [t("What you wrote sounds serious. You are not to blame."),
+             t("Do you want us to pass it, in confidence, to a trained staff member?")]
+    contacts = referral_lines(ctx, "sensitive")
+    if contacts:
+        lines.append(t("If you are in danger or need help now:"))
+        lines.extend(contacts)
+    ctx.say("\n".join(lines), [("1", t("Yes, pass it on"), ["sensitive_yes"]), ("2", t("No"), ["menu"])],
+            back=["menu"])
+
+
+@action("sensitive_yes")
+def sensitive_yes(ctx: Conversation) -> None:
+    text = ctx.state.data.get("text", "")
+    _open(ctx, "complaint", text, [], sensitive=True)
+
+
+@action("area_group")
+def area_group(ctx: Conversation, code: str, group_id: str) -> None:
+    group = next((g for g in ctx.content.areas if g.get("id") == group_id), None)
+    if group is None:
+        return main_menu(ctx)
+    options = [(str(n), ctx.pick(a.get("name") or {}), ["set_area", code, a.get("id")])
+               for n, a in enumerate(group.get("areas") or [], 1)]
+    ctx.go(FEEDBACK_AREA, code=code)
+    ctx.say(ctx.t("Choose a number:"), options + [("0", ctx.t("Skip"), ["menu"])], back=["menu"])
+
+
+@action("set_area")
+def set_area(ctx: Conversation, code: str, area_id: str) -> None:
+    ctx.state.area = area_id
+    ctx.services.set_case_area(code, area_id)
+    main_menu(ctx, intro=ctx.t("Thank you."))
+
+
+def on_more(ctx: Conversation, text: str, command: str | None) -> None:
+    """After the code was given, more words or media join the same case."""
+    code = ctx.state.data.get("code")
+    media = [m.url for m in ctx.incoming.media]
+    if code and (text or media) and ctx.services.add_to_case(code, text, media):
+        ctx.say(ctx.t("Added to your case {code}.", code=ctx.t.digits(codes.display(code))),
+                [("0", ctx.t("Main menu"), ["menu"])], back=["menu"])
+    else:
+        main_menu(ctx)
+
+
+def on_sensitive_answer(ctx: Conversation, text: str, command: str | None) -> None:
+    if command == "yes":
+        return sensitive_yes(ctx)
+    main_menu(ctx)
+
+
+def on_kind_text(ctx: Conversation, text: str, command: str | None) -> None:
+    """Words instead of a number at "which kind?": take them as the feedback, kind guessed."""
+    kind = trigger_kind(ctx.content, " ".join(tokens(text))) or "complaint"
+    media = list(ctx.state.data.get("media") or []) + [m.url for m in ctx.incoming.media]
+    _open(ctx, kind, text, media, is_sensitive(ctx.content, text))
+
+
+def show_status(ctx: Conversation, text: str) -> None:
+    """Status only to the contact who opened the case; anyone else learns nothing, not even that it exists."""
+    t = ctx.t
+    code = codes.find_code(text)
+    case = ctx.services.case_status(code) if code else None
+    ctx.go(BROWSING)
+    if case is None:
+        return ctx.say(t("I found no case with that code from this number. Please check the code."),
+                       [("0", t("Main menu"), ["menu"])])
+    lines = [t("Case {code}: {status}.", code=t.digits(codes.display(code)), status=t(STATUS_LABELS[case["status"]]))]
+    if case.get("answer"):
+        lines.append(t("Our answer: {answer}", answer=case["answer"]))
+    ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])])
+
+
+# Case statuses as the person reads them (msgids are translated in locales/).
+STATUS_LABELS = {
+    "new": N_("received, waiting to be read"),
+    "acknowledged": N_("read by our team"),
+    "referred": N_("passed to the organisation that can act on it"),
+    "in_progress": N_("being worked on"),
+    "resolved": N_("resolved"),
+    "closed": N_("closed"),
+}
+
+
+@action("erase")
+def ask_erase(ctx: Conversation) -> None:
+    t = ctx.t
+    ctx.go(ERASE_CONFIRM)
+    ctx.say("\n".join([
+        t("This deletes your number, your messages and your feedback from our system."),
+        t("We cannot delete what your phone company, Telegram or WhatsApp keep themselves."),
+        t("Delete everything?")]),
+        [("1", t("Yes, delete"), ["erase_yes"]), ("2", t("No"), ["menu"])], back=["menu"])
+
+
+@action("erase_yes")
+def erase_yes(ctx: Conversation) -> None:
+    ctx.services.erase_contact()
+    ctx.note("erased")
+    ctx.go(BROWSING)
+    ctx.say(ctx.t("Done: we deleted your data. If you write again, we start fresh."))
+
+
+def on_erase_text(ctx: Conversation, text: str, command: str | None) -> None:
+    if command == "yes":
+        return erase_yes(ctx)
+    main_menu(ctx)
+
+
+TEXT_STATES = {
+    FEEDBACK_TEXT: on_text,
+    FEEDBACK_AREA: on_more,
+    FEEDBACK_KIND: on_kind_text,
+    FEEDBACK_SENSITIVE: on_sensitive_answer,
+    ERASE_CONFIRM: on_erase_text,
+}

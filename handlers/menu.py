@@ -1,0 +1,141 @@
+"""The main menu, the language choice, help, and STOP/START: the screens every path leads back to."""
+from .conversation import BROWSING, CHOOSING_LANGUAGE, Conversation, action
+from .i18n import LANGUAGES, NATIVE_NAMES, N_, Translator
+
+MENU_FEEDBACK = "5"
+MENU_ANNOUNCEMENTS = "6"
+MENU_LANGUAGE = "7"
+
+
+def language_label() -> str:
+    """"Language" in every language at once, so anyone can find the switch whatever is on screen."""
+    seen = []
+    for lang in LANGUAGES:
+        word = Translator(lang)(N_("Language"))
+        if word not in seen:
+            seen.append(word)
+    return "🌐 " + " / ".join(seen)
+
+
+def welcome_text(ctx: Conversation) -> str:
+    t = ctx.t
+    return "\n".join([
+        t("Welcome! I can answer questions about health, camp safety, shelter and safe migration, "
+          "and pass your feedback to the team."),
+        t("We keep your number encrypted and your messages for {days} days, only to answer you.",
+          days=int(ctx.config.get("MESSAGE_RETENTION_DAYS", 90))),
+        t("Send HELP for help, STOP to stop messages."),
+    ])
+
+
+@action("menu")
+def main_menu(ctx: Conversation, intro: str = "") -> None:
+    t = ctx.t
+    options = [(str(n), ctx.pick(topic.title), ["topic", topic.id])
+               for n, topic in enumerate(ctx.content.topics, 1)]
+    options += [
+        (MENU_FEEDBACK, t("Feedback or complaint"), ["feedback"]),
+        (MENU_ANNOUNCEMENTS, t("Announcements"), ["announcements"]),
+        (MENU_LANGUAGE, language_label(), ["language_menu"]),
+    ]
+    ctx.go(BROWSING)
+    ctx.say("\n".join(part for part in (intro, t("Main menu. Send a number, or write your question:")) if part),
+            options, back=["menu"])
+
+
+@action("language_menu")
+def language_menu(ctx: Conversation) -> None:
+    """Asked in every language at once: the person may not read the one we guessed."""
+    prompts = []
+    for lang in LANGUAGES:
+        prompt = Translator(lang)(N_("Choose your language:"))
+        if prompt not in prompts:
+            prompts.append(prompt)
+    ctx.go(CHOOSING_LANGUAGE)
+    ctx.say("\n".join(prompts),
+            [(str(n), NATIVE_NAMES[lang], ["set_language", lang]) for n, lang in enumerate(LANGUAGES, 1)],
+            back=["menu"])
+
+
+@action("set_language")
+def set_language(ctx: Conversation, lang: str) -> None:
+    ctx.state.language = lang
+    ctx.set_language(lang)
+    ctx.note("language", lang)
+    main_menu(ctx, intro=ctx.t("Language changed to English."))
+
+
+@action("help")
+def show_help(ctx: Conversation) -> None:
+    t = ctx.t
+    lines = [t("Send a number to choose from a menu, or write your question in your own words. "
+               "0 = main menu. STOP = no more messages. START = messages again.")]
+    contacts = referral_lines(ctx, "general")
+    if contacts:
+        lines.append(t("To talk to a person:"))
+        lines.extend(contacts)
+    ctx.go(BROWSING)
+    ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"]),
+                               (MENU_LANGUAGE, language_label(), ["language_menu"])])
+
+
+def referral_lines(ctx: Conversation, use: str) -> list[str]:
+    """Configured referral contacts for a purpose; placeholders with no real number are never shown."""
+    lines = []
+    for contact in ctx.content.referrals:
+        if use not in (contact.get("use") or []):
+            continue
+        phone = str(contact.get("phone") or "")
+        if phone and not any(ch in "123456789" for ch in phone):
+            continue  # a "+964 000 ..." sample: better nothing than a fake number
+        name = ctx.pick(contact.get("name") or {})
+        hours = ctx.pick(contact.get("hours") or {}) if contact.get("hours") else ""
+        lines.append(" ".join(part for part in (f"• {name}", phone, f"({hours})" if hours else "") if part))
+    return lines
+
+
+def stop(ctx: Conversation) -> None:
+    """STOP wins at once, in any state: no announcements, no messages until START."""
+    ctx.state.opted_out = True
+    ctx.state.subscribed = False
+    ctx.go(BROWSING)
+    ctx.note("opt_out")
+    ctx.say(ctx.t("You will get no more messages from us. Send START at any time to use the service again."))
+
+
+def start(ctx: Conversation) -> None:
+    ctx.state.opted_out = False
+    ctx.note("opt_in")
+    main_menu(ctx, intro=ctx.t("Welcome back."))
+
+
+def still_stopped(ctx: Conversation) -> None:
+    ctx.say(ctx.t("You asked us to stop messages. Send START to use the service again."))
+
+
+@action("announcements")
+def announcements(ctx: Conversation) -> None:
+    t = ctx.t
+    if ctx.state.subscribed:
+        text = t("You receive our announcements (health alerts, distributions, storm warnings).")
+        options = [("1", t("Stop announcements"), ["unsubscribe"])]
+    else:
+        text = t("Get short announcements (health alerts, distributions, storm warnings) in your language. "
+                 "You can stop them at any time.")
+        options = [("1", t("Subscribe"), ["subscribe"])]
+    ctx.go(BROWSING)
+    ctx.say(text, options + [("0", t("Main menu"), ["menu"])], back=["menu"])
+
+
+@action("subscribe")
+def subscribe(ctx: Conversation) -> None:
+    ctx.state.subscribed = True
+    ctx.note("subscribed")
+    main_menu(ctx, intro=ctx.t("Done: you will receive announcements. Send STOP to stop them."))
+
+
+@action("unsubscribe")
+def unsubscribe(ctx: Conversation) -> None:
+    ctx.state.subscribed = False
+    ctx.note("unsubscribed")
+    main_menu(ctx, intro=ctx.t("Done: no more announcements."))

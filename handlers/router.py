@@ -1,0 +1,179 @@
+"""Which handler answers a message: STOP first, then commands, numbers, the current state, and search.
+
+Order matters and is the whole policy:
+1. a person who sent STOP hears nothing but the way back (START, HELP);
+2. a first message sets the language and gets the welcome;
+3. command words (STOP, HELP, menu, back, language...) work in every state;
+4. a number picks one of the options the person was last shown;
+5. a state waiting for words (feedback text, a yes/no) takes them;
+6. anything else is a question for search.
+"""
+from . import feedback, menu, topics
+from .content import Content
+from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, ContactState,
+                           Conversation, Services, run)
+from .language import detect
+from .text import clean_for_storage, parse_number, tokens
+from .types import Incoming
+
+# States that consume free text themselves (after commands and numbers had their chance).
+TEXT_STATES = {**feedback.TEXT_STATES}
+
+
+def respond(content: Content, incoming: Incoming, state: ContactState,
+            services: Services | None = None, config: dict | None = None) -> Conversation:
+    """Answer one message; the returned conversation holds the replies and the new state."""
+    ctx = Conversation(content, incoming, state, services, config)
+    text = clean_for_storage(incoming.text).strip()
+    phrase = " ".join(tokens(text))
+    command = content.commands.get(phrase)
+
+    if state.opted_out:
+        if command == "start" or (command == "yes" and state.state != feedback.ERASE_CONFIRM):
+            menu.start(ctx)
+        elif command == "help":
+            menu.show_help(ctx)
+        else:
+            menu.still_stopped(ctx)
+        return ctx
+
+    if state.state == NEW:
+        return _first_message(ctx, text, command)
+
+    if command == "stop":
+        menu.stop(ctx)
+    elif command == "start":
+        menu.start(ctx)
+    elif command == "help":
+        menu.show_help(ctx)
+    elif command == "menu":
+        menu.main_menu(ctx)
+    elif command == "language":
+        menu.language_menu(ctx)
+    elif command == "back":
+        run(ctx, state.data.get("back") or ["menu"])
+    elif command == "more" and _more_option(state):
+        run(ctx, _more_option(state))
+    elif command == "delete_data":
+        feedback.ask_erase(ctx)
+    elif incoming.media and not text and state.state not in TEXT_STATES:
+        feedback.media_received(ctx)
+    elif not incoming.supported and state.state not in TEXT_STATES:
+        ctx.say(ctx.t("Sorry, I can only read text messages here."),
+                [("0", ctx.t("Main menu"), ["menu"])])
+    elif (number := parse_number(text)) is not None and state.state not in feedback.NUMBERLESS_STATES:
+        _choose(ctx, number)
+    elif state.state in TEXT_STATES:
+        TEXT_STATES[state.state](ctx, text, command)
+    elif feedback.looks_like_case_code(text):
+        feedback.show_status(ctx, text)
+    elif (kind := feedback.trigger_kind(content, phrase)) is not None:
+        _feedback_by_words(ctx, kind, text, phrase)
+    elif _is_greeting(content, phrase):
+        _follow_language(ctx, text)
+        menu.main_menu(ctx, intro=ctx.t("Hello!"))
+    elif feedback.is_sensitive(content, text):
+        feedback.offer_sensitive(ctx, text)
+    elif phrase:
+        _follow_language(ctx, text)
+        topics.answer_question(ctx, text)
+    else:
+        menu.main_menu(ctx)
+    return ctx
+
+
+def _first_message(ctx: Conversation, text: str, command: str | None) -> Conversation:
+    """Detect the language; welcome; answer at once if the first message already is a question."""
+    lang = detect(ctx.content, text, ctx.incoming.language_hint)
+    if lang is None:
+        ctx.state.state = CHOOSING_LANGUAGE
+        menu.language_menu(ctx)
+        return ctx
+    ctx.state.language = lang
+    ctx.set_language(lang)
+    ctx.state.state = BROWSING
+    ctx.note("language", lang)
+    if command == "stop":
+        menu.stop(ctx)
+        return ctx
+    welcome = menu.welcome_text(ctx)
+    phrase = " ".join(tokens(text))
+    if command or _is_greeting(ctx.content, phrase) or not phrase:
+        ctx.say(welcome)
+        menu.main_menu(ctx)
+        return ctx
+    ctx.say(welcome)
+    if ctx.incoming.media and not text:
+        feedback.media_received(ctx)
+    elif feedback.is_sensitive(ctx.content, text):
+        feedback.offer_sensitive(ctx, text)
+    elif (kind := feedback.trigger_kind(ctx.content, phrase)) is not None:
+        _feedback_by_words(ctx, kind, text, phrase)
+    else:
+        topics.answer_question(ctx, text)
+    return ctx
+
+
+def _feedback_by_words(ctx: Conversation, kind: str, text: str, phrase: str) -> None:
+    """"شكوى" alone opens the feedback dialogue; a longer message with it is the feedback itself,
+    unless it is really a question the content answers ("سؤال عن الكوليرا")."""
+    if len(phrase.split()) <= feedback.SHORT_TRIGGER:
+        return feedback.start(ctx, kind)
+    if kind == "question" and topics.best(ctx.content, text, ctx.lang)[0]:
+        return topics.answer_question(ctx, text)
+    feedback.start(ctx, kind, text)
+
+
+def _stored(state: ContactState, key: str) -> list | None:
+    entry = (state.data.get("options") or {}).get(key)
+    return entry[1] if entry else None
+
+
+def _is_greeting(content: Content, phrase: str) -> bool:
+    """"مرحبا", "سڵاو چۆنی", "hi there": a greeting, perhaps with a word or two more."""
+    words = phrase.split()
+    if not words or len(words) > 4:
+        return False
+    return any(" ".join(words[:n]) in content.greetings for n in (1, 2, 3))
+
+
+_KURDISH_ONLY = set("ێۆڕڵەڤ")
+
+
+def _follow_language(ctx: Conversation, text: str) -> None:
+    """On a shared phone the next person may write in another script: follow clear evidence only.
+
+    Kurdish-only letters after Arabic, or a switch between Arabic and Latin script,
+    change the language; Sorani and Badini never switch by guess (they share letters).
+    """
+    current = ctx.lang
+    seen = detect(ctx.content, text)
+    if seen is None or seen == current:
+        return
+    latin_now, latin_seen = current in ("en", "kmr_latn"), seen in ("en", "kmr_latn")
+    kurdish_letters = bool(set(text) & _KURDISH_ONLY)
+    if latin_now != latin_seen and len(tokens(text)) >= 2 or (current == "ar" and kurdish_letters):
+        ctx.state.language = seen
+        ctx.set_language(seen)
+        ctx.note("language", seen)
+
+
+def _more_option(state: ContactState) -> list | None:
+    stored = _stored(state, "1")
+    return stored if stored and stored[0] in ("page", "step") else None
+
+
+def _choose(ctx: Conversation, number: int) -> None:
+    """A number picks one of the options last shown; an unknown number repeats them kindly."""
+    options = ctx.state.data.get("options") or {}
+    stored = _stored(ctx.state, str(number))
+    if stored is None and number == 0:
+        stored = ["menu"]
+    if stored is None or stored[0] not in ACTIONS:
+        ctx.note("bad_number")
+        if not options:
+            return menu.main_menu(ctx)
+        return ctx.say(ctx.t("Please send one of these numbers:"),
+                       [(key, label, act) for key, (label, act) in options.items()],
+                       back=ctx.state.data.get("back"))
+    run(ctx, stored)

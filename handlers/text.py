@@ -1,0 +1,83 @@
+"""Folding of loosely typed text, so that matching forgives the spellings people really use.
+
+FIELD.md lists the letter variants; Lucene's Sorani and Arabic normalizers are the
+reference. We fold *both ways* for every language (the language of a message is
+often unknown), and fold harder than those normalizers do: people write Sorani on
+Arabic keyboards (ر for ڕ, ل for ڵ, ى for ێ, و for ۆ, ف for ڤ, ب for پ ...).
+Folded text is only ever compared, never shown.
+"""
+import re
+import unicodedata
+
+ARABIC_INDIC = "٠١٢٣٤٥٦٧٨٩"
+EXTENDED_INDIC = "۰۱۲۳۴۵۶۷۸۹"
+_DIGITS = str.maketrans(ARABIC_INDIC + EXTENDED_INDIC, "0123456789" * 2)
+
+_LETTERS = {
+    "ي": "ی", "ى": "ی", "ئ": "ی", "ێ": "ی", "ې": "ی",
+    "ك": "ک", "گ": "ک",
+    "ه": "ە", "ة": "ە", "ھ": "ە", "ۀ": "ە",
+    "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا",
+    "ؤ": "و", "ۆ": "و", "ۇ": "و", "ۊ": "و",
+    "ڕ": "ر", "ڵ": "ل", "ڤ": "ف", "پ": "ب", "چ": "ج", "ژ": "ز",
+    # Latin Kurmanji letters fold onto plain Latin: people type "nexwesi" for "nexweşî".
+    "ç": "c", "ê": "e", "î": "i", "ş": "s", "û": "u", "é": "e", "â": "a",
+}
+_LETTER_TABLE = str.maketrans(_LETTERS)
+
+# Harakat, superscript alef, tatweel, zero-width and bidi controls: dropped for matching.
+_DROP = re.compile("[\u064b-\u065f\u0670\u0640\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Arabic clitics in front of a word: the article and the conjunctions/prepositions fused to it.
+_ARABIC_PREFIXES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")
+
+
+def to_ascii_digits(text: str) -> str:
+    """Arabic-Indic and Extended Arabic-Indic digits become 0-9."""
+    return text.translate(_DIGITS)
+
+
+def to_arabic_digits(text: str) -> str:
+    """0-9 become Arabic-Indic digits, as CLDR's 'arab' numbering shows them."""
+    return text.translate(str.maketrans("0123456789", ARABIC_INDIC))
+
+
+def fold(text: str) -> str:
+    """The matching form of a text: one spelling per letter, ASCII digits, lower case."""
+    text = unicodedata.normalize("NFKC", text or "")
+    text = _DROP.sub("", text).lower()
+    return to_ascii_digits(text).translate(_LETTER_TABLE)
+
+
+def tokens(text: str) -> list[str]:
+    """The folded words of a text."""
+    return _WORD.findall(fold(text))
+
+
+def stems(token: str) -> set[str]:
+    """A token and its forms without a fused Arabic article or conjunction."""
+    forms = {token}
+    for prefix in _ARABIC_PREFIXES:
+        if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+            forms.add(token[len(prefix):])
+    if token.startswith(("و", "ب")) and len(token) >= 5:
+        forms.add(token[1:])
+    return forms
+
+
+def parse_number(text: str) -> int | None:
+    """The option number a person typed, in any digit system; None if it is not just a number.
+
+    Tolerates what keypads and keyboards add: spaces and a trailing dot or bracket,
+    and the label a Telegram button carries ("3. Shelter kit"); "3 tents" is not a number.
+    """
+    folded = _DROP.sub("", to_ascii_digits(unicodedata.normalize("NFKC", text or ""))).strip()
+    match = re.match(r"^(\d{1,2})\s*(?:[.)\-:،,٫](.*))?$", folded, re.S)
+    return int(match.group(1)) if match else None
+
+
+def clean_for_storage(text: str, limit: int = 4000) -> str:
+    """Text as we keep it: NUL and other C0 controls removed, bounded length; joiners kept."""
+    text = "".join(ch for ch in (text or "") if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return text[:limit]

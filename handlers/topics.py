@@ -1,0 +1,109 @@
+"""The four topics: lists of items, an item's answer (paged on SMS), shelter steps one at a time, and search."""
+from .content import Item
+from .conversation import BROWSING, Conversation, action
+from .menu import MENU_FEEDBACK
+from .search import best
+from .sms import split_pages
+
+# Room left on an SMS page for the option lines under it (three UCS-2 segments in all).
+SMS_PAGE_ROOM = 201 - 55
+
+
+def _menu_option(ctx: Conversation) -> tuple:
+    return ("0", ctx.t("Main menu"), ["menu"])
+
+
+@action("topic")
+def topic_menu(ctx: Conversation, topic_id: str) -> None:
+    topic = ctx.content.topic(topic_id)
+    if topic is None:  # content was edited under the person's feet
+        from .menu import main_menu
+        return main_menu(ctx)
+    options = [(str(n), ctx.pick(item.title), ["item", item.id]) for n, item in enumerate(topic.items, 1)]
+    ctx.go(BROWSING)
+    ctx.note("topic", topic.id)
+    ctx.say(f"{ctx.pick(topic.title)}\n{ctx.t('Choose a number:')}", options + [_menu_option(ctx)], back=["menu"])
+
+
+def _item_nav(ctx: Conversation, item: Item, first: tuple | None) -> list:
+    options = [first] if first else []
+    options.append(("9", ctx.t("Back to {topic}", topic=ctx.pick(ctx.content.topic(item.topic).title)),
+                    ["topic", item.topic]))
+    options.append(_menu_option(ctx))
+    return options
+
+
+@action("item")
+def show_item(ctx: Conversation, item_id: str) -> None:
+    item = ctx.content.items.get(item_id)
+    if item is None:
+        from .menu import main_menu
+        return main_menu(ctx)
+    ctx.go(BROWSING)
+    ctx.note("item", item.id)
+    if item.steps:
+        first = ("1", ctx.t("Start step 1"), ["step", item.id, 0])
+        body = ctx.pick(item.sms if ctx.profile.compact else item.text)
+        return ctx.say(body, _item_nav(ctx, item, first), back=["topic", item.topic])
+    if ctx.profile.compact:
+        more = ("1", ctx.t("More"), ["page", item.id, 0])
+        return ctx.say(ctx.pick(item.sms), _item_nav(ctx, item, more), back=["topic", item.topic])
+    ctx.say(f"*{ctx.pick(item.title)}*\n{ctx.pick(item.text)}", _item_nav(ctx, item, None),
+            back=["topic", item.topic])
+
+
+@action("page")
+def show_page(ctx: Conversation, item_id: str, number: int) -> None:
+    """SMS: the full text, one page of at most three segments at a time."""
+    item = ctx.content.items.get(item_id)
+    if item is None:
+        from .menu import main_menu
+        return main_menu(ctx)
+    pages = split_pages(ctx.pick(item.text), SMS_PAGE_ROOM)
+    number = max(0, min(number, len(pages) - 1))
+    more = None
+    if number + 1 < len(pages):
+        more = ("1", ctx.t("More ({page}/{pages})", page=number + 2, pages=len(pages)),
+                ["page", item.id, number + 1])
+    ctx.go(BROWSING)
+    ctx.say(pages[number], _item_nav(ctx, item, more), back=["item", item.id])
+
+
+@action("step")
+def show_step(ctx: Conversation, item_id: str, number: int) -> None:
+    """Shelter kit assembly: one step per message, with its picture where the channel shows pictures."""
+    item = ctx.content.items.get(item_id)
+    if item is None or not item.steps:
+        from .menu import main_menu
+        return main_menu(ctx)
+    number = max(0, min(number, len(item.steps) - 1))
+    step = item.steps[number]
+    heading = ctx.t("Step {step} of {steps}", step=number + 1, steps=len(item.steps))
+    body = ctx.pick(step.sms if ctx.profile.compact else step.text)
+    options = []
+    if number + 1 < len(item.steps):
+        options.append(("1", ctx.t("Next step"), ["step", item.id, number + 1]))
+    if number > 0:
+        options.append(("2", ctx.t("Previous step"), ["step", item.id, number - 1]))
+    ctx.go(BROWSING)
+    ctx.say(f"{heading}\n{body}", options + _item_nav(ctx, item, None),
+            image=step.image, back=["item", item.id])
+
+
+def answer_question(ctx: Conversation, text: str) -> None:
+    """Free text: the best item, a short numbered choice, or a way forward when nothing matches."""
+    item_id, candidates = best(ctx.content, text, ctx.lang)
+    if item_id:
+        ctx.note("topic_hit", item_id)
+        return show_item(ctx, item_id)
+    ctx.go(BROWSING)
+    if candidates:
+        ctx.note("topic_choice", *candidates)
+        options = [(str(n), ctx.pick(ctx.content.items[i].title), ["item", i]) for n, i in enumerate(candidates, 1)]
+        return ctx.say(ctx.t("Did you mean:"), options + [_menu_option(ctx)], back=["menu"])
+    ctx.note("unmatched")
+    ctx.say(ctx.t("Sorry, I have no answer to that yet. You can send your question to our team, "
+                  "or choose a topic from the menu."),
+            [("1", ctx.t("Send my question to the team"), ["feedback", "question", text]),
+             (MENU_FEEDBACK, ctx.t("Feedback or complaint"), ["feedback"]),
+             _menu_option(ctx)], back=["menu"])

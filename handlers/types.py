@@ -1,0 +1,66 @@
+"""The channel-neutral messages at the boundary between channel adapters and the dialogue."""
+from dataclasses import dataclass, field
+
+CHANNELS = ("telegram", "sms", "whatsapp", "web", "terminal")
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file a person sent: where the provider keeps it, never the bytes."""
+    url: str
+    content_type: str = ""
+
+
+@dataclass
+class Incoming:
+    """One message from a person, as every channel adapter hands it over."""
+    channel: str
+    address: str
+    text: str = ""
+    provider_id: str | None = None
+    media: list[Media] = field(default_factory=list)
+    language_hint: str | None = None
+    supported: bool = True  # False for stickers, locations, contacts...: the person gets a polite reply
+
+
+@dataclass(frozen=True)
+class Option:
+    """A numbered choice: the person types `key` (in any digit system) or taps the button."""
+    key: str
+    label: str
+
+
+@dataclass
+class Reply:
+    """What the bot says: text, numbered options, maybe a picture (a path under content/images)."""
+    text: str
+    options: list[Option] = field(default_factory=list)
+    image: str | None = None
+    language: str = "en"
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "options": [[o.key, o.label] for o in self.options],
+                "image": self.image, "language": self.language}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Reply":
+        return cls(text=data["text"], options=[Option(k, l) for k, l in data.get("options", [])],
+                   image=data.get("image"), language=data.get("language", "en"))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a channel can show, as far as the dialogue must know it (limits, not providers)."""
+    name: str
+    compact: bool          # SMS: short texts, pages of at most three segments
+    max_chars: int
+    pictures: bool
+
+
+PROFILES = {
+    "sms": Profile("sms", compact=True, max_chars=201, pictures=False),
+    "whatsapp": Profile("whatsapp", compact=False, max_chars=4096, pictures=True),
+    "telegram": Profile("telegram", compact=False, max_chars=4096, pictures=True),
+    "web": Profile("web", compact=False, max_chars=4096, pictures=True),
+    "terminal": Profile("terminal", compact=False, max_chars=4096, pictures=False),
+}

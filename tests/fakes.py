@@ -1,0 +1,163 @@
+"""Loopback fakes of the providers' APIs: the only fakes in the suite, at the network edge.
+
+One HTTP server speaks enough of the Telegram Bot API (/bot<token>/<method>) and
+of Twilio's Messages API (/2010-04-01/Accounts/<sid>/Messages.json) for our
+client libraries, logs every call with its time, and can be told to fail.
+"""
+import json
+import threading
+import time
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
+from urllib.parse import parse_qs, urlparse
+
+
+def _form(handler: BaseHTTPRequestHandler, body: bytes) -> dict:
+    kind = handler.headers.get("Content-Type", "")
+    if kind.startswith("application/json"):
+        return json.loads(body or b"{}")
+    if kind.startswith("multipart/form-data"):
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + kind.encode() + b"\r\n\r\n" + body)
+        fields = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            fields[name] = payload if part.get_filename() else payload.decode("utf-8")
+        return fields
+    parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+    return {k: v if len(v) > 1 else v[0] for k, v in parsed.items()}
+
+
+class FakeProviders:
+    def __init__(self):
+        self.calls: list[dict] = []
+        self.failures: list[tuple] = []   # (service, status, body), used in order
+        self.delay = 0.0
+        self.updates: list[dict] = []     # for getUpdates
+        self._ids = count(1000)
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail_next(self, service: str, status: int, body: dict):
+        self.failures.append((service, status, body))
+
+    def sent(self, service: str | None = None) -> list[dict]:
+        """Calls that delivered a message (the failures excluded)."""
+        return [c for c in self.calls if c["ok"] and c["kind"] == "send" and (service in (None, c["service"]))]
+
+    def _next_failure(self, service: str):
+        with self._lock:
+            for i, (svc, status, body) in enumerate(self.failures):
+                if svc == service:
+                    del self.failures[i]
+                    return status, body
+        return None
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self.do_POST()
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                params = _form(self, self.rfile.read(length)) if length else {}
+                path = urlparse(self.path).path
+                if fake.delay:
+                    time.sleep(fake.delay)
+                if path.startswith("/bot"):
+                    return fake._telegram(self, path.split("/")[-1], params)
+                if path.startswith("/2010-04-01/Accounts/"):
+                    return fake._twilio(self, path, params)
+                self._reply(404, {"error": "unknown path"})
+
+        return Handler
+
+    def _log(self, service, method, params, ok, kind):
+        entry = {"t": time.monotonic(), "service": service, "method": method, "params": params, "ok": ok,
+                 "kind": kind}
+        with self._lock:
+            self.calls.append(entry)
+        return entry
+
+    def _telegram(self, handler, method, params):
+        sending = method in ("sendMessage", "sendPhoto")
+        failure = self._next_failure("telegram") if sending else None
+        if failure:
+            self._log("telegram", method, params, False, "send")
+            return handler._reply(failure[0], failure[1])
+        message_id = next(self._ids)
+        chat_id = params.get("chat_id")
+        if sending:
+            self._log("telegram", method, params, True, "send")
+            result = {"message_id": message_id, "date": int(time.time()),
+                      "chat": {"id": int(chat_id) if str(chat_id).lstrip("-").isdigit() else 0, "type": "private"}}
+            if method == "sendPhoto":
+                result["photo"] = [{"file_id": f"photo{message_id}", "file_unique_id": f"u{message_id}",
+                                    "width": 800, "height": 600}]
+                result["caption"] = params.get("caption")
+            else:
+                result["text"] = params.get("text")
+            return handler._reply(200, {"ok": True, "result": result})
+        self._log("telegram", method, params, True, "other")
+        if method == "getUpdates":
+            updates, self.updates = self.updates, []
+            return handler._reply(200, {"ok": True, "result": updates})
+        if method == "getWebhookInfo":
+            return handler._reply(200, {"ok": True, "result": {
+                "url": getattr(self, "webhook_url", ""), "has_custom_certificate": False, "pending_update_count": 0}})
+        if method == "setWebhook":
+            self.webhook_url = params.get("url")
+        if method == "getMe":
+            return handler._reply(200, {"ok": True, "result": {"id": 7000000001, "is_bot": True,
+                                                               "first_name": "InfoBot", "username": "info_bot"}})
+        return handler._reply(200, {"ok": True, "result": True})
+
+    def _twilio(self, handler, path, params):
+        if not path.endswith("/Messages.json"):
+            return handler._reply(404, {"code": 20404, "message": "not found", "status": 404})
+        failure = self._next_failure("twilio")
+        if failure:
+            self._log("twilio", "Messages", params, False, "send")
+            return handler._reply(failure[0], failure[1])
+        self._log("twilio", "Messages", params, True, "send")
+        sid = f"SMfake{next(self._ids):029d}"
+        return handler._reply(201, {"sid": sid, "status": "queued", "to": params.get("To"),
+                                    "from": params.get("From"), "body": params.get("Body"),
+                                    "num_segments": "1", "date_created": None})
+
+
+TELEGRAM_429 = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 2",
+                "parameters": {"retry_after": 2}}
+TELEGRAM_BLOCKED = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+
+
+def twilio_error(code: int, status: int = 400) -> dict:
+    return {"code": code, "message": f"error {code}", "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status}
