@@ -10,7 +10,7 @@ from . import runtime as runtime_module
 
 def build_app(test_config: dict | None = None) -> Flask:
     test_config = dict(test_config or {})
-    instance_path = test_config.pop("INSTANCE_PATH", None)
+    instance_path = test_config.pop("INSTANCE_PATH", None) or os.environ.get("INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

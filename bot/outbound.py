@@ -165,15 +165,15 @@ def record_status(runtime, provider_id: str, status: str, error_code: str | None
         return True
 
 
-def sweep(runtime) -> int:
+def sweep(runtime, stranded_after: timedelta = STRANDED_AFTER) -> int:
     """Re-queue rows whose task was lost; mark rows stranded mid-send. Returns how many were re-queued."""
     now = utcnow()
-    cutoff = now - STRANDED_AFTER
+    cutoff = now - stranded_after
     with runtime.transaction() as session:
         due = session.execute(select(Outbound.id, Outbound.next_attempt_at).where(
             Outbound.status.in_(("pending", "queued")))).all()
         ids = [row_id for row_id, at in due if at is None or as_aware(at) <= cutoff]
-        session.execute(update(Outbound).where(Outbound.status == "sending", Outbound.updated_at < cutoff)
+        session.execute(update(Outbound).where(Outbound.status == "sending", Outbound.updated_at <= cutoff)
                         .values(status="failed", failure_reason="interrupted",
                                 failure_detail="the worker stopped during the provider call; not resent "
                                                "(the provider may have delivered it)", updated_at=now))

@@ -14,9 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def _make_huey():
-    from pathlib import Path
-    instance = str(Path(__file__).resolve().parent.parent / "instance")
-    settings = config_module.load(instance)
+    settings = config_module.load(runtime_module.instance_path())
     immediate = settings["HUEY_IMMEDIATE"]
     if settings.get("REDIS_URL"):
         return RedisHuey("bot", url=settings["REDIS_URL"], immediate=immediate)

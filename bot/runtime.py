@@ -54,13 +54,18 @@ def build(config: dict) -> Runtime:
 _DEFAULT: Runtime | None = None
 
 
-def default(instance_path: str | None = None) -> Runtime:
-    """The process-wide runtime for code that runs outside a request (queue worker, CLI)."""
+def instance_path() -> str:
+    """instance/ beside the package (as Flask has it), or INSTANCE_PATH for a worker elsewhere."""
+    import os
+    from pathlib import Path
+    return os.environ.get("INSTANCE_PATH") or str(Path(__file__).resolve().parent.parent / "instance")
+
+
+def default() -> Runtime:
+    """The process-wide runtime for code that runs outside a request (queue worker)."""
     global _DEFAULT
     if _DEFAULT is None:
-        from pathlib import Path
-        instance = instance_path or str(Path(__file__).resolve().parent.parent / "instance")
-        _DEFAULT = build(config_module.load(instance))
+        _DEFAULT = build(config_module.load(instance_path()))
     return _DEFAULT
 
 

@@ -54,6 +54,9 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
         run(ctx, state.data.get("back") or ["menu"])
     elif command == "more" and _more_option(state):
         run(ctx, _more_option(state))
+    elif command == "status" and not feedback.looks_like_case_code(text):
+        ctx.say(ctx.t("Send your reference code (7 digits) to see the status of your message."),
+                [("0", ctx.t("Main menu"), ["menu"])])
     elif command == "delete_data":
         feedback.ask_erase(ctx)
     elif incoming.media and not text and state.state not in TEXT_STATES:
@@ -63,10 +66,10 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
                 [("0", ctx.t("Main menu"), ["menu"])])
     elif (number := parse_number(text)) is not None and state.state not in feedback.NUMBERLESS_STATES:
         _choose(ctx, number)
-    elif state.state in TEXT_STATES:
-        TEXT_STATES[state.state](ctx, text, command)
     elif feedback.looks_like_case_code(text):
         feedback.show_status(ctx, text)
+    elif state.state in TEXT_STATES:
+        TEXT_STATES[state.state](ctx, text, command)
     elif (kind := feedback.trigger_kind(content, phrase)) is not None:
         _feedback_by_words(ctx, kind, text, phrase)
     elif _is_greeting(content, phrase):

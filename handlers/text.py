@@ -61,7 +61,7 @@ def stems(token: str) -> set[str]:
     for prefix in _ARABIC_PREFIXES:
         if token.startswith(prefix) and len(token) - len(prefix) >= 2:
             forms.add(token[len(prefix):])
-    if token.startswith(("و", "ب")) and len(token) >= 5:
+    if token.startswith(("و", "ب", "ل", "ف")) and len(token) >= 5:
         forms.add(token[1:])
     return forms
 

@@ -36,6 +36,7 @@ class FakeProviders:
         self.calls: list[dict] = []
         self.failures: list[tuple] = []   # (service, status, body), used in order
         self.delay = 0.0
+        self.received: list[str] = []     # every request, logged before any delay
         self.updates: list[dict] = []     # for getUpdates
         self._ids = count(1000)
         self._lock = threading.Lock()
@@ -89,6 +90,7 @@ class FakeProviders:
                 length = int(self.headers.get("Content-Length") or 0)
                 params = _form(self, self.rfile.read(length)) if length else {}
                 path = urlparse(self.path).path
+                fake.received.append(path)
                 if fake.delay:
                     time.sleep(fake.delay)
                 if path.startswith("/bot"):
