@@ -23,7 +23,7 @@ def _match_any(words: list[str], phrases: list[str]) -> bool:
     forms = [stems(w) for w in words]
     for phrase in phrases:
         parts = tokens(str(phrase))
-        if parts and all(any(word_matches(p, f) for fs in forms for f in fs) for p in parts):
+        if parts and all(any(word_matches(p, f, loose=False) for fs in forms for f in fs) for p in parts):
             return True
     return False
 

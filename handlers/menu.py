@@ -86,12 +86,20 @@ def referral_lines(ctx: Conversation, use: str) -> list[str]:
         if use not in (contact.get("use") or []):
             continue
         phone = str(contact.get("phone") or "")
-        if phone and not any(ch in "123456789" for ch in phone):
+        if phone and is_placeholder(phone):
             continue  # a "+964 000 ..." sample: better nothing than a fake number
         name = ctx.pick(contact.get("name") or {})
         hours = ctx.pick(contact.get("hours") or {}) if contact.get("hours") else ""
         lines.append(" ".join(part for part in (f"• {name}", phone, f"({hours})" if hours else "") if part))
     return lines
+
+
+def is_placeholder(phone: str) -> bool:
+    """"+964 000 000 0000": only zeros once the country code is set aside."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if phone.strip().startswith("+964") or digits.startswith("964") and len(digits) > 10:
+        digits = digits[3:]
+    return not any(ch != "0" for ch in digits)
 
 
 def stop(ctx: Conversation) -> None:

@@ -122,7 +122,7 @@ def _feedback_by_words(ctx: Conversation, kind: str, text: str, phrase: str) -> 
     unless it is really a question the content answers ("سؤال عن الكوليرا")."""
     if len(phrase.split()) <= feedback.SHORT_TRIGGER:
         return feedback.start(ctx, kind)
-    if kind == "question" and topics.best(ctx.content, text, ctx.lang)[0]:
+    if kind in ("question", "help_request") and topics.best(ctx.content, text, ctx.lang)[0]:
         return topics.answer_question(ctx, text)
     feedback.start(ctx, kind, text)
 

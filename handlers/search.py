@@ -31,11 +31,15 @@ def _one_typo(a: str, b: str) -> bool:
     return edits + (len(b) - j) <= 1
 
 
-def word_matches(keyword: str, word: str) -> bool:
+def word_matches(keyword: str, word: str, loose: bool = True) -> bool:
+    """loose=False (feedback and sensitive words): exact or a longer form only, no typos, no
+    truncations - "اعتداء" must not fire on "ارتداء", nor "threat" on "treat"."""
     if word == keyword:
         return True
-    if len(keyword) >= 3 and word.startswith(keyword):
+    if len(keyword) >= (3 if loose else 4) and word.startswith(keyword):
         return True
+    if not loose:
+        return False
     if len(word) >= 4 and keyword.startswith(word) and len(word) * 10 >= len(keyword) * 7:
         return True
     return len(keyword) >= 5 and _one_typo(keyword, word)

@@ -138,16 +138,24 @@ def make_bot(config: dict) -> Bot:
     return Bot(config["TELEGRAM_BOT_TOKEN"], base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
 
 
+def _thread_bot(config: dict) -> Bot:
+    """One client per worker thread (its connections belong to that thread's event loop)."""
+    key = (config["TELEGRAM_BOT_TOKEN"], config.get("TELEGRAM_API_URL"))
+    if getattr(_loop_local, "bot_key", None) != key:
+        _loop_local.bot, _loop_local.bot_key = make_bot(config), key
+    return _loop_local.bot
+
+
 async def _send(bot: Bot, chat_id: str, reply: Reply, images_dir: Path):
+    """The provider call is the first network call: no getMe before it (that would widen the window
+    in which a killed worker leaves a message claimed but unsent)."""
     markup = keyboard(reply)
     markup_obj = ReplyKeyboardMarkup.de_json(markup, bot) if markup else None
     text = _html(reply.text)
-    async with bot:
-        if reply.image and (images_dir / reply.image).is_file() and len(text) <= CAPTION_LIMIT:
-            with (images_dir / reply.image).open("rb") as photo:
-                return await bot.send_photo(chat_id, photo, caption=text, parse_mode="HTML",
-                                            reply_markup=markup_obj)
-        return await bot.send_message(chat_id, text[:TEXT_LIMIT], parse_mode="HTML", reply_markup=markup_obj)
+    if reply.image and (images_dir / reply.image).is_file() and len(text) <= CAPTION_LIMIT:
+        with (images_dir / reply.image).open("rb") as photo:
+            return await bot.send_photo(chat_id, photo, caption=text, parse_mode="HTML", reply_markup=markup_obj)
+    return await bot.send_message(chat_id, text[:TEXT_LIMIT], parse_mode="HTML", reply_markup=markup_obj)
 
 
 def send(config: dict, address: str, reply: Reply, images_dir: Path) -> SendResult:
@@ -155,7 +163,7 @@ def send(config: dict, address: str, reply: Reply, images_dir: Path) -> SendResu
     if not config.get("TELEGRAM_BOT_TOKEN"):
         return SendResult(FAILED, reason="channel_off", detail="TELEGRAM_BOT_TOKEN is not set")
     try:
-        sent = _run(_send(make_bot(config), address, reply, images_dir))
+        sent = _run(_send(_thread_bot(config), address, reply, images_dir))
     except RetryAfter as exc:
         delay = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
         return SendResult(RETRY, reason="throttled", retry_after=float(delay))
