@@ -6,7 +6,7 @@ import uuid
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from handlers.content import load as load_content
 from handlers.sms import segments
@@ -41,6 +41,7 @@ def render_for_terminal(channel: str, incoming: Incoming, replies) -> str:
 @click.option("--channel", type=click.Choice(["sms", "whatsapp", "telegram", "web"]), default="web",
               show_default=True, help="Show replies as this channel renders them.")
 @click.option("--as", "address", default=None, help="Who you are (default: terminal:<your user name>).")
+@with_appcontext
 def chat_command(channel, address):
     """Chat with the bot in this terminal, through the same dialogue as every channel."""
     runtime = _runtime()

@@ -49,14 +49,12 @@ def poll(once, timeout):
     bot = _bot()
     images = runtime.content.get().images_dir
 
+    # No `async with bot`: leaving it shuts the client down, and the same client sends the answers.
     async def fetch(offset):
-        async with bot:
-            return await bot.get_updates(offset=offset, timeout=timeout,
-                                         allowed_updates=["message", "callback_query"])
+        return await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=["message", "callback_query"])
 
     async def drop_webhook():
-        async with bot:
-            await bot.delete_webhook()
+        await bot.delete_webhook()
     telegram._run(drop_webhook())
     click.echo("polling Telegram; Ctrl-C to stop")
     offset = None

@@ -3,6 +3,7 @@
 Content is data (content/*.yaml) so translators review it side by side; this module
 only loads, validates and indexes it. Nothing here knows about channels.
 """
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from .i18n import LANGUAGES
 from .sms import segments
 from .text import fold, tokens
 
+log = logging.getLogger(__name__)
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 FALLBACK = {"kmr_latn": "kmr", "kmr": "ckb", "ckb": "ar", "ar": "en", "en": "ar"}
 
@@ -81,11 +83,22 @@ class Content:
         return next((t for t in self.topics if t.id == topic_id), None)
 
 
+class BrokenFile(ValueError):
+    pass
+
+
 def _read(path: Path) -> dict:
     if not path.exists():
         return {}
-    with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as exc:
+        raise BrokenFile(f"{path.name}: not valid YAML ({exc.__class__.__name__}, line "
+                         f"{getattr(getattr(exc, 'problem_mark', None), 'line', -1) + 1})") from None
+    if not isinstance(data, dict):
+        raise BrokenFile(f"{path.name}: expected a mapping at the top")
+    return data
 
 
 def _phrase(text: str) -> str:
@@ -94,6 +107,19 @@ def _phrase(text: str) -> str:
 
 def load(content_dir: Path = CONTENT_DIR) -> Content:
     """Read every content file; problems are collected, not raised, so `content check` can list them all."""
+    try:
+        return _load(content_dir)
+    except BrokenFile as exc:
+        return Content(topics=[], items={}, commands={}, greetings=set(), markers={}, keyword_index=[],
+                       areas=[], referrals=[], feedback={}, images_dir=content_dir / "images",
+                       problems=[str(exc)])
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        return Content(topics=[], items={}, commands={}, greetings=set(), markers={}, keyword_index=[],
+                       areas=[], referrals=[], feedback={}, images_dir=content_dir / "images",
+                       problems=[f"a file does not follow the schema in content/README.md: {exc!r}"])
+
+
+def _load(content_dir: Path) -> Content:
     problems: list[str] = []
     topics: list[Topic] = []
     items: dict[str, Item] = {}
@@ -218,9 +244,12 @@ class ContentStore:
         return self._content
 
     def reload(self, stamp: tuple | None = None) -> Content:
-        """Load again; a broken edit keeps the last good content serving (its problems go to the log)."""
+        """Load again; an edit with problems keeps the last good content serving (problems go to the log)."""
         fresh = load(self.content_dir)
-        if fresh.topics and fresh.items:
-            self._content = fresh
         self._stamp = stamp or self._fingerprint()
+        if fresh.problems and self._content.items:
+            for problem in fresh.problems:
+                log.warning("content not reloaded: %s", problem)
+            return self._content
+        self._content = fresh
         return self._content

@@ -85,8 +85,9 @@ def direction(lang: str) -> str:
 
 def format_number(value, lang: str) -> str:
     """A number as people read it in this language: Arabic-Indic digits for Arabic script."""
-    text = format_decimal(value, locale=BABEL_LOCALE.get(lang, "en"))
-    return to_arabic_digits(text) if lang in RTL else text
+    if lang in RTL:  # CLDR's default numbering for these is 'arab': Arabic separators; Babel leaves Latin digits
+        return to_arabic_digits(format_decimal(value, locale=BABEL_LOCALE[lang], numbering_system="default"))
+    return format_decimal(value, locale=BABEL_LOCALE.get(lang, "en"))
 
 
 def format_date(value, lang: str) -> str:

@@ -42,7 +42,7 @@ def word_matches(keyword: str, word: str, loose: bool = True) -> bool:
         return False
     if len(word) >= 4 and keyword.startswith(word) and len(word) * 10 >= len(keyword) * 7:
         return True
-    return len(keyword) >= 5 and _one_typo(keyword, word)
+    return len(keyword) >= 6 and _one_typo(keyword, word)
 
 
 def search(content: Content, text: str, lang: str | None = None) -> list[tuple[str, float]]:
