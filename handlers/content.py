@@ -154,6 +154,8 @@ def _load(content_dir: Path) -> Content:
     greetings = {_phrase(str(w)) for words in (commands_file.get("greetings") or {}).values() for w in words or []}
     markers = {lang: {_phrase(str(w)) for w in words or []}
                for lang, words in (commands_file.get("language_markers") or {}).items()}
+    for lang, words in (commands_file.get("greetings") or {}).items():  # a greeting tells its language too
+        markers.setdefault(lang, set()).update(_phrase(str(w)) for w in words or [])
 
     index = []
     owners: dict[str, str] = {}

@@ -213,7 +213,8 @@ def show_status(ctx: Conversation, text: str) -> None:
     if case is None:
         return ctx.say(t("I found no case with that code from this number. Please check the code."),
                        [("0", t("Main menu"), ["menu"])])
-    lines = [t("Case {code}: {status}.", code=t.digits(codes.display(code)), status=t(STATUS_LABELS[case["status"]]))]
+    label = STATUS_LABELS[case["status"]]
+    lines = [t("Case {code}: {status}.", code=t.digits(codes.display(code)), status=t(label))]
     if case.get("answer"):
         lines.append(t("Our answer: {answer}", answer=case["answer"]))
     ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])])

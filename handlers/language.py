@@ -41,7 +41,7 @@ def detect(content: Content, text: str, hint: str | None = None) -> str | None:
         arabic = letters & ARABIC_ONLY
         if not kurdish and (arabic or hinted not in ("ckb", "kmr")):
             votes = _marker_votes(content, text, ("ar", "ckb", "kmr"))
-            if votes["ckb"] > votes["ar"] + 1 or votes["kmr"] > votes["ar"] + 1:
+            if votes["ckb"] > votes["ar"] or votes["kmr"] > votes["ar"]:
                 return "ckb" if votes["ckb"] >= votes["kmr"] else "kmr"
             return "ar"
         votes = _marker_votes(content, text, ("ckb", "kmr"))

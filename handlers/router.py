@@ -120,8 +120,9 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
 def _feedback_by_words(ctx: Conversation, kind: str, text: str, phrase: str) -> None:
     """"شكوى" alone opens the feedback dialogue; a longer message with it is the feedback itself,
     unless it is really a question the content answers ("سؤال عن الكوليرا")."""
-    if len(phrase.split()) <= feedback.SHORT_TRIGGER:
-        return feedback.start(ctx, kind)
+    words = len(phrase.split())
+    if words <= feedback.SHORT_TRIGGER or words < (5 if kind == "complaint" else 9):
+        return feedback.start(ctx, kind)   # "I want to ask a question": ask for it, do not file the sentence
     if kind in ("question", "help_request") and topics.best(ctx.content, text, ctx.lang)[0]:
         return topics.answer_question(ctx, text)
     feedback.start(ctx, kind, text)
