@@ -24,8 +24,11 @@ def build_app(test_config: dict | None = None) -> Flask:
     runtime_module.set_default(runtime)
     app.extensions["bot"] = runtime
 
-    from . import cli, tryout, webhooks
+    from . import cli, observability, ops, tryout, webhooks
+    observability.configure_logging(settings.get("LOG_FORMAT") == "json")
+    observability.init_app(app)
     app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(ops.blueprint)
     if settings.get("TRY_PAGE"):
         app.register_blueprint(tryout.blueprint)
     cli.init_app(app)

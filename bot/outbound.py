@@ -69,7 +69,19 @@ def _deliver(runtime, row: Outbound, contact: Contact, template: dict | None = N
 
 
 def send_one(runtime, outbound_id: int) -> str:
-    """Send one row at most once; returns what happened (for logs and tests)."""
+    """Send one row at most once; returns what happened (for logs, metrics and tests)."""
+    from .observability import record_send
+    status = _send_one(runtime, outbound_id)
+    record_send(_channel_of(runtime, outbound_id), status)
+    return status
+
+
+def _channel_of(runtime, outbound_id: int) -> str:
+    with runtime.transaction() as session:
+        return session.scalar(select(Outbound.channel).where(Outbound.id == outbound_id)) or "unknown"
+
+
+def _send_one(runtime, outbound_id: int) -> str:
     if not _claim(runtime, outbound_id):
         return "not_claimed"
     with runtime.transaction() as session:

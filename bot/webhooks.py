@@ -5,10 +5,10 @@ as the first delivery was; a database outage is a 503 so the provider retries.
 """
 import logging
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
 from sqlalchemy.exc import OperationalError
 
-from . import inbound, outbound
+from . import inbound, observability, outbound
 from .channels import telegram, twilio
 from .channels.base import BadRequest, Ignored
 
@@ -52,7 +52,9 @@ def telegram_update():
     parsed = telegram.parse_body(data)
     if isinstance(parsed, Ignored):
         return jsonify(ok=True, ignored=parsed.reason)
+    g.channel = "telegram"
     outcome = inbound.receive(_runtime(), parsed)
+    observability.record_turn("telegram", outcome)
     body = telegram.webhook_response(parsed, outcome.replies, config)
     return jsonify(body) if body else jsonify(ok=True)
 
@@ -70,7 +72,9 @@ def _twilio_checked() -> None:
 def twilio_message():
     _twilio_checked()
     incoming = twilio.parse_form(request.form)
+    g.channel = incoming.channel
     outcome = inbound.receive(_runtime(), incoming)
+    observability.record_turn(incoming.channel, outcome)
     return Response(twilio.twiml(incoming.channel, outcome.replies, current_app.config),
                     mimetype="application/xml")
 
