@@ -24,11 +24,18 @@ def build_app(test_config: dict | None = None) -> Flask:
     runtime_module.set_default(runtime)
     app.extensions["bot"] = runtime
 
-    from . import cli, observability, ops, tryout, webhooks
+    from flask_wtf.csrf import CSRFProtect
+
+    from . import cli, dashboard, observability, ops, tryout, webhooks
+    from .dashboard import auth
     observability.configure_logging(settings.get("LOG_FORMAT") == "json")
     observability.init_app(app)
+    auth.init_session(app)
+    csrf = CSRFProtect(app)
+    csrf.exempt(webhooks.blueprint)   # providers sign their posts instead (Twilio signature, Telegram secret)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(ops.blueprint)
+    app.register_blueprint(dashboard.blueprint)
     if settings.get("TRY_PAGE"):
         app.register_blueprint(tryout.blueprint)
     cli.init_app(app)

@@ -93,10 +93,11 @@ def db_upgrade():
 
 
 def init_app(app) -> None:
-    from . import cli_feedback, cli_telegram
+    from . import cli_feedback, cli_telegram, cli_users
     app.cli.add_command(chat_command)
     app.cli.add_command(content_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(cli_telegram.telegram_cli)
     app.cli.add_command(cli_feedback.feedback_cli)
     app.cli.add_command(cli_feedback.queue_cli)
+    app.cli.add_command(cli_users.users_cli)

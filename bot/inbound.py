@@ -71,8 +71,9 @@ def receive(runtime: Runtime, incoming: Incoming) -> Outcome:
             state_enc=vault.encrypt(json.dumps(state.data, ensure_ascii=False)) if state.data else None,
             opted_out=state.opted_out, subscribed=state.subscribed, area=state.area,
             topics=",".join(state.topics), last_seen_at=now))
+        shown = [e[1] for e in ctx.events if e[0] == "item"]
         session.execute(update(Message).where(Message.id == message_id).values(
-            language=ctx.lang,
+            language=ctx.lang, item=shown[-1] if shown else None,
             replies_enc=vault.encrypt(json.dumps([r.to_dict() for r in ctx.replies], ensure_ascii=False))))
     return Outcome(ctx.replies, language=ctx.lang, events=ctx.events)
 

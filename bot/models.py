@@ -53,6 +53,7 @@ class Message(Base):
     media_enc: Mapped[str | None] = mapped_column(Text)
     replies_enc: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(12))
+    item: Mapped[str | None] = mapped_column(String(60))   # the content item shown, for "most read" reports
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -136,3 +137,30 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str | None] = mapped_column(String(80))
     detail: Mapped[str | None] = mapped_column(String(300))
+
+
+class User(Base):
+    """A staff account for the dashboard."""
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))          # admin, officer, focal_point, viewer
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    ui_language: Mapped[str] = mapped_column(String(12), default="en")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginAttempt(Base):
+    """Failed logins, to slow down password guessing (per account and per address)."""
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    email_hash: Mapped[str] = mapped_column(String(64))
+    ip_hash: Mapped[str] = mapped_column(String(64))

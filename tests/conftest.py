@@ -1,5 +1,6 @@
 """Fixtures: an app on a real database (SQLite always; PostgreSQL too where it runs, and always in CI),
 loopback fakes of the providers, and helpers that post real payloads through the real entry points."""
+import re
 import json
 import os
 import shutil
@@ -200,3 +201,11 @@ def telegram(client):
 @pytest.fixture
 def twilio(client):
     return Twilio(client)
+
+
+def csrf_token(client, url: str) -> str:
+    """The token a page's form carries, as a browser would send it back."""
+    page = client.get(url).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, f"no CSRF token in {url}"
+    return found.group(1)

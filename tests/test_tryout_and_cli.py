@@ -5,6 +5,12 @@ from sqlalchemy import select
 
 from bot.models import Contact
 
+from .conftest import csrf_token
+
+
+def say(client, text):
+    return client.post("/try", data={"text": text, "csrf_token": csrf_token(client, "/try")})
+
 
 def test_terminal_chat_answers_in_sms_rendering_with_segment_counts(app):
     result = app.test_cli_runner().invoke(args=["chat", "--channel", "sms"], input="مرحبا\n1\n")
@@ -24,17 +30,17 @@ def test_the_try_page_holds_a_conversation_as_a_phone_shows_it(client):
     page = client.get("/try")
     assert page.status_code == 200 and b"<form" in page.data
     assert b"http://" not in page.data.replace(b"http://localhost", b"")      # nothing fetched from elsewhere
-    client.post("/try", data={"text": "سڵاو"})
+    say(client, "سڵاو")
     page = client.get("/try").get_data(as_text=True)
     assert "سڵاو" in page and 'dir="rtl"' in page
-    client.post("/try", data={"text": "3"})
-    client.post("/try", data={"text": "1"})
+    say(client, "3")
+    say(client, "1")
     page = client.get("/try").get_data(as_text=True)
     assert "<button" in page
 
 
 def test_the_try_page_escapes_what_people_type(client):
-    client.post("/try", data={"text": "<script>alert(1)</script>"})
+    say(client, "<script>alert(1)</script>")
     page = client.get("/try").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
 
@@ -58,3 +64,8 @@ def test_telegram_poll_answers_updates_through_the_same_dialogue(app, fake, runt
     assert len(sent) == 1 and sent[0]["params"]["chat_id"] == "555000111"
     with runtime.transaction() as session:
         assert session.execute(select(Contact.language)).scalar() == "kmr_latn"
+
+
+def test_a_try_post_without_its_csrf_token_is_refused(client):
+    response = client.post("/try", data={"text": "hello"})
+    assert response.status_code == 400

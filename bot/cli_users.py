@@ -1,0 +1,97 @@
+"""`flask --app bot users create|list|disable|set-role|reset-password|totp`: staff accounts."""
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import users
+from .models import AuditEvent, User
+
+users_cli = AppGroup("users", help="Staff accounts for the dashboard.")
+
+
+def _runtime():
+    return current_app.extensions["bot"]
+
+
+def _password(value):
+    return value or click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="How the person is shown in case histories.")
+@click.option("--role", type=click.Choice(users.ROLES), default="officer", show_default=True)
+@click.option("--password", default=None, help="Asked for when not given (better: not in shell history).")
+def create(email, name, role, password):
+    """Create an account."""
+    try:
+        with _runtime().transaction() as session:
+            user = users.create(session, email, name, _password(password), role)
+            session.add(AuditEvent(actor="cli", action="user_create", target=f"user:{user.id}", detail=role))
+    except users.UserError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"created {user.email} ({role}); sign in at /dashboard")
+
+
+@users_cli.command("list")
+def list_users():
+    """All accounts: email, role, active, second factor, last login."""
+    with _runtime().transaction() as session:
+        for user in session.execute(select(User).order_by(User.id)).scalars():
+            click.echo(f"{user.email:<32} {user.role:<12} {'active' if user.active else 'disabled':<9} "
+                       f"{'2FA' if user.totp_secret_enc else '-':<4} {user.last_login_at or 'never'}")
+
+
+def _change(email, change, what):
+    try:
+        with _runtime().transaction() as session:
+            user = users.find(session, email)
+            result = change(session, user)
+            session.add(AuditEvent(actor="cli", action=what, target=f"user:{user.id}"))
+            return result
+    except users.UserError as exc:
+        raise click.ClickException(str(exc))
+
+
+@users_cli.command("disable")
+@click.argument("email")
+def disable(email):
+    """Disable an account (it can no longer sign in; its history stays)."""
+    _change(email, lambda s, u: setattr(u, "active", False), "user_disable")
+    click.echo(f"disabled {email}")
+
+
+@users_cli.command("enable")
+@click.argument("email")
+def enable(email):
+    """Enable a disabled account again."""
+    _change(email, lambda s, u: setattr(u, "active", True), "user_enable")
+    click.echo(f"enabled {email}")
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(users.ROLES))
+def set_role(email, role):
+    """Change an account's role."""
+    _change(email, lambda s, u: setattr(u, "role", role), "user_set_role")
+    click.echo(f"{email} is now {role}")
+
+
+@users_cli.command("reset-password")
+@click.argument("email")
+@click.option("--password", default=None)
+def reset_password(email, password):
+    """Set a new password."""
+    new = _password(password)
+    _change(email, lambda s, u: users.set_password(u, new), "user_reset_password")
+    click.echo(f"password changed for {email}")
+
+
+@users_cli.command("totp")
+@click.argument("email")
+def totp(email):
+    """Turn on a second factor (TOTP) and print the URI for an authenticator app."""
+    uri = _change(email, lambda s, u: users.enable_totp(s, _runtime().vault, u), "user_totp")
+    click.echo(f"add this to the authenticator app: {uri}")

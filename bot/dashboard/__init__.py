@@ -1,0 +1,76 @@
+"""The staff dashboard: server-rendered pages in English, Arabic or Sorani, for officers on slow links.
+
+Every page needs a signed-in, active account; what it shows depends on the role
+(bot.users.can). Sensitive cases do not exist for roles that may not see them:
+they are left out of lists and counts, and their pages answer 404.
+"""
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
+
+from handlers.i18n import BABEL_LOCALE, Translator, direction, format_number
+from handlers.text import to_arabic_digits
+
+from .. import users
+from ..models import User
+
+blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+UI_LANGUAGES = ("en", "ar", "ckb")
+PUBLIC_ENDPOINTS = {"dashboard.login", "dashboard.set_language", "dashboard.static"}
+
+
+def runtime():
+    return current_app.extensions["bot"]
+
+
+@blueprint.before_request
+def load_user():
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id:
+        with runtime().transaction() as db:
+            user = db.get(User, user_id)
+            if user is not None and user.active and session.get("pw") == users.session_stamp(user):
+                g.user = user
+    g.ui_lang = session.get("ui_lang") or (g.user.ui_language if g.user else None) or _browser_language()
+    if g.user is None and request.endpoint not in PUBLIC_ENDPOINTS:
+        return redirect(url_for("dashboard.login", next=request.full_path))
+
+
+def _browser_language() -> str:
+    return request.accept_languages.best_match(UI_LANGUAGES) or "en"
+
+
+def require(what: str) -> None:
+    if not users.can(g.user, what):
+        abort(403)
+
+
+@blueprint.app_context_processor
+def template_helpers():
+    lang = getattr(g, "ui_lang", "en")
+    t = Translator(lang)
+    zone = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Baghdad")
+
+    def when(value: datetime | None) -> str:
+        if value is None:
+            return "—"
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        text = format_datetime(value.astimezone(zone), "d MMM y, HH:mm", locale=BABEL_LOCALE.get(lang, "en"))
+        return to_arabic_digits(text) if lang in ("ar", "ckb") else text
+
+    def query_with(**changes) -> str:
+        from urllib.parse import urlencode
+        params = {k: v for k, v in request.args.items()}
+        params.update({k: str(v) for k, v in changes.items()})
+        return urlencode(params)
+
+    return {"_": t, "ui_lang": lang, "query_with": query_with, "ui_dir": direction(lang), "when": when, "UI_LANGUAGES": UI_LANGUAGES,
+            "num": lambda n: format_number(n, lang), "can": lambda what: users.can(getattr(g, "user", None), what),
+            "current_user": getattr(g, "user", None)}
+
+
+from . import auth, cases, contacts, reports  # noqa: E402,F401  (routes register on the blueprint)

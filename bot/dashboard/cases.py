@@ -1,0 +1,239 @@
+"""The feedback inbox and the case page: read, answer, change status, assign, note."""
+import json
+from datetime import datetime, timedelta, timezone
+
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, or_, select
+
+from handlers.content import pick
+from handlers.sms import segments
+
+from .. import cases as case_service
+from .. import media as media_proxy
+from ..masking import mask
+from ..models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, User, utcnow
+from . import blueprint, require, runtime
+
+PAGE_SIZE = 50
+SEARCH_SCAN_LIMIT = 5000   # texts are encrypted: search decrypts at most this many filtered cases
+
+
+def due_before(config: dict, sensitive: bool) -> datetime:
+    if sensitive:
+        return utcnow() - timedelta(hours=int(config.get("SENSITIVE_RESPONSE_HOURS") or 24))
+    return utcnow() - timedelta(days=int(config.get("RESPONSE_DAYS") or 7))
+
+
+def is_overdue(case: Case, config: dict) -> bool:
+    created = case_service.as_aware(case.created_at)
+    return (case.first_answer_at is None and case.status not in ("resolved", "closed")
+            and created < due_before(config, case.sensitive))
+
+
+def visible(query):
+    """Sensitive cases only for focal points and admins; for others they do not exist."""
+    from .. import users
+    return query if users.can(g.user, "see_sensitive") else query.where(Case.sensitive.is_(False))
+
+
+def area_names(lang: str) -> dict[str, str]:
+    content = runtime().content.get()
+    return {a["id"]: pick(a.get("name") or {}, lang) for gov in content.areas for a in gov.get("areas") or []}
+
+
+def _filters(args, config):
+    query = visible(select(Case))
+    for column in ("status", "kind", "language", "channel", "area"):
+        if args.get(column):
+            query = query.where(getattr(Case, column) == args[column])
+    if args.get("sensitive") in ("yes", "no"):
+        query = query.where(Case.sensitive.is_(args["sensitive"] == "yes"))
+    for name, op in (("from", "__ge__"), ("to", "__lt__")):
+        if args.get(name):
+            try:
+                day = datetime.strptime(args[name], "%Y-%m-%d").replace(tzinfo=timezone.utc)
+            except ValueError:
+                continue
+            query = query.where(getattr(Case.created_at, op)(day + (timedelta(days=1) if name == "to" else
+                                                                    timedelta(0))))
+    if args.get("overdue") == "yes":
+        query = query.where(Case.first_answer_at.is_(None), Case.status.not_in(("resolved", "closed")),
+                            or_(Case.sensitive.is_(False) & (Case.created_at < due_before(config, False)),
+                                Case.sensitive.is_(True) & (Case.created_at < due_before(config, True))))
+    if args.get("mine") == "yes":
+        query = query.where(Case.assigned_to == g.user.id)
+    return query
+
+
+@blueprint.get("/")
+def home():
+    return redirect(url_for("dashboard.inbox"))
+
+
+@blueprint.get("/cases")
+def inbox():
+    require("see_cases")
+    rt = runtime()
+    args = request.args
+    try:
+        page = max(1, int(args.get("page", 1)))
+    except ValueError:
+        page = 1
+    query = _filters(args, rt.config).order_by(Case.created_at.desc(), Case.id.desc())
+    search = (args.get("q") or "").strip()
+    with rt.transaction() as db:
+        counts = dict(db.execute(visible(select(Case.status, func.count()).group_by(Case.status))).all())
+        if search:
+            from .. import users
+            rows = db.execute(query.limit(SEARCH_SCAN_LIMIT)).scalars().all() \
+                if users.can(g.user, "see_personal_data") else []
+            needle = search.casefold()
+            rows = [c for c in rows if needle in c.code or needle in (rt.vault.decrypt(c.text_enc) or "").casefold()]
+            total = len(rows)
+            rows = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        else:
+            total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+            rows = db.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars().all()
+        assignees = dict(db.execute(select(User.id, User.name)).all())
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render_template("dashboard/inbox.html", cases=rows, counts=counts, total=total, page=page, pages=pages,
+                           args=args, overdue=lambda c: is_overdue(c, rt.config), areas=area_names(g.ui_lang),
+                           assignees=assignees, statuses=case_service.STATUSES, kinds=case_service.KINDS)
+
+
+def _case_or_404(db, code: str) -> Case:
+    case = db.execute(visible(select(Case).where(Case.code == code))).scalar_one_or_none()
+    if case is None:
+        abort(404)
+    return case
+
+
+@blueprint.get("/cases/<code>")
+def case_page(code):
+    require("see_cases")
+    from .. import users
+    rt = runtime()
+    vault = rt.vault
+    personal = users.can(g.user, "see_personal_data")
+    with rt.transaction() as db:
+        case = _case_or_404(db, code)
+        db.add(AuditEvent(actor=f"user:{g.user.id}", action="view_case", target=f"case:{case.code}"))
+        contact = db.get(Contact, case.contact_id) if case.contact_id else None
+        events = case_service.case_events(rt, db, case)
+        views = db.execute(select(AuditEvent).where(AuditEvent.target == f"case:{case.code}")
+                           .order_by(AuditEvent.id.desc()).limit(50)).scalars().all()
+        deliveries = {o.id: o for o in db.execute(select(Outbound).where(Outbound.case_id == case.id)).scalars()}
+        log = []
+        if contact is not None and personal:
+            for m in db.execute(select(Message).where(Message.contact_id == contact.id)
+                                .order_by(Message.id.desc()).limit(30)).scalars().all()[::-1]:
+                replies = json.loads(vault.decrypt(m.replies_enc) or "[]") if m.replies_enc else []
+                log.append({"at": m.created_at, "text": vault.decrypt(m.text_enc) if m.text_enc else "",
+                            "media": len(json.loads(vault.decrypt(m.media_enc) or "[]")) if m.media_enc else 0,
+                            "replies": [r["text"] for r in replies]})
+        staff = {u.id: u.name for u in db.execute(select(User)).scalars()}
+    media = json.loads(vault.decrypt(case.media_enc) or "[]") if case.media_enc and personal else []
+    templates = _answer_templates(case.language or "ar")
+    return render_template(
+        "dashboard/case.html", case=case, text=(vault.decrypt(case.text_enc) if personal and case.text_enc else None),
+        personal=personal, media=media, events=events, views=views, deliveries=deliveries, log=log,
+        address=mask(contact.channel, vault.decrypt(contact.address_enc)) if contact else None, contact=contact,
+        overdue=is_overdue(case, rt.config), areas=area_names(g.ui_lang), statuses=case_service.STATUSES,
+        staff=staff, templates=templates, media_kind=media_proxy.kind)
+
+
+def _answer_templates(lang: str) -> list[dict]:
+    from handlers.content import CONTENT_DIR
+    import yaml
+    path = runtime().content.content_dir / "answer_templates.yaml"
+    if not path.exists():
+        return []
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return [{"title": pick(t.get("title") or {}, g.ui_lang), "text": pick(t.get("text") or {}, lang)}
+            for t in data.get("templates") or []]
+
+
+def _actor() -> str:
+    return f"user:{g.user.id}"
+
+
+@blueprint.post("/cases/<code>/answer")
+def answer(code):
+    require("act_on_cases")
+    text = (request.form.get("text") or "").strip()
+    status = request.form.get("status") or None
+    with runtime().transaction() as db:
+        _case_or_404(db, code)
+    if not text:
+        flash("empty_answer")
+        return redirect(url_for("dashboard.case_page", code=code))
+    try:
+        case_service.answer(runtime(), code, text, _actor(), status if status in case_service.STATUSES else None)
+    except case_service.CaseError:
+        abort(400)
+    flash("answer_queued")
+    return redirect(url_for("dashboard.case_page", code=code))
+
+
+@blueprint.post("/cases/<code>/status")
+def change_status(code):
+    require("act_on_cases")
+    status = request.form.get("status")
+    if status not in case_service.STATUSES:
+        abort(400)
+    with runtime().transaction() as db:
+        case = _case_or_404(db, code)
+        case_service.set_status(db, case, status, _actor())
+        db.add(AuditEvent(actor=_actor(), action="case_status", target=f"case:{case.code}", detail=status))
+    return redirect(url_for("dashboard.case_page", code=code))
+
+
+@blueprint.post("/cases/<code>/note")
+def add_note(code):
+    require("act_on_cases")
+    text = (request.form.get("text") or "").strip()[:4000]
+    if text:
+        with runtime().transaction() as db:
+            case = _case_or_404(db, code)
+            db.add(CaseEvent(case_id=case.id, actor=_actor(), action="note", text_enc=runtime().vault.encrypt(text)))
+            db.add(AuditEvent(actor=_actor(), action="case_note", target=f"case:{case.code}"))
+    return redirect(url_for("dashboard.case_page", code=code))
+
+
+@blueprint.post("/cases/<code>/assign")
+def assign(code):
+    require("act_on_cases")
+    raw = request.form.get("user_id") or ""
+    with runtime().transaction() as db:
+        case = _case_or_404(db, code)
+        user_id = g.user.id if raw == "me" else (int(raw) if raw.isdigit() else None)
+        if user_id is not None and db.get(User, user_id) is None:
+            abort(400)
+        case.assigned_to = user_id
+        db.add(CaseEvent(case_id=case.id, actor=_actor(), action="assign", status_to=str(user_id or "")))
+        db.add(AuditEvent(actor=_actor(), action="case_assign", target=f"case:{case.code}", detail=str(user_id)))
+    return redirect(url_for("dashboard.case_page", code=code))
+
+
+@blueprint.get("/cases/<code>/media/<int:n>")
+def case_media(code, n):
+    """A voice note or photo, fetched from the provider for staff who may see it (audited)."""
+    require("see_personal_data")
+    rt = runtime()
+    with rt.transaction() as db:
+        case = _case_or_404(db, code)
+        refs = json.loads(rt.vault.decrypt(case.media_enc) or "[]") if case.media_enc else []
+        if not 0 <= n < len(refs):
+            abort(404)
+        db.add(AuditEvent(actor=_actor(), action="view_media", target=f"case:{case.code}", detail=str(n)))
+    body, content_type = media_proxy.fetch(rt.config, refs[n])
+    if body is None:
+        abort(502)
+    return Response(body, mimetype=content_type, headers={"Cache-Control": "private, no-store"})
+
+
+@blueprint.get("/answer-segments")
+def answer_segments():
+    """The SMS cost of an answer, for browsers without JavaScript (the page counts live with JS)."""
+    text = request.args.get("text", "")
+    return {"segments": segments(text), "characters": len(text)}

@@ -1,0 +1,35 @@
+// Small helpers for the case page: a live SMS segment count and saved answers. The page works without them.
+(function () {
+  var GSM = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+  var EXT = "^{}\\[~]|€\f";
+  function segments(text) {
+    var gsm = true, units = 0, i, ch;
+    for (i = 0; i < text.length; i++) {
+      ch = text.charAt(i);
+      if (GSM.indexOf(ch) >= 0) { units += 1; } else if (EXT.indexOf(ch) >= 0) { units += 2; } else { gsm = false; }
+    }
+    if (!text.length) { return [0, 0]; }
+    if (gsm) { return [units <= 160 ? 1 : Math.ceil(units / 153), units]; }
+    units = text.length;  // UTF-16 code units, as SMS counts them
+    return [units <= 70 ? 1 : Math.ceil(units / 67), units];
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("textarea[data-segments]").forEach(function (area) {
+      var out = document.getElementById(area.getAttribute("data-segments"));
+      var label = out.getAttribute("data-label") || "SMS";
+      function update() {
+        var s = segments(area.value);
+        out.textContent = label + ": " + s[1] + " / " + s[0] + (s[0] > 3 ? " ⚠" : "");
+        out.setAttribute("data-segments", s[0]);
+      }
+      area.addEventListener("input", update);
+      update();
+    });
+    document.querySelectorAll("select[data-template-target]").forEach(function (select) {
+      select.addEventListener("change", function () {
+        var target = document.getElementById(select.getAttribute("data-template-target"));
+        if (select.value) { target.value = select.value; target.dispatchEvent(new Event("input")); }
+      });
+    });
+  });
+})();

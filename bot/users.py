@@ -1,0 +1,131 @@
+"""Staff accounts: argon2id password hashes (memory-hard), roles, optional TOTP, login throttling.
+
+Roles decide what a person sees (DESIGN: access by role):
+admin (everything, users, reveal addresses), officer (cases, answers, broadcasts),
+focal_point (an officer who also sees sensitive cases), viewer (read-only, no personal data).
+"""
+import hashlib
+from datetime import timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from .models import AuditEvent, LoginAttempt, User, utcnow
+
+ROLES = ("admin", "officer", "focal_point", "viewer")
+MIN_PASSWORD = 10
+MAX_FAILURES = 5               # per account or per address ...
+FAILURE_WINDOW = timedelta(minutes=15)   # ... in this window
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    pass
+
+
+def can(user: User | None, what: str) -> bool:
+    """The one place that says which role may do what."""
+    if user is None or not user.active:
+        return False
+    rules = {
+        "see_cases": ROLES,
+        "see_personal_data": ("admin", "officer", "focal_point"),
+        "see_sensitive": ("admin", "focal_point"),
+        "act_on_cases": ("admin", "officer", "focal_point"),
+        "broadcast": ("admin", "officer", "focal_point"),
+        "approve_broadcast": ("admin", "officer", "focal_point"),
+        "reveal_address": ("admin",),
+        "erase_contact": ("admin",),
+        "audit_log": ("admin",),
+        "export": ("admin", "officer", "focal_point"),
+    }
+    return user.role in rules.get(what, ())
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def create(session, email: str, name: str, password: str, role: str) -> User:
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        raise UserError("that is not an email address")
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    _check_password(password)
+    if session.execute(select(User).where(User.email == email)).scalar_one_or_none():
+        raise UserError(f"{email} already has an account")
+    user = User(email=email, name=name or email, password_hash=_hasher.hash(password), role=role, active=True)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find(session, email: str) -> User:
+    user = session.execute(select(User).where(User.email == (email or "").strip().lower())).scalar_one_or_none()
+    if user is None:
+        raise UserError(f"no account for {email}")
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    _check_password(password)
+    user.password_hash = _hasher.hash(password)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256((value or "").encode()).hexdigest()
+
+
+def throttled(session, email: str, ip: str) -> bool:
+    since = utcnow() - FAILURE_WINDOW
+    by_email = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.at >= since, LoginAttempt.email_hash == _digest(email.lower())))
+    by_ip = session.scalar(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.at >= since, LoginAttempt.ip_hash == _digest(ip)))
+    return by_email >= MAX_FAILURES or by_ip >= MAX_FAILURES * 4
+
+
+def authenticate(session, vault, email: str, password: str, code: str, ip: str) -> tuple[User | None, str]:
+    """(user, "") on success, else (None, reason): "throttled", "totp", or "invalid" (never which part)."""
+    email = (email or "").strip().lower()
+    if throttled(session, email, ip):
+        return None, "throttled"
+    user = session.execute(select(User).where(User.email == email)).scalar_one_or_none()
+    ok = False
+    if user is not None and user.active:
+        try:
+            ok = _hasher.verify(user.password_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            ok = False
+    else:
+        _hasher.hash(password or "x")  # spend the same time whether or not the account exists
+    if ok and user.totp_secret_enc:
+        secret = vault.decrypt(user.totp_secret_enc)
+        if not code:
+            return None, "totp"
+        ok = pyotp.TOTP(secret).verify(code.strip(), valid_window=1)
+    if not ok:
+        session.add(LoginAttempt(email_hash=_digest(email), ip_hash=_digest(ip)))
+        session.add(AuditEvent(actor=f"user:{email}", action="login_failed"))
+        return None, "invalid"
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    session.add(AuditEvent(actor=f"user:{user.id}", action="login", target=f"user:{user.id}"))
+    return user, ""
+
+
+def session_stamp(user: User) -> str:
+    """Changes when the password changes, so a new password signs out every old session."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def enable_totp(session, vault, user: User) -> str:
+    """A new TOTP secret; returns the otpauth:// URI to put in an authenticator app."""
+    secret = pyotp.random_base32()
+    user.totp_secret_enc = vault.encrypt(secret)
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Community feedback bot")
