@@ -2,7 +2,7 @@
 import logging
 import os
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 
 from . import config as config_module
 from . import runtime as runtime_module
@@ -39,12 +39,33 @@ def build_app(test_config: dict | None = None) -> Flask:
     if settings.get("TRY_PAGE"):
         app.register_blueprint(tryout.blueprint)
     cli.init_app(app)
+    _say_how_to_make_the_first_admin(runtime)
 
     @app.get("/")
     def index():
-        return jsonify(service="community messaging bot", try_page="/try" if settings.get("TRY_PAGE") else None)
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(service="community messaging bot", try_page="/try" if settings.get("TRY_PAGE") else None,
+                           dashboard="/dashboard/")
+        return render_template("index.html", try_page=settings.get("TRY_PAGE"))
 
     return app
+
+
+def _say_how_to_make_the_first_admin(runtime) -> None:
+    """A fresh install has no staff account; the operator reads the log, so the log says what to do."""
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .models import User
+    try:
+        with runtime.transaction() as session:
+            if session.scalar(select(func.count()).select_from(User)):
+                return
+    except SQLAlchemyError:
+        return   # not migrated yet: `flask --app bot db upgrade` says so itself
+    logging.getLogger("bot").warning(
+        "no staff account yet: create the first admin with "
+        "`flask --app bot users create you@example.org --role admin`, then sign in at /dashboard/")
 
 
 def runtime_of(app: Flask) -> runtime_module.Runtime:

@@ -78,6 +78,7 @@ class Content:
     feedback: dict
     images_dir: Path
     problems: list[str]
+    answer_templates: list = field(default_factory=list)   # saved staff answers (answer_templates.yaml)
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -177,6 +178,7 @@ def _load(content_dir: Path) -> Content:
         referrals=(_read(content_dir / "referrals.yaml").get("contacts") or []),
         feedback=_read(content_dir / "feedback.yaml"),
         images_dir=content_dir / "images", problems=problems,
+        answer_templates=(_read(content_dir / "answer_templates.yaml").get("templates") or []),
     )
     problems.extend(_check_texts(content))
     return content
@@ -215,6 +217,10 @@ def _check_texts(content: Content) -> list[str]:
             need(step.sms, f"{where} step {n} sms", SMS_MAX, sms=True)
             if not step.image or not (content.images_dir / step.image).is_file():
                 problems.append(f"{where} step {n}: missing picture {step.image!r}")
+    for n, template in enumerate(content.answer_templates, 1):
+        need(template.get("text"), f"answer template {template.get('id', n)}", sms=True)
+        if not (template.get("title") or {}).get("en"):
+            problems.append(f"answer template {template.get('id', n)}: no English title")
     for name in ("stop", "start", "help", "menu", "back"):
         if name not in content.commands.values():
             problems.append(f"commands.yaml: no words for {name}")

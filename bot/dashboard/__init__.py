@@ -14,6 +14,7 @@ from handlers.i18n import BABEL_LOCALE, Translator, direction, format_number
 from handlers.text import to_arabic_digits
 
 from .. import users
+from . import labels
 from ..models import User
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -70,7 +71,7 @@ def template_helpers():
 
     return {"_": t, "ui_lang": lang, "query_with": query_with, "ui_dir": direction(lang), "when": when, "UI_LANGUAGES": UI_LANGUAGES,
             "num": lambda n: format_number(n, lang), "can": lambda what: users.can(getattr(g, "user", None), what),
-            "current_user": getattr(g, "user", None)}
+            "current_user": getattr(g, "user", None), "flashes": labels.FLASHES}
 
 
 from . import auth, cases, contacts, reports  # noqa: E402,F401  (routes register on the blueprint)

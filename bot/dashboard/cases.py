@@ -143,14 +143,9 @@ def case_page(code):
 
 
 def _answer_templates(lang: str) -> list[dict]:
-    from handlers.content import CONTENT_DIR
-    import yaml
-    path = runtime().content.content_dir / "answer_templates.yaml"
-    if not path.exists():
-        return []
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    """Saved answers in the person's language, titled in the staff member's."""
     return [{"title": pick(t.get("title") or {}, g.ui_lang), "text": pick(t.get("text") or {}, lang)}
-            for t in data.get("templates") or []]
+            for t in runtime().content.get().answer_templates]
 
 
 def _actor() -> str:
