@@ -40,6 +40,9 @@ def build_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(tryout.blueprint)
     cli.init_app(app)
     _say_how_to_make_the_first_admin(runtime)
+    if _serving_with_flask_run() and settings.get("EMBEDDED_WORKER"):
+        from .queue import start_embedded_worker
+        start_embedded_worker()
 
     @app.get("/")
     def index():
@@ -49,6 +52,13 @@ def build_app(test_config: dict | None = None) -> Flask:
         return render_template("index.html", try_page=settings.get("TRY_PAGE"))
 
     return app
+
+
+def _serving_with_flask_run() -> bool:
+    """True under `flask run` (not under other commands, gunicorn or tests)."""
+    import click
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name == "run"
 
 
 def _say_how_to_make_the_first_admin(runtime) -> None:

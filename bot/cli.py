@@ -93,7 +93,8 @@ def db_upgrade():
 
 
 def init_app(app) -> None:
-    from . import cli_feedback, cli_telegram, cli_users
+    from . import cli_broadcast, cli_doctor, cli_feedback, cli_telegram, cli_users
+    app.cli.add_command(cli_doctor.doctor_command)
     app.cli.add_command(chat_command)
     app.cli.add_command(content_cli)
     app.cli.add_command(db_cli)
@@ -101,3 +102,4 @@ def init_app(app) -> None:
     app.cli.add_command(cli_feedback.feedback_cli)
     app.cli.add_command(cli_feedback.queue_cli)
     app.cli.add_command(cli_users.users_cli)
+    app.cli.add_command(cli_broadcast.broadcast_cli)

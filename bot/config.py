@@ -19,10 +19,13 @@ ENV_VARS = (
     "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM", "TWILIO_MESSAGING_SERVICE_SID",
     "TWILIO_WHATSAPP_FROM", "TWILIO_WHATSAPP_TEMPLATE_SID", "TWILIO_API_URL",
     "MESSAGE_RETENTION_DAYS", "CASE_RETENTION_DAYS", "RESPONSE_DAYS", "SENSITIVE_RESPONSE_HOURS",
-    "HUEY_IMMEDIATE", "LOG_FORMAT", "METRICS_TOKEN", "TRY_PAGE",
+    "HUEY_IMMEDIATE", "LOG_FORMAT", "METRICS_TOKEN", "TRY_PAGE", "APP_ENV", "BENCH_COUNT_SQL",
+    "TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID", "BROADCAST_APPROVAL", "EMBEDDED_WORKER",
 )
 INT_VARS = {"MESSAGE_RETENTION_DAYS": 90, "CASE_RETENTION_DAYS": 365, "RESPONSE_DAYS": 7,
-            "SENSITIVE_RESPONSE_HOURS": 24}
+            "SENSITIVE_RESPONSE_HOURS": 24, "BROADCAST_THREADS": 16,
+            "BROADCAST_LEASE_SECONDS": 30}
+FLOAT_VARS = {"TELEGRAM_RATE": 25.0, "TWILIO_SMS_RATE": 10.0, "TWILIO_WHATSAPP_RATE": 20.0}
 
 
 def _instance_keys(instance: Path) -> dict:
@@ -47,9 +50,17 @@ def load(instance_path: str, environ: dict | None = None) -> dict:
     config = {name: env.get(name) or None for name in ENV_VARS}
     for name, default in INT_VARS.items():
         try:
-            config[name] = int(config[name]) if config[name] else default
+            config[name] = int(env.get(name)) if env.get(name) else default
         except ValueError:
             log.error("%s must be a whole number; using %s", name, default)
+            config[name] = default
+    for name, default in FLOAT_VARS.items():
+        try:
+            config[name] = float(env.get(name) or default)
+            if config[name] <= 0:
+                raise ValueError
+        except ValueError:
+            log.error("%s must be a positive number of messages per second; using %s", name, default)
             config[name] = default
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance / 'bot.sqlite3'}"
@@ -60,9 +71,16 @@ def load(instance_path: str, environ: dict | None = None) -> dict:
         config["SECRET_KEY"] = config["SECRET_KEY"] or generated["SECRET_KEY"]
         config["DATA_KEY"] = config["DATA_KEY"] or generated["DATA_KEY"]
         config["KEYS_FROM_INSTANCE"] = True
+    # production or development: `doctor` is strict in production; SQLite (the embedded default) means development.
+    config["APP_ENV"] = (config["APP_ENV"] or (
+        "development" if config["DATABASE_URL"].startswith("sqlite") else "production")).lower()
+    config["BENCH_COUNT_SQL"] = config["BENCH_COUNT_SQL"] == "1"
     config["AUTO_MIGRATE"] = env.get("AUTO_MIGRATE", "1" if config["DATABASE_URL"].startswith("sqlite") else "0") == "1"
     config["TRY_PAGE"] = (config["TRY_PAGE"] or "1") == "1"
     config["HUEY_IMMEDIATE"] = (config["HUEY_IMMEDIATE"] or "0") == "1"
+    config["BROADCAST_APPROVAL"] = "none" if (config["BROADCAST_APPROVAL"] or "").lower() == "none" else "required"
+    config["EMBEDDED_WORKER"] = (config["EMBEDDED_WORKER"] or ("0" if config["REDIS_URL"] else "1")) == "1" \
+        and not config["HUEY_IMMEDIATE"]
     config["HUEY_SQLITE_PATH"] = str(instance / "queue.sqlite3")
     return config
 

@@ -15,7 +15,7 @@ from handlers import ContactState, Incoming, Reply, respond
 from handlers.text import clean_for_storage
 
 from .cases import CaseServices
-from .db import insert_ignore
+from .db import insert_ignore, upsert_locked
 from .models import Contact, Message, utcnow
 from .runtime import Runtime
 
@@ -44,14 +44,13 @@ def receive(runtime: Runtime, incoming: Incoming) -> Outcome:
     now = utcnow()
     with runtime.transaction() as session:
         address_hash = vault.address_hash(incoming.channel, incoming.address)
-        insert_ignore(session, Contact, {
+        # Found or created, and locked, in one statement: ON CONFLICT DO UPDATE takes the row lock that
+        # SELECT ... FOR UPDATE would (PostgreSQL); SQLite's BEGIN IMMEDIATE already serializes writers.
+        contact = upsert_locked(session, Contact, {
             "channel": incoming.channel, "address_hash": address_hash,
             "address_enc": vault.encrypt(incoming.address), "state": "new", "created_at": now,
             "opted_out": False, "subscribed": False, "topics": "",
-        }, ["channel", "address_hash"])
-        contact = session.execute(
-            select(Contact).where(Contact.channel == incoming.channel, Contact.address_hash == address_hash)
-            .with_for_update()).scalar_one()
+        }, ["channel", "address_hash"], touch=["channel"])   # channel = its own value: a no-op that locks
 
         values = {"contact_id": contact.id, "channel": incoming.channel, "provider_id": incoming.provider_id,
                   "text_enc": vault.encrypt(text) if text else None,

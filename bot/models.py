@@ -107,6 +107,8 @@ class Outbound(Base):
     __table_args__ = (
         Index("ix_outbound_status", "status", "next_attempt_at"),
         Index("ix_outbound_provider", "provider_id"),
+        Index("ix_outbound_broadcast", "broadcast_id", "status"),
+        UniqueConstraint("broadcast_id", "contact_id", name="uq_outbound_broadcast_contact"),  # one each, ever
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -124,6 +126,49 @@ class Outbound(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    language: Mapped[str | None] = mapped_column(String(12))   # the text's language (broadcasts)
+
+
+class Broadcast(Base):
+    """An announcement to the people who opted in. Its texts are not personal data and are kept in clear.
+
+    Status: draft -> approved -> scheduled | sending <-> paused -> done; cancelled from any
+    but done. Recipients become Outbound rows (unique per broadcast and contact) in batches,
+    `cursor` holding the last contact id selected, so a restart resumes without repeats.
+    """
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    texts: Mapped[str] = mapped_column(Text)              # JSON {language: text}
+    fallback: Mapped[str | None] = mapped_column(String(12))   # language used where a text is missing; None = skip
+    languages: Mapped[str] = mapped_column(String(100), default="")   # targets, comma separated; "" = all
+    channels: Mapped[str] = mapped_column(String(60), default="")
+    areas: Mapped[str] = mapped_column(Text, default="")
+    topic: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    created_by: Mapped[str] = mapped_column(String(80))
+    approved_by: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cursor: Mapped[int] = mapped_column(Integer, default=0)
+    selection_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BroadcastLease(Base):
+    """One row: which process is sending broadcasts, until when. Provider rates are per sender,
+    so one broadcast sends at a time, and a crashed runner's lease simply runs out."""
+    __tablename__ = "broadcast_lease"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(40))
+    until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEvent(Base):

@@ -10,7 +10,7 @@ import os
 import time
 import uuid
 
-from flask import g, request
+from flask import g, has_request_context, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401  (re-exported for the route)
 
@@ -23,6 +23,8 @@ UNMATCHED = Counter("bot_unmatched_questions_total", "Free-text questions with n
 FEEDBACK = Counter("bot_feedback_cases_total", "Feedback cases opened", ["kind", "sensitive"])
 SENDS = Counter("bot_sends_total", "Outbound sends by outcome", ["channel", "outcome", "reason"])
 DUPLICATES = Counter("bot_duplicate_deliveries_total", "Webhooks delivered again and handled once", ["channel"])
+SQL_STATEMENTS = Counter("bot_sql_statements_total", "SQL statements run while handling a request "
+                         "(only counted with BENCH_COUNT_SQL=1, for the benchmark)", ["route"])
 LATENCY = Histogram("bot_webhook_seconds", "Webhook handling time", ["route"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 
@@ -72,8 +74,24 @@ def configure_logging(json_format: bool) -> None:
         root.handlers[:] = [handler]
 
 
+def count_sql(engine) -> None:
+    """BENCH_COUNT_SQL=1: count every statement sent to the database, per route (bench/inbound.py reads it)."""
+    from sqlalchemy import event
+
+    def _count():
+        if has_request_context() and request.url_rule is not None:
+            SQL_STATEMENTS.labels(request.url_rule.rule).inc()
+
+    # Every statement, plus the BEGIN each transaction sends (psycopg2 sends it implicitly, SQLite
+    # explicitly as BEGIN IMMEDIATE): both are round trips. COMMIT is not counted.
+    event.listen(engine, "before_cursor_execute", lambda *args: _count())
+    event.listen(engine, "begin", lambda conn: _count())
+
+
 def init_app(app) -> None:
     """One line per request: id, route, channel, status, duration. The path holds no personal data."""
+    if app.config.get("BENCH_COUNT_SQL"):
+        count_sql(app.extensions["bot"].engine)
 
     @app.before_request
     def _start():

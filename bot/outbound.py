@@ -10,6 +10,7 @@
 """
 import json
 import logging
+import threading
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -19,13 +20,22 @@ from handlers.types import Reply
 from .cases import as_aware
 from .channels import telegram, twilio
 from .channels.base import RETRY, SENT, STOPPED, WINDOW
-from .models import Contact, Outbound, utcnow
+from .models import Broadcast, Contact, Outbound, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 STRANDED_AFTER = timedelta(minutes=5)
 FINAL = ("sent", "delivered", "read", "failed", "undeliverable", "undelivered", "cancelled")
+
+
+_pacing = threading.local()
+
+
+def set_gate(acquire, release) -> None:
+    """For this thread: acquire() before claiming a row (False means stop), release() once its
+    provider call is over. Claiming after the wait keeps a killed worker from stranding rows."""
+    _pacing.gate = (acquire, release)
 
 
 def backoff(attempts: int) -> float:
@@ -60,8 +70,22 @@ def _claim(runtime, outbound_id: int) -> bool:
         return claimed.rowcount == 1
 
 
+def _reply_of(runtime, row: Outbound) -> Reply | None:
+    """A broadcast row holds no text of its own: the broadcast's text in the row's language."""
+    if row.broadcast_id is not None:
+        from .broadcasts import rendered
+        with runtime.transaction() as session:
+            broadcast = session.get(Broadcast, row.broadcast_id)
+        if broadcast is None or row.language is None:
+            return None
+        return Reply(rendered(broadcast, row.language), language=row.language)
+    if row.reply_enc is None:
+        return None
+    return Reply.from_dict(json.loads(runtime.vault.decrypt(row.reply_enc) or "{}"))
+
+
 def _deliver(runtime, row: Outbound, contact: Contact, template: dict | None = None):
-    reply = Reply.from_dict(json.loads(runtime.vault.decrypt(row.reply_enc) or "{}"))
+    reply = _reply_of(runtime, row)
     address = runtime.vault.decrypt(contact.address_enc)
     if row.channel == "telegram":
         return telegram.send(runtime.config, address, reply, runtime.content.get().images_dir)
@@ -71,7 +95,14 @@ def _deliver(runtime, row: Outbound, contact: Contact, template: dict | None = N
 def send_one(runtime, outbound_id: int) -> str:
     """Send one row at most once; returns what happened (for logs, metrics and tests)."""
     from .observability import record_send
-    status = _send_one(runtime, outbound_id)
+    gate = getattr(_pacing, "gate", None)
+    if gate is not None and not gate[0]():     # paced (a broadcast), and told to stop: nothing claimed
+        return "held"
+    try:
+        status = _send_one(runtime, outbound_id)
+    finally:
+        if gate is not None:
+            gate[1]()
     record_send(_channel_of(runtime, outbound_id), status)
     return status
 
@@ -88,15 +119,21 @@ def _send_one(runtime, outbound_id: int) -> str:
         row = session.get(Outbound, outbound_id)
         contact = session.get(Contact, row.contact_id) if row.contact_id else None
     # No transaction is open while we talk to the provider.
-    if contact is None or row.reply_enc is None:
+    if contact is None or (row.reply_enc is None and row.broadcast_id is None):
         return _finish(runtime, outbound_id, "undeliverable", "contact_erased")
     if contact.opted_out and row.purpose != "reply":
         return _finish(runtime, outbound_id, "undeliverable", "opted_out")
-    result = _deliver(runtime, row, contact)
-    if result.outcome == WINDOW:
-        result = _outside_window(runtime, row, contact)
-        if result is None:
-            return "fallback"
+    if row.broadcast_id is not None and (contact.subscribed is False or row.language is None):
+        return _finish(runtime, outbound_id, "undeliverable", "unsubscribed")
+    if row.purpose == "broadcast" and row.channel == "whatsapp" and _window_closed(contact):
+        result = _broadcast_template(runtime, row, contact)   # no free text will pass: don't try
+    else:
+        result = _deliver(runtime, row, contact)
+    if result is not None and result.outcome == WINDOW:
+        result = _broadcast_template(runtime, row, contact) if row.purpose == "broadcast" \
+            else _outside_window(runtime, row, contact)
+    if result is None:
+        return "fallback"
     if result.outcome == SENT:
         return _finish(runtime, outbound_id, "sent", provider_id=result.provider_id)
     if result.outcome == RETRY and row.attempts < MAX_ATTEMPTS:
@@ -105,13 +142,31 @@ def _send_one(runtime, outbound_id: int) -> str:
             session.execute(update(Outbound).where(Outbound.id == outbound_id).values(
                 status="queued", failure_reason=result.reason, failure_detail=result.detail,
                 next_attempt_at=utcnow() + timedelta(seconds=delay), updated_at=utcnow()))
-        enqueue([outbound_id], delay=delay)
+        if row.broadcast_id is None:     # broadcast rows come back through the paced runner
+            enqueue([outbound_id], delay=delay)
         return "retry"
     if result.outcome == STOPPED:
         with runtime.transaction() as session:  # keep our opt-out record in step with the provider's
             session.execute(update(Contact).where(Contact.id == contact.id).values(opted_out=True,
                                                                                    subscribed=False))
     return _finish(runtime, outbound_id, "failed", result.reason, result.detail)
+
+
+def _window_closed(contact: Contact) -> bool:
+    return contact.last_seen_at is None or as_aware(contact.last_seen_at) < utcnow() - timedelta(hours=24)
+
+
+def _broadcast_template(runtime, row: Outbound, contact: Contact):
+    """Outside WhatsApp's 24 hours a broadcast goes as the approved broadcast template, or not at all."""
+    template_sid = runtime.config.get("TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID")
+    if not template_sid:
+        _finish(runtime, row.id, "undeliverable", "outside_window",
+                "WhatsApp 24-hour window closed and no broadcast template is configured")
+        return None
+    reply = _reply_of(runtime, row)
+    return _deliver(runtime, row, contact, template={
+        "content_sid": template_sid, "content_variables": json.dumps({"1": reply.text if reply else ""},
+                                                                     ensure_ascii=False)})
 
 
 def _outside_window(runtime, row: Outbound, contact: Contact):
@@ -183,7 +238,7 @@ def sweep(runtime, stranded_after: timedelta = STRANDED_AFTER) -> int:
     cutoff = now - stranded_after
     with runtime.transaction() as session:
         due = session.execute(select(Outbound.id, Outbound.next_attempt_at).where(
-            Outbound.status.in_(("pending", "queued")))).all()
+            Outbound.status.in_(("pending", "queued")), Outbound.broadcast_id.is_(None))).all()
         ids = [row_id for row_id, at in due if at is None or as_aware(at) <= cutoff]
         session.execute(update(Outbound).where(Outbound.status == "sending", Outbound.updated_at <= cutoff)
                         .values(status="failed", failure_reason="interrupted",

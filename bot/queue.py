@@ -40,3 +40,45 @@ def sweep_task() -> int:
 def retention_task() -> dict:
     from .retention import purge
     return purge(runtime_module.default())
+
+
+@huey.task(retries=0, context=False)
+def broadcast_run_task() -> str:
+    """Send what is 'sending'; a second copy finds the lease taken and returns at once."""
+    from .broadcast_runner import run
+    return run(runtime_module.default())
+
+
+@huey.periodic_task(crontab(minute="*"))
+def broadcast_tick_task() -> str:
+    """Scheduled broadcasts whose time has come, and broadcasts whose runner died."""
+    from .broadcast_runner import tick
+    return tick(runtime_module.default())
+
+
+@huey.on_startup()
+def resume_broadcasts() -> None:
+    """A restarted worker picks up an interrupted broadcast once the dead runner's lease runs out."""
+    from .broadcast_runner import lease_free_at, lease_length
+    try:
+        runtime = runtime_module.default()
+        until = lease_free_at(runtime)
+    except Exception:   # database not reachable yet: the periodic tick will try again
+        log.exception("could not check for interrupted broadcasts")
+        return
+    from .cases import as_aware
+    from .models import utcnow
+    delay = max(0.0, (as_aware(until) - utcnow()).total_seconds() + 1) if until else 0
+    broadcast_run_task.schedule(delay=min(delay, lease_length(runtime).total_seconds() + 1))
+
+
+def start_embedded_worker(workers: int = 2):
+    """`flask run` on a laptop: the consumer's threads inside the web process, so answers and
+    broadcasts go out with no second command. Production runs the Procfile's `worker` instead."""
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    consumer.scheduler.start()
+    for _, thread in consumer.worker_threads:
+        thread.start()
+    log.info("queue worker running inside the web process (%s threads); set EMBEDDED_WORKER=0 "
+             "when a separate `huey_consumer bot.queue.huey` runs", workers)
+    return consumer

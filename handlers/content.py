@@ -24,7 +24,8 @@ TOPIC_TITLE_MAX = 24
 SMS_MAX = 150          # leaves room for the option lines within three UCS-2 segments
 CAPTION_MAX = 900      # Telegram captions hold 1024
 TEXT_MAX = 1500
-COMMANDS = ("stop", "start", "help", "menu", "back", "more", "language", "yes", "no", "delete_data", "status")
+COMMANDS = ("stop", "start", "help", "menu", "back", "more", "language", "yes", "no", "delete_data", "status",
+            "subscribe")
 
 
 def pick(texts: dict, lang: str) -> str:

@@ -21,8 +21,9 @@ FEEDBACK_SENSITIVE = "feedback_sensitive"  # a sensitive report: confirm before 
 FEEDBACK_TEXT = "feedback_text"      # waiting for the feedback itself
 FEEDBACK_AREA = "feedback_area"      # optional: where the person is
 ERASE_CONFIRM = "erase_confirm"      # "delete my data": yes or no
-SUBSCRIBE_TOPICS = "subscribe_topics"
-SUBSCRIBE_AREA = "subscribe_area"
+SUBSCRIBE_TOPICS = "subscribe_topics"  # announcements: all, or one topic
+SUBSCRIBE_AREA = "subscribe_area"      # announcements: optional governorate, then camp or district
+SUBSCRIBE_CONFIRM = "subscribe_confirm"  # what is kept and why: yes subscribes, anything else does not
 
 
 @dataclass

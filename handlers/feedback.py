@@ -4,7 +4,7 @@ Sensitive reports (abuse, exploitation, fraud by aid workers, danger to life) ar
 handled survivor-first: no blame, no questions for detail, referral contacts, and
 the case is flagged so only focal points see it. Storage is behind ctx.services.
 """
-from . import codes
+from . import areas, codes
 from .content import Content
 from .i18n import N_
 from .conversation import (BROWSING, ERASE_CONFIRM, FEEDBACK_AREA, FEEDBACK_KIND, FEEDBACK_SENSITIVE,
@@ -121,9 +121,8 @@ def _open(ctx: Conversation, kind: str, text: str, media: list, sensitive: bool)
     if ctx.state.area:
         return ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])], back=["menu"])
     lines.append(t("Optional: where are you? It helps us act on it."))
-    options = [(str(n), ctx.pick(g.get("name") or {}), ["area_group", code, g.get("id")])
-               for n, g in enumerate(ctx.content.areas, 1)]
-    ctx.say("\n".join(lines), options + [("0", t("Skip"), ["menu"])], back=["menu"])
+    ctx.say("\n".join(lines), areas.governorate_options(ctx, ["area_group", code]) + [("0", t("Skip"), ["menu"])],
+            back=["menu"])
 
 
 def _sensitive_reply(ctx: Conversation, code: str) -> None:
@@ -163,14 +162,15 @@ def sensitive_yes(ctx: Conversation) -> None:
 
 
 @action("area_group")
-def area_group(ctx: Conversation, code: str, group_id: str) -> None:
-    group = next((g for g in ctx.content.areas if g.get("id") == group_id), None)
+def area_group(ctx: Conversation, code: str, group_id: str, first: int = 0) -> None:
+    group = areas.find_group(ctx, group_id)
     if group is None:
         return main_menu(ctx)
-    options = [(str(n), ctx.pick(a.get("name") or {}), ["set_area", code, a.get("id")])
-               for n, a in enumerate(group.get("areas") or [], 1)]
+    text = ctx.t("Choose a number:")
+    options = areas.area_options(ctx, group, text, ["area_group", code], ["set_area", code],
+                                 ("0", ctx.t("Skip"), ["menu"]), first)
     ctx.go(FEEDBACK_AREA, code=code)
-    ctx.say(ctx.t("Choose a number:"), options + [("0", ctx.t("Skip"), ["menu"])], back=["menu"])
+    ctx.say(text, options, back=["menu"])
 
 
 @action("set_area")

@@ -1,4 +1,6 @@
-"""The main menu, the language choice, help, and STOP/START: the screens every path leads back to."""
+"""The main menu, the language choice, help, and STOP/START: the screens every path leads back to.
+
+Announcements (menu 6) are in subscription.py."""
 from .conversation import BROWSING, CHOOSING_LANGUAGE, Conversation, action
 from .i18n import LANGUAGES, NATIVE_NAMES, N_, Translator
 
@@ -119,31 +121,3 @@ def start(ctx: Conversation) -> None:
 
 def still_stopped(ctx: Conversation) -> None:
     ctx.say(ctx.t("You asked us to stop messages. Send START to use the service again."))
-
-
-@action("announcements")
-def announcements(ctx: Conversation) -> None:
-    t = ctx.t
-    if ctx.state.subscribed:
-        text = t("You receive our announcements (health alerts, distributions, storm warnings).")
-        options = [("1", t("Stop announcements"), ["unsubscribe"])]
-    else:
-        text = t("Get short announcements (health alerts, distributions, storm warnings) in your language. "
-                 "You can stop them at any time.")
-        options = [("1", t("Subscribe"), ["subscribe"])]
-    ctx.go(BROWSING)
-    ctx.say(text, options + [("0", t("Main menu"), ["menu"])], back=["menu"])
-
-
-@action("subscribe")
-def subscribe(ctx: Conversation) -> None:
-    ctx.state.subscribed = True
-    ctx.note("subscribed")
-    main_menu(ctx, intro=ctx.t("Done: you will receive announcements. Send STOP to stop them."))
-
-
-@action("unsubscribe")
-def unsubscribe(ctx: Conversation) -> None:
-    ctx.state.subscribed = False
-    ctx.note("unsubscribed")
-    main_menu(ctx, intro=ctx.t("Done: no more announcements."))

@@ -3,12 +3,12 @@
 Order matters and is the whole policy:
 1. a person who sent STOP hears nothing but the way back (START, HELP);
 2. a first message sets the language and gets the welcome;
-3. command words (STOP, HELP, menu, back, language...) work in every state;
+3. command words (STOP, HELP, menu, back, language, announcements...) work in every state;
 4. a number picks one of the options the person was last shown;
 5. a state waiting for words (feedback text, a yes/no) takes them;
 6. anything else is a question for search.
 """
-from . import feedback, menu, topics
+from . import feedback, menu, subscription, topics
 from .content import Content
 from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, ContactState,
                            Conversation, Services, run)
@@ -17,7 +17,7 @@ from .text import clean_for_storage, parse_number, tokens
 from .types import Incoming
 
 # States that consume free text themselves (after commands and numbers had their chance).
-TEXT_STATES = {**feedback.TEXT_STATES}
+TEXT_STATES = {**feedback.TEXT_STATES, **subscription.TEXT_STATES}
 
 
 def respond(content: Content, incoming: Incoming, state: ContactState,
@@ -59,6 +59,8 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
                 [("0", ctx.t("Main menu"), ["menu"])])
     elif command == "delete_data":
         feedback.ask_erase(ctx)
+    elif command == "subscribe":
+        subscription.announcements(ctx)
     elif incoming.media and not text and state.state not in TEXT_STATES:
         feedback.media_received(ctx)
     elif not incoming.supported and state.state not in TEXT_STATES:
@@ -101,6 +103,10 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
         return ctx
     welcome = menu.welcome_text(ctx)
     phrase = " ".join(tokens(text))
+    if command == "subscribe":
+        ctx.say(welcome)
+        subscription.announcements(ctx)
+        return ctx
     if command or _is_greeting(ctx.content, phrase) or not phrase:
         ctx.say(welcome)
         menu.main_menu(ctx)

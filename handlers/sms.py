@@ -31,6 +31,12 @@ def segments(text: str) -> int:
     return 1 if units <= 70 else -(-units // 67)
 
 
+def fits_sms(lines: list[str], options: list[tuple] = (), max_segments: int = MAX_SEGMENTS) -> bool:
+    """Whether a screen (text lines, then one "key. label" line per option) fits max_segments."""
+    text = "\n".join([line for line in lines if line] + [f"{option[0]}. {option[1]}" for option in options])
+    return segments(text) <= max_segments
+
+
 def budget(text_sample: str, max_segments: int = MAX_SEGMENTS) -> int:
     """How many characters of this kind of text fit in max_segments."""
     if is_gsm7(text_sample):

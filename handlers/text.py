@@ -28,9 +28,16 @@ _LETTER_TABLE = str.maketrans(_LETTERS)
 # Harakat, superscript alef, tatweel, zero-width and bidi controls: dropped for matching.
 _DROP = re.compile("[\u064b-\u065f\u0670\u0640\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Kurdish long vowels typed once or twice: وو or و, یی or ی (بووە, بوە; چییە, چیە).
+# Consonants stay doubled: چۆنن ("how are you all") is not چۆن ("how").
+_DOUBLED = re.compile(r"([وی])\1+")
 
 # Arabic clitics in front of a word: the article and the conjunctions/prepositions fused to it.
-_ARABIC_PREFIXES = ("وبال", "وال", "بال", "كال", "فال", "لل", "ال")
+# (Folded spellings: ك is ک after folding.)
+_ARABIC_PREFIXES = ("وبال", "وال", "بال", "کال", "فال", "لل", "ال")
+# Letters of the Arabic present tense in front of a verb: اغسل, نحفظ, يطلع, نتجنب.
+_VERB_PREFIXES = ("ا", "ی", "ت", "ن")
+_ARABIC_SCRIPT = re.compile("[\u0620-\u06ff]")
 
 
 def to_ascii_digits(text: str) -> str:
@@ -47,7 +54,7 @@ def fold(text: str) -> str:
     """The matching form of a text: one spelling per letter, ASCII digits, lower case."""
     text = unicodedata.normalize("NFKC", text or "")
     text = _DROP.sub("", text).lower()
-    return to_ascii_digits(text).translate(_LETTER_TABLE)
+    return _DOUBLED.sub(r"\1", to_ascii_digits(text).translate(_LETTER_TABLE))
 
 
 def tokens(text: str) -> list[str]:
@@ -56,13 +63,17 @@ def tokens(text: str) -> list[str]:
 
 
 def stems(token: str) -> set[str]:
-    """A token and its forms without a fused Arabic article or conjunction."""
+    """A token and its forms without a fused Arabic article or conjunction, or a present-tense prefix."""
     forms = {token}
     for prefix in _ARABIC_PREFIXES:
         if token.startswith(prefix) and len(token) - len(prefix) >= 2:
             forms.add(token[len(prefix):])
     if token.startswith(("و", "ب", "ل", "ف")) and len(token) >= 5:
         forms.add(token[1:])
+    if _ARABIC_SCRIPT.match(token):
+        for form in list(forms):
+            if form.startswith(_VERB_PREFIXES) and len(form) >= 4:
+                forms.add(form[1:])                  # اغسل -> غسل, نتجنب -> تجنب
     return forms
 
 

@@ -38,6 +38,8 @@ class FakeProviders:
         self.delay = 0.0
         self.received: list[str] = []     # every request, logged before any delay
         self.updates: list[dict] = []     # for getUpdates
+        self.webhook_url = ""             # what setWebhook stored; getWebhookInfo answers it
+        self.webhook_error: str | None = None  # getWebhookInfo's last_error_message, when set
         self._ids = count(1000)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -132,8 +134,11 @@ class FakeProviders:
             updates, self.updates = self.updates, []
             return handler._reply(200, {"ok": True, "result": updates})
         if method == "getWebhookInfo":
-            return handler._reply(200, {"ok": True, "result": {
-                "url": getattr(self, "webhook_url", ""), "has_custom_certificate": False, "pending_update_count": 0}})
+            info = {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
+            if self.webhook_error:
+                info.update(pending_update_count=12, last_error_date=int(time.time()) - 60,
+                            last_error_message=self.webhook_error)
+            return handler._reply(200, {"ok": True, "result": info})
         if method == "setWebhook":
             self.webhook_url = params.get("url")
         if method == "getMe":

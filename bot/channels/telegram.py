@@ -146,6 +146,12 @@ def _thread_bot(config: dict) -> Bot:
     return _loop_local.bot
 
 
+def warm_up(config: dict) -> None:
+    """Make this thread's client and event loop before its first paced send."""
+    _thread_bot(config)
+    _run(asyncio.sleep(0))
+
+
 async def _send(bot: Bot, chat_id: str, reply: Reply, images_dir: Path):
     """The provider call is the first network call: no getMe before it (that would widen the window
     in which a killed worker leaves a message claimed but unsent)."""

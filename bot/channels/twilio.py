@@ -6,6 +6,7 @@ proxy hands us). Replies ride on the response as TwiML. Sending outside a
 request uses twilio.rest.Client; TWILIO_API_URL points it at a loopback fake.
 Sample payloads: tests/payloads/twilio/.
 """
+import threading
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -105,7 +106,18 @@ class LoopbackHttpClient(TwilioHttpClient):
         return super().request(method, url, *args, **kwargs)
 
 
+_clients = threading.local()
+
+
 def make_client(config: dict) -> Client:
+    """One client per thread, kept: its connection pool makes the next send cheaper."""
+    key = (config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN"), config.get("TWILIO_API_URL"))
+    if getattr(_clients, "key", None) != key:
+        _clients.client, _clients.key = _new_client(config), key
+    return _clients.client
+
+
+def _new_client(config: dict) -> Client:
     http_client = LoopbackHttpClient(config["TWILIO_API_URL"], timeout=15) if config.get("TWILIO_API_URL") \
         else TwilioHttpClient(timeout=15)
     return Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http_client)

@@ -13,13 +13,18 @@
     units = text.length;  // UTF-16 code units, as SMS counts them
     return [units <= 70 ? 1 : Math.ceil(units / 67), units];
   }
+  var lang = document.documentElement.lang;
+  function digits(n) {  // the page's digits: Arabic-Indic in Arabic and Sorani, as the server writes numbers
+    var s = String(n);
+    return (lang === "ar" || lang === "ckb") ? s.replace(/[0-9]/g, function (d) { return "٠١٢٣٤٥٦٧٨٩".charAt(+d); }) : s;
+  }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("textarea[data-segments]").forEach(function (area) {
       var out = document.getElementById(area.getAttribute("data-segments"));
       var label = out.getAttribute("data-label") || "SMS";
       function update() {
         var s = segments(area.value);
-        out.textContent = label + ": " + s[1] + " / " + s[0] + (s[0] > 3 ? " ⚠" : "");
+        out.textContent = label + ": " + digits(s[1]) + " / " + digits(s[0]) + (s[0] > 3 ? " ⚠" : "");
         out.setAttribute("data-segments", s[0]);
       }
       area.addEventListener("input", update);

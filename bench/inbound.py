@@ -1,0 +1,350 @@
+"""Inbound webhook benchmark: the bot under gunicorn against a bare Flask app under the same gunicorn.
+
+    python bench/inbound.py --database both          # sqlite and postgresql, 20 s per run
+
+Needs wrk (Debian/Ubuntu: `apt-get install -y wrk`; macOS: `brew install wrk`), PostgreSQL for
+--database postgresql (an admin URL that may create the database `bench_inbound`).
+
+What it does, per database:
+1. a fresh database at the newest migration;
+2. the Procfile's web line, as is (WEB_CONCURRENCY / WEB_THREADS), serving the bot, and beside it the same
+   line serving bench/bare_app.py; providers point at an unused loopback port (no outbound network);
+3. request files: signed Twilio posts (X-Twilio-Signature from twilio's RequestValidator against
+   PUBLIC_URL + path, a new MessageSid each) and Telegram updates (secret header, a new update_id each)
+   from thousands of distinct people writing Arabic, Sorani and Badini (Arabic and Latin script): a
+   first message, a menu choice and a free-text question each;
+4. wrk (bench/requests.lua) at full speed against the bare app, then against the bot, then against the
+   bot at half the bare app's rate (wrk's delay() keeps a timetable; see README, Benchmarks);
+5. SQL statements per message from the bot's own /metrics (BENCH_COUNT_SQL=1 counts every statement per
+   route, summed over the gunicorn workers by Prometheus' multiprocess mode) and peak RSS (VmHWM) of
+   every worker from /proc.
+
+Targets (exit 1 when one is missed): >= 50 % of the bare rps; p99 < 100 ms at half the bare rate;
+<= 8 SQL statements per message; no errors.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PUBLIC_URL = "https://bench.example.org"
+TWILIO_TOKEN = "bench-twilio-auth-token"
+TELEGRAM_SECRET = "bench-telegram-secret"
+METRICS_TOKEN = "bench-metrics-token"
+DATA_KEY = "YmVuY2gtZGF0YS1rZXktYmVuY2gtZGF0YS1rZXktMDE="
+TARGETS = {"ratio": 0.5, "p99_half_ms": 100.0, "sql_per_message": 8.0}
+
+# What people write: (greeting, menu choice, free-text question) per language, in their own script.
+SCRIPTS = {
+    "ar": [("مرحبا", "١", "شنو اعراض الكوليرا"), ("السلام عليكم", "٢", "وين اكدر اسجل شكوى"),
+           ("هلو", "3", "شلون اركب الخيمة")],
+    "ckb": [("سڵاو", "١", "نیشانەکانی کۆلێرا چین"), ("ڕۆژباش", "٢", "چۆن سکاڵا بکەم"),
+            ("سەلام", "4", "منداڵەکەم سکچوونی هەیە")],
+    "kmr": [("سلاڤ", "١", "نیشانێن کۆلێرا چنە"), ("ڕۆژباش", "2", "ئەز دڤێت گازندەکێ بکەم")],
+    "kmr_latn": [("silav", "1", "nîşanên kolêra çi ne"), ("rojbaş", "2", "ez dixwazim gilîyekê bikim"),
+                 ("slav", "3", "çawa xêvetê saz bikim")],
+}
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# ---- requests --------------------------------------------------------------------------------------
+def make_requests(path: Path, contacts: int, first_contact: int, seed: int) -> int:
+    """Three messages from each of `contacts` new people, in groups so each person's come in order."""
+    from twilio.request_validator import RequestValidator
+    validator = RequestValidator(TWILIO_TOKEN)
+    rng = random.Random(seed)
+    languages = list(SCRIPTS)
+    lines = []
+    group = 100
+    for start in range(first_contact, first_contact + contacts, group):
+        people = []
+        for n in range(start, min(start + group, first_contact + contacts)):
+            lang = languages[n % len(languages)]
+            people.append((n, ("sms", "whatsapp", "telegram")[n % 3], rng.choice(SCRIPTS[lang])))
+        for step in range(3):
+            for n, channel, texts in people:
+                lines.append(_request_line(validator, channel, n, step, texts[step]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines)
+
+
+def _request_line(validator, channel: str, n: int, step: int, text: str) -> str:
+    if channel == "telegram":
+        chat_id = 800000000 + n
+        update = {"update_id": 300000000 + n * 3 + step, "message": {
+            "message_id": n * 3 + step + 1, "date": 1760000000 + step,
+            "chat": {"id": chat_id, "type": "private", "first_name": "B"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "B"}, "text": text}}
+        body = json.dumps(update, ensure_ascii=False)
+        return "\t".join(("/webhooks/telegram", "X-Telegram-Bot-Api-Secret-Token", TELEGRAM_SECRET,
+                          "application/json", body))
+    number = f"+9647{n:09d}"
+    sid = f"SM{n:024d}{step:08d}"
+    form = {"ToCountry": "IQ", "SmsMessageSid": sid, "NumMedia": "0", "SmsSid": sid, "SmsStatus": "received",
+            "Body": text, "FromCountry": "IQ", "To": "+9647000000000", "NumSegments": "1", "MessageSid": sid,
+            "AccountSid": "AC" + "0" * 32, "ApiVersion": "2010-04-01",
+            "From": ("whatsapp:" + number) if channel == "whatsapp" else number}
+    signature = validator.compute_signature(PUBLIC_URL + "/webhooks/twilio", form)
+    return "\t".join(("/webhooks/twilio", "X-Twilio-Signature", signature,
+                      "application/x-www-form-urlencoded", urlencode(form)))
+
+
+# ---- servers ---------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def web_line() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith("web:"):
+            return line[len("web:"):].strip()
+    raise SystemExit("no web: line in Procfile")
+
+
+class Server:
+    """One gunicorn started from the Procfile's web line, in its own process group."""
+
+    def __init__(self, name: str, app_spec: str, env: dict, workdir: Path):
+        self.name, self.port = name, free_port()
+        command = web_line().replace('"bot:create_app()"', f'"{app_spec}"')
+        env = dict(env, PORT=str(self.port), PROMETHEUS_MULTIPROC_DIR=str(workdir / f"prometheus-{name}"))
+        self.log = open(workdir / f"{name}.log", "w")
+        self.process = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"{self.name} exited; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit(f"{self.name} did not start in {timeout}s; see {self.log.name}")
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+    def peak_rss_mb(self) -> list[float]:
+        """VmHWM (peak resident set) of each worker, in MB."""
+        peaks = []
+        for pid in self.workers():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            found = re.search(r"VmHWM:\s+(\d+) kB", status)
+            if found:
+                peaks.append(round(int(found.group(1)) / 1024, 1))
+        return peaks
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+def metric_sum(server: Server, name: str, route_prefix: str = "/webhooks/") -> float:
+    request = urllib.request.Request(server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read().decode()
+    total = 0.0
+    for match in re.finditer(rf'^{name}\{{route="([^"]+)"\}} ([0-9.e+]+)$', body, re.M):
+        if match.group(1).startswith(route_prefix):
+            total += float(match.group(2))
+    return total
+
+
+# ---- wrk -------------------------------------------------------------------------------------------
+def wrk(url: str, requests_file: Path, seconds: int, connections: int, threads: int, rate: float = 0) -> dict:
+    env = dict(os.environ, BENCH_REQUESTS=str(requests_file), BENCH_THREADS=str(threads))
+    if rate:
+        env["BENCH_RATE"] = str(rate)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+               "-s", str(ROOT / "bench" / "requests.lua"), url]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 120)
+    found = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.M)
+    if not found:
+        raise SystemExit(f"wrk said:\n{done.stdout}\n{done.stderr}")
+    result = json.loads(found.group(1))
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["errors"] = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
+    for key in ("p50", "p90", "p99", "max"):
+        result[f"{key}_ms"] = result.pop(f"{key}_us") / 1000
+    if result["wrapped"]:
+        log(f"  note: the request file was used {result['wrapped']} more time(s): repeats were duplicates; "
+            "raise --contacts")
+    return result
+
+
+# ---- one database ----------------------------------------------------------------------------------
+def prepare_database(kind: str, workdir: Path, admin_url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    from bot import db
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    else:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("DROP DATABASE IF EXISTS bench_inbound WITH (FORCE)"))
+            conn.execute(text("CREATE DATABASE bench_inbound"))
+        admin.dispose()
+        url = admin_url.rsplit("/", 1)[0] + "/bench_inbound"
+    db.upgrade(url)
+    return url
+
+
+def bench_database(kind: str, args) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+    log(f"\n== {kind} (work files in {workdir})")
+    url = prepare_database(kind, workdir, args.admin_url)
+    unused = f"http://127.0.0.1:{free_port()}"   # nothing listens there: no call leaves this machine
+    env = dict(os.environ, DATABASE_URL=url, INSTANCE_PATH=str(workdir / "instance"), APP_ENV="production",
+               SECRET_KEY="bench-secret-key", DATA_KEY=DATA_KEY, PUBLIC_URL=PUBLIC_URL, AUTO_MIGRATE="0",
+               TELEGRAM_BOT_TOKEN="123456:BENCH", TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET, TELEGRAM_API_URL=unused,
+               TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_SMS_FROM="+9647000000000",
+               TWILIO_WHATSAPP_FROM="whatsapp:+14155238886", TWILIO_API_URL=unused,
+               METRICS_TOKEN=METRICS_TOKEN, BENCH_COUNT_SQL="1", TRY_PAGE="0", LOG_LEVEL=args.log_level)
+    env.pop("REDIS_URL", None)
+    env.pop("HUEY_IMMEDIATE", None)
+    env.setdefault("WEB_CONCURRENCY", str(args.workers))
+    env.setdefault("WEB_THREADS", str(args.threads))
+    log(f"gunicorn: {web_line()}  (WEB_CONCURRENCY={env['WEB_CONCURRENCY']}, WEB_THREADS={env['WEB_THREADS']})")
+
+    files = {}
+    for i, name in enumerate(("warm", "full", "half", "own")):
+        files[name] = workdir / f"requests-{name}.txt"
+        count = make_requests(files[name], args.contacts, first_contact=i * args.contacts, seed=i)
+    log(f"requests: {count} per run from {args.contacts} people (sms, whatsapp, telegram; ar, ckb, kmr)")
+
+    app = Server("app", "bot:create_app()", env, workdir)
+    bare = Server("bare", "bench.bare_app:create_app()", env, workdir)
+    try:
+        app.wait_ready()
+        bare.wait_ready()
+        wrk(bare.url, files["warm"], 3, args.connections, args.wrk_threads)
+        bare_run = wrk(bare.url, files["full"], args.duration, args.connections, args.wrk_threads)
+        log(f"bare : {bare_run['rps']:.0f} req/s, p50 {bare_run['p50_ms']:.1f} ms, p99 {bare_run['p99_ms']:.1f} ms")
+
+        wrk(app.url, files["warm"], 5, args.connections, args.wrk_threads)
+        sql_before, count_before = metric_sum(app, "bot_sql_statements_total"), \
+            metric_sum(app, "bot_webhook_seconds_count")
+        app_run = wrk(app.url, files["full"], args.duration, args.connections, args.wrk_threads)
+        sql_after, count_after = metric_sum(app, "bot_sql_statements_total"), \
+            metric_sum(app, "bot_webhook_seconds_count")
+        handled = count_after - count_before
+        sql_per_message = (sql_after - sql_before) / handled if handled else float("nan")
+        log(f"bot  : {app_run['rps']:.0f} req/s, p50 {app_run['p50_ms']:.1f} ms, p99 {app_run['p99_ms']:.1f} ms, "
+            f"{sql_per_message:.2f} SQL/message ({handled:.0f} messages counted by /metrics)")
+
+        half_rate = bare_run["rps"] / 2
+        half_run = wrk(app.url, files["half"], args.duration, args.half_connections, args.wrk_threads, rate=half_rate)
+        log(f"bot at half the bare rate ({half_rate:.0f}/s asked, {half_run['rps']:.0f}/s done): "
+            f"p50 {half_run['p50_ms']:.1f} ms, p99 {half_run['p99_ms']:.1f} ms")
+        own_rate = app_run["rps"] / 2     # for capacity planning: latency at half of what the bot itself can do
+        own_run = wrk(app.url, files["own"], args.duration, args.half_connections, args.wrk_threads, rate=own_rate)
+        log(f"bot at half its own rate ({own_rate:.0f}/s asked, {own_run['rps']:.0f}/s done): "
+            f"p50 {own_run['p50_ms']:.1f} ms, p99 {own_run['p99_ms']:.1f} ms")
+        rss = {"app": app.peak_rss_mb(), "bare": bare.peak_rss_mb()}
+    finally:
+        app.stop()
+        bare.stop()
+    result = {"database": kind, "bare": bare_run, "app": app_run, "half": half_run, "half_rate": half_rate,
+              "own_half": own_run, "own_half_rate": own_rate,
+              "ratio": app_run["rps"] / bare_run["rps"], "sql_per_message": sql_per_message,
+              "messages_counted": handled, "peak_rss_mb": rss, "workdir": str(workdir)}
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def verdict(result: dict) -> list[str]:
+    missed = []
+    if result["ratio"] < TARGETS["ratio"]:
+        missed.append(f"rps {result['ratio']:.0%} of bare (target >= {TARGETS['ratio']:.0%})")
+    if result["half"]["p99_ms"] >= TARGETS["p99_half_ms"]:
+        missed.append(f"p99 at half rate {result['half']['p99_ms']:.1f} ms (target < {TARGETS['p99_half_ms']:.0f})")
+    if not result["sql_per_message"] <= TARGETS["sql_per_message"]:
+        missed.append(f"{result['sql_per_message']:.2f} SQL/message (target <= {TARGETS['sql_per_message']:.0f})")
+    errors = result["app"]["errors"] + result["half"]["errors"] + result["own_half"]["errors"]
+    if errors:
+        missed.append(f"{errors} errors")
+    return missed
+
+
+def report(results: list[dict]) -> None:
+    log("\n| database | bare rps | bot rps | ratio | p50 / p90 / p99 ms | errors | SQL/msg | peak RSS/worker MB "
+        "| half bare rate: asked / done rps, p50 / p99 ms | half own rate: same |")
+    log("|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        a, h, o = r["app"], r["half"], r["own_half"]
+        log(f"| {r['database']} | {r['bare']['rps']:.0f} | {a['rps']:.0f} | {r['ratio']:.0%} | "
+            f"{a['p50_ms']:.1f} / {a['p90_ms']:.1f} / {a['p99_ms']:.1f} | {a['errors'] + h['errors'] + o['errors']} | "
+            f"{r['sql_per_message']:.2f} | {max(r['peak_rss_mb']['app'] or [0]):.0f} "
+            f"(bare {max(r['peak_rss_mb']['bare'] or [0]):.0f}) | "
+            f"{r['half_rate']:.0f} / {h['rps']:.0f}, {h['p50_ms']:.1f} / {h['p99_ms']:.1f} | "
+            f"{r['own_half_rate']:.0f} / {o['rps']:.0f}, {o['p50_ms']:.1f} / {o['p99_ms']:.1f} |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL",
+                                                              "postgresql://postgres@127.0.0.1:5432/postgres"),
+                        help="PostgreSQL URL allowed to (re)create the database bench_inbound")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per measured run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections at full speed")
+    parser.add_argument("--half-connections", type=int, default=64, help="wrk connections for the half-rate run")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--contacts", type=int, default=12000, help="distinct people per request file")
+    parser.add_argument("--workers", type=int, default=4, help="WEB_CONCURRENCY when the environment has none")
+    parser.add_argument("--threads", type=int, default=4, help="WEB_THREADS when the environment has none")
+    parser.add_argument("--log-level", default="INFO", help="the app's LOG_LEVEL (INFO: one line per request)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, request files)")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk`")
+    kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    results = [bench_database(kind, args) for kind in kinds]
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    missed = {r["database"]: verdict(r) for r in results}
+    for kind, problems in missed.items():
+        log(f"{kind}: " + ("all targets met" if not problems else "MISSED: " + "; ".join(problems)))
+    return 1 if any(missed.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Sending broadcasts: select recipients in batches, then send at each channel's rate.
+
+One runner at a time holds the lease (a single database row, renewed every second), because
+provider limits are per sender, not per broadcast. A runner that dies simply stops renewing;
+the next one (woken by the worker's start-up hook or the periodic tick) takes over:
+- recipients are Outbound rows, unique per (broadcast, contact), selected from `cursor` on:
+  a restart neither skips nor repeats anyone;
+- each row is sent by outbound.send_one, which claims it first: never sent twice;
+- rows the dead runner was sending are marked interrupted, not resent (the provider may
+  already have delivered them).
+Pacing starts messages evenly, never faster than the rate, and never catches up in a burst.
+"""
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from . import db as db_module
+from .broadcasts import audience_filter, rates, text_language
+from .models import Broadcast, BroadcastLease, Contact, Outbound, utcnow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=30)   # default; BROADCAST_LEASE_SECONDS
+
+
+def lease_length(runtime) -> timedelta:
+    return timedelta(seconds=int(runtime.config.get("BROADCAST_LEASE_SECONDS") or LEASE.total_seconds()))
+SELECT_BATCH = 2000
+FETCH_BATCH = 500
+PROVIDER_LATENCY = 0.5  # seconds a send may take: threads per channel = rate x this (fewer threads, less jitter)
+
+
+class Pacer:
+    """At most `rate` messages reach the provider in any one second, measured as the provider does.
+
+    A message reaches the provider somewhere between our start and our end of the call, so a
+    new call may start only while fewer than `rate` calls are in flight or ended within the last
+    second; starts are also spread evenly (no bursts, and time lost is not made up)."""
+
+    def __init__(self, rate: float):
+        self.limit = max(1, int(rate))
+        self.interval = 1.0 / max(rate, 0.01)
+        self.next = time.monotonic()
+        self.inflight = 0
+        self.ended: deque[float] = deque()
+        self.changed = threading.Condition()
+
+    def acquire(self, stop: threading.Event) -> bool:
+        with self.changed:
+            while not stop.is_set():
+                now = time.monotonic()
+                while self.ended and self.ended[0] <= now - 1.0:
+                    self.ended.popleft()
+                busy = self.inflight + len(self.ended)
+                if busy < self.limit and now >= self.next:
+                    self.inflight += 1
+                    self.next = max(self.next, now - self.interval) + self.interval
+                    return True
+                waits = [self.next - now] if now < self.next else []
+                if busy >= self.limit and self.ended:
+                    waits.append(self.ended[0] + 1.0 - now)
+                self.changed.wait(min(waits) if waits else 0.05)
+            return False
+
+    def release(self) -> None:
+        with self.changed:
+            self.inflight -= 1
+            self.ended.append(time.monotonic())
+            self.changed.notify_all()
+
+
+def _take_lease(runtime, holder: str) -> bool:
+    now = utcnow()
+    with runtime.transaction() as session:
+        taken = session.execute(update(BroadcastLease).where(
+            BroadcastLease.id == 1,
+            (BroadcastLease.holder.is_(None)) | (BroadcastLease.holder == holder) | (BroadcastLease.until < now))
+            .values(holder=holder, until=now + lease_length(runtime)))
+        return taken.rowcount == 1
+
+
+def _release(runtime, holder: str) -> None:
+    with runtime.transaction() as session:
+        session.execute(update(BroadcastLease).where(BroadcastLease.id == 1, BroadcastLease.holder == holder)
+                        .values(holder=None, until=None))
+
+
+def lease_free_at(runtime):
+    """When the current lease ends (None if nobody holds it)."""
+    with runtime.transaction() as session:
+        row = session.get(BroadcastLease, 1)
+        return row.until if row and row.holder else None
+
+
+def run(runtime, holder: str | None = None, threads: int | None = None) -> str:
+    """Send every broadcast that is 'sending', oldest first; returns why it stopped."""
+    holder = holder or uuid.uuid4().hex[:16]
+    if not _take_lease(runtime, holder):
+        return "busy"
+    try:
+        while True:
+            with runtime.transaction() as session:
+                broadcast_id = session.scalar(select(Broadcast.id).where(Broadcast.status == "sending")
+                                              .order_by(Broadcast.started_at, Broadcast.id).limit(1))
+            if broadcast_id is None:
+                return "idle"
+            outcome = _run_one(runtime, broadcast_id, holder, threads)
+            if outcome == "lost":
+                return "lost"
+    finally:
+        _release(runtime, holder)
+
+
+def _status(runtime, broadcast_id: int) -> str:
+    with runtime.transaction() as session:
+        return session.scalar(select(Broadcast.status).where(Broadcast.id == broadcast_id))
+
+
+def _run_one(runtime, broadcast_id: int, holder: str, threads: int | None) -> str:
+    with runtime.transaction() as session:   # whatever a dead runner left mid-call
+        session.execute(update(Outbound).where(Outbound.broadcast_id == broadcast_id, Outbound.status == "sending")
+                        .values(status="failed", failure_reason="interrupted", updated_at=utcnow(),
+                                failure_detail="the sender stopped during the provider call; not resent "
+                                               "(the provider may have delivered it)"))
+    if not _select(runtime, broadcast_id, holder):
+        return "lost"
+    if _status(runtime, broadcast_id) != "sending":
+        return "stopped"
+    return _send_all(runtime, broadcast_id, holder, threads)
+
+
+def _select(runtime, broadcast_id: int, holder: str) -> bool:
+    """Turn the audience into Outbound rows, a batch per transaction, from the saved cursor on."""
+    while True:
+        if not _take_lease(runtime, holder):
+            return False
+        with runtime.transaction() as session:
+            broadcast = session.get(Broadcast, broadcast_id)
+            if broadcast.selection_done or broadcast.status != "sending":
+                return True
+            rows = session.execute(select(Contact.id, Contact.channel, Contact.language)
+                                   .where(audience_filter(broadcast), Contact.id > broadcast.cursor)
+                                   .order_by(Contact.id).limit(SELECT_BATCH)).all()
+            if rows:
+                now = utcnow()
+                values = [{"contact_id": cid, "channel": channel, "purpose": "broadcast", "status": "pending",
+                           "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
+                           "broadcast_id": broadcast_id, "language": text_language(broadcast, lang)}
+                          for cid, channel, lang in rows]
+                added = db_module.insert_many_ignore(session, Outbound, values, ["broadcast_id", "contact_id"])
+                broadcast.cursor = rows[-1][0]
+                broadcast.recipients = (broadcast.recipients or 0) + added
+            if len(rows) < SELECT_BATCH:
+                broadcast.selection_done = True
+                return True
+
+
+def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> str:
+    from . import outbound
+    speeds = rates(runtime.config)
+    stop = threading.Event()
+    most = threads or int(runtime.config.get("BROADCAST_THREADS") or 16)
+
+    def warm(pacer):
+        def init():
+            outbound.set_gate(lambda: pacer.acquire(stop), pacer.release)
+            if runtime.config.get("TELEGRAM_BOT_TOKEN"):   # build the client now, not after the first slot
+                from .channels import telegram
+                telegram.warm_up(runtime.config)
+        return init
+
+    def dispatch(channel: str) -> None:
+        """Feed this channel's senders, oldest first, never more than they can hold."""
+        pacer = Pacer(speeds[channel])
+        size = max(2, min(most, int(speeds[channel] * PROVIDER_LATENCY) + 1))
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"send-{channel}", initializer=warm(pacer))
+        inflight: set[int] = set()
+        lock = threading.Lock()
+
+        def finished(outbound_id):
+            def done(_future):
+                with lock:
+                    inflight.discard(outbound_id)
+            return done
+
+        cursor = 0
+        try:
+            while not stop.is_set():
+                with runtime.transaction() as session:
+                    rows = session.scalars(select(Outbound.id).where(
+                        Outbound.broadcast_id == broadcast_id, Outbound.channel == channel,
+                        Outbound.status.in_(("pending", "queued")), Outbound.next_attempt_at <= utcnow(),
+                        Outbound.id > cursor).order_by(Outbound.id).limit(FETCH_BATCH)).all()
+                    left = 1 if rows else session.scalar(select(func.count()).select_from(Outbound).where(
+                        Outbound.broadcast_id == broadcast_id, Outbound.channel == channel,
+                        Outbound.status.in_(("pending", "queued", "sending"))))
+                if not rows:
+                    with lock:
+                        busy = bool(inflight)
+                    if not left and not busy:
+                        return
+                    cursor = 0              # retries that came due, after a short rest
+                    stop.wait(0.2)
+                    continue
+                for outbound_id in rows:
+                    while not stop.is_set():
+                        with lock:
+                            room = len(inflight) < size * 2
+                        if room:
+                            break
+                        time.sleep(0.005)
+                    with lock:
+                        if stop.is_set():
+                            return
+                        if outbound_id in inflight:
+                            continue
+                        inflight.add(outbound_id)
+                    pool.submit(outbound.send_one, runtime, outbound_id).add_done_callback(finished(outbound_id))
+                    cursor = outbound_id
+        finally:
+            pool.shutdown(wait=True)     # messages already started finish and are recorded
+
+    with runtime.transaction() as session:
+        channels = [c for (c,) in session.execute(select(Outbound.channel).where(
+            Outbound.broadcast_id == broadcast_id).distinct())]
+    workers = [threading.Thread(target=dispatch, args=(c,), name=f"dispatch-{c}", daemon=True) for c in channels]
+    for worker in workers:
+        worker.start()
+    outcome = "done"
+    try:
+        while any(w.is_alive() for w in workers):
+            time.sleep(0.5)
+            if not _take_lease(runtime, holder):
+                outcome = "lost"
+            elif _status(runtime, broadcast_id) != "sending":
+                outcome = "stopped"
+            if outcome != "done":
+                stop.set()
+                break
+    finally:
+        for worker in workers:
+            worker.join()
+    if outcome == "done":
+        with runtime.transaction() as session:
+            session.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.status == "sending")
+                            .values(status="done", finished_at=utcnow()))
+    return outcome
+
+
+def tick(runtime) -> str:
+    """Start broadcasts whose time has come; make sure someone is sending what is 'sending'."""
+    with runtime.transaction() as session:
+        session.execute(update(Broadcast).where(Broadcast.status == "scheduled", Broadcast.scheduled_at <= utcnow())
+                        .values(status="sending", started_at=utcnow()))
+        waiting = session.scalar(select(func.count()).select_from(Broadcast).where(Broadcast.status == "sending"))
+    return run(runtime) if waiting else "idle"

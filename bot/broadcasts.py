@@ -1,0 +1,254 @@
+"""Broadcasts: compose, count the audience, approve, start, pause, resume, cancel, follow progress.
+
+The sending itself is bot.broadcast_runner. Both the dashboard and the command line call
+these functions, so the rules (approval, fallback, targeting) live in one place.
+"""
+import json
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import and_, case, func, or_, select, update
+
+from handlers.i18n import LANGUAGES, Translator, N_
+from handlers.sms import segments
+
+from .cases import as_aware
+from .models import AuditEvent, Broadcast, Contact, Message, Outbound, utcnow
+
+CHANNELS = ("telegram", "sms", "whatsapp")
+MAX_TEXT = 1000               # about 7 SMS parts in Arabic script; announcements should be far shorter
+WHATSAPP_WINDOW = timedelta(hours=24)
+FOOTER = N_("Send STOP to stop announcements.")
+ACTIVE = ("scheduled", "sending", "paused")
+
+
+class BroadcastError(ValueError):
+    pass
+
+
+def _csv(values) -> str:
+    return ",".join(sorted({v.strip() for v in values or [] if v and v.strip()}))
+
+
+def _list(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+
+
+def texts_of(broadcast: Broadcast) -> dict:
+    return json.loads(broadcast.texts or "{}")
+
+
+def text_language(broadcast: Broadcast, lang: str | None) -> str | None:
+    """Which text a person in `lang` gets: their own, else the chosen fallback, else none (skipped)."""
+    texts = texts_of(broadcast)
+    if lang in texts:
+        return lang
+    return broadcast.fallback if broadcast.fallback in texts else None
+
+
+def rendered(broadcast: Broadcast, text_lang: str) -> str:
+    """The announcement as sent: the text and, in the same language, how to stop."""
+    return f"{texts_of(broadcast)[text_lang].strip()}\n{Translator(text_lang)(FOOTER)}"
+
+
+def rates(config: dict) -> dict[str, float]:
+    return {"telegram": float(config.get("TELEGRAM_RATE") or 25),
+            "sms": float(config.get("TWILIO_SMS_RATE") or 10),
+            "whatsapp": float(config.get("TWILIO_WHATSAPP_RATE") or 20)}
+
+
+def area_ids(content, wanted: list[str]) -> list[str]:
+    """Camps and districts; a governorate id stands for all its areas."""
+    result = []
+    for gov in content.areas:
+        members = [a["id"] for a in gov.get("areas") or []]
+        if gov.get("id") in wanted:
+            result += members
+        result += [a for a in members if a in wanted]
+    return sorted(set(result))
+
+
+def create(runtime, session, *, title: str, texts: dict, actor: str, fallback: str | None = None,
+           languages=(), channels=(), areas=(), topic: str | None = None,
+           scheduled_at: datetime | None = None) -> Broadcast:
+    content = runtime.content.get()
+    texts = {lang: (text or "").strip() for lang, text in (texts or {}).items() if (text or "").strip()}
+    if not texts:
+        raise BroadcastError("write the announcement in at least one language")
+    unknown = set(texts) - set(LANGUAGES)
+    if unknown:
+        raise BroadcastError(f"unknown language(s): {', '.join(sorted(unknown))}")
+    for lang, text in texts.items():
+        if len(text) > MAX_TEXT:
+            raise BroadcastError(f"the {lang} text has {len(text)} characters; keep it under {MAX_TEXT}")
+    if fallback and fallback not in texts:
+        raise BroadcastError(f"the fallback language {fallback} has no text")
+    if set(languages) - set(LANGUAGES):
+        raise BroadcastError("unknown target language")
+    if set(channels) - set(CHANNELS):
+        raise BroadcastError(f"channels are {', '.join(CHANNELS)}")
+    known_areas = {a["id"] for g in content.areas for a in g.get("areas") or []} | {g.get("id") for g in content.areas}
+    if set(areas) - known_areas:
+        raise BroadcastError(f"unknown area(s): {', '.join(sorted(set(areas) - known_areas))}")
+    if topic and content.topic(topic) is None:
+        raise BroadcastError(f"unknown topic {topic}")
+    if scheduled_at is not None and scheduled_at.tzinfo is None:
+        scheduled_at = scheduled_at.replace(tzinfo=timezone.utc)
+    broadcast = Broadcast(title=(title or "").strip()[:120] or "Announcement", texts=json.dumps(texts, ensure_ascii=False),
+                          fallback=fallback or None, languages=_csv(languages), channels=_csv(channels),
+                          areas=_csv(area_ids(content, list(areas))), topic=topic or None, status="draft",
+                          created_by=actor, scheduled_at=scheduled_at, cursor=0, selection_done=False, recipients=0)
+    session.add(broadcast)
+    session.flush()
+    session.add(AuditEvent(actor=actor, action="broadcast_create", target=f"broadcast:{broadcast.id}"))
+    return broadcast
+
+
+def audience_filter(broadcast: Broadcast, text_languages_only: bool = True):
+    """The WHERE clause for recipients: opted in, not stopped, and the targets chosen."""
+    conditions = [Contact.subscribed.is_(True), Contact.opted_out.is_(False),
+                  Contact.channel.in_(_list(broadcast.channels) or CHANNELS)]
+    if broadcast.languages:
+        conditions.append(Contact.language.in_(_list(broadcast.languages)))
+    if broadcast.areas:
+        conditions.append(Contact.area.in_(_list(broadcast.areas)))
+    if broadcast.topic:
+        conditions.append(or_(Contact.topics == "", Contact.topics.is_(None),
+                              ("," + Contact.topics + ",").like(f"%,{broadcast.topic},%")))
+    if text_languages_only and not (broadcast.fallback and broadcast.fallback in texts_of(broadcast)):
+        conditions.append(Contact.language.in_(list(texts_of(broadcast))))
+    return and_(*conditions)
+
+
+def audience(runtime, session, broadcast: Broadcast) -> dict:
+    """Who would receive it, per channel and language; who is skipped for lack of a text; WhatsApp reach."""
+    window_start = utcnow() - WHATSAPP_WINDOW
+    rows = session.execute(
+        select(Contact.channel, Contact.language, func.count(),
+               func.sum(case((or_(Contact.last_seen_at.is_(None), Contact.last_seen_at < window_start), 1), else_=0)))
+        .where(audience_filter(broadcast, text_languages_only=False))
+        .group_by(Contact.channel, Contact.language)).all()
+    template = bool(runtime.config.get("TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID"))
+    result = {"by_channel": {c: 0 for c in _list(broadcast.channels) or CHANNELS}, "by_language": {},
+              "total": 0, "skipped": 0, "whatsapp_outside_window": 0, "whatsapp_template": template}
+    for channel, lang, count, stale in rows:
+        text_lang = text_language(broadcast, lang)
+        entry = result["by_language"].setdefault(lang or "?", {"count": 0, "text": text_lang})
+        entry["count"] += count
+        if text_lang is None:
+            result["skipped"] += count
+            continue
+        result["total"] += count
+        result["by_channel"][channel] = result["by_channel"].get(channel, 0) + count
+        if channel == "whatsapp":
+            result["whatsapp_outside_window"] += int(stale or 0)
+    speeds = rates(runtime.config)
+    result["seconds"] = max([n / speeds[c] for c, n in result["by_channel"].items() if n] or [0])
+    return result
+
+
+def previews(broadcast: Broadcast) -> list[dict]:
+    """Each language's text as SMS, WhatsApp and Telegram show it, with its SMS parts."""
+    from handlers.types import Reply
+
+    from .channels.twilio import bodies
+    out = []
+    for lang in texts_of(broadcast):
+        text = rendered(broadcast, lang)
+        out.append({"language": lang, "text": text, "sms_segments": segments(text), "characters": len(text),
+                    "whatsapp": bodies("whatsapp", [Reply(text, language=lang)])[0][0], "telegram": text})
+    return out
+
+
+def approval_required(config: dict) -> bool:
+    return (config.get("BROADCAST_APPROVAL") or "required") != "none"
+
+
+def approve(session, broadcast: Broadcast, actor: str, config: dict) -> None:
+    if broadcast.status != "draft":
+        raise BroadcastError(f"broadcast {broadcast.id} is {broadcast.status}, not a draft")
+    if actor == broadcast.created_by:
+        raise BroadcastError("a second person must approve: you wrote this broadcast")
+    broadcast.status, broadcast.approved_by, broadcast.approved_at = "approved", actor, utcnow()
+    session.add(AuditEvent(actor=actor, action="broadcast_approve", target=f"broadcast:{broadcast.id}"))
+
+
+def start(session, broadcast: Broadcast, actor: str, config: dict) -> bool:
+    """Send now, or at its scheduled time. Returns True when the runner should be woken now."""
+    if broadcast.status == "draft" and approval_required(config):
+        raise BroadcastError("this broadcast needs approval by a second person before it is sent")
+    if broadcast.status not in ("draft", "approved"):
+        raise BroadcastError(f"broadcast {broadcast.id} is already {broadcast.status}")
+    later = broadcast.scheduled_at is not None and as_aware(broadcast.scheduled_at) > utcnow()
+    broadcast.status = "scheduled" if later else "sending"
+    if not later:
+        broadcast.started_at = utcnow()
+    session.add(AuditEvent(actor=actor, action="broadcast_send", target=f"broadcast:{broadcast.id}",
+                           detail="scheduled" if later else "now"))
+    return not later
+
+
+def pause(session, broadcast: Broadcast, actor: str) -> None:
+    if broadcast.status not in ("sending", "scheduled"):
+        raise BroadcastError(f"broadcast {broadcast.id} is {broadcast.status}: nothing to pause")
+    broadcast.status = "paused"
+    session.add(AuditEvent(actor=actor, action="broadcast_pause", target=f"broadcast:{broadcast.id}"))
+
+
+def resume(session, broadcast: Broadcast, actor: str) -> None:
+    if broadcast.status != "paused":
+        raise BroadcastError(f"broadcast {broadcast.id} is {broadcast.status}, not paused")
+    broadcast.status = "sending"
+    broadcast.started_at = broadcast.started_at or utcnow()
+    session.add(AuditEvent(actor=actor, action="broadcast_resume", target=f"broadcast:{broadcast.id}"))
+
+
+def cancel(session, broadcast: Broadcast, actor: str) -> int:
+    """Stop for good; messages not yet sent are marked cancelled. Returns how many."""
+    if broadcast.status in ("done", "cancelled"):
+        raise BroadcastError(f"broadcast {broadcast.id} is already {broadcast.status}")
+    broadcast.status = "cancelled"
+    broadcast.finished_at = utcnow()
+    dropped = session.execute(update(Outbound).where(
+        Outbound.broadcast_id == broadcast.id, Outbound.status.in_(("pending", "queued")))
+        .values(status="cancelled", updated_at=utcnow())).rowcount
+    session.add(AuditEvent(actor=actor, action="broadcast_cancel", target=f"broadcast:{broadcast.id}",
+                           detail=f"{dropped} not sent"))
+    return dropped
+
+
+def progress(session, broadcast: Broadcast) -> dict:
+    """Queued, sent, delivered, failed, by channel and language; failure reasons; replies since it started."""
+    rows = session.execute(select(Outbound.channel, Outbound.language, Outbound.status, func.count())
+                           .where(Outbound.broadcast_id == broadcast.id)
+                           .group_by(Outbound.channel, Outbound.language, Outbound.status)).all()
+    groups = {"queued": ("pending", "queued", "sending"), "sent": ("sent",), "delivered": ("delivered", "read"),
+              "failed": ("failed", "undelivered", "undeliverable"), "cancelled": ("cancelled",)}
+    totals = {name: 0 for name in groups}
+    by_channel: dict = {}
+    by_language: dict = {}
+    for channel, lang, status, count in rows:
+        name = next((n for n, members in groups.items() if status in members), "queued")
+        totals[name] += count
+        by_channel.setdefault(channel, {n: 0 for n in groups})[name] += count
+        by_language.setdefault(lang or "?", {n: 0 for n in groups})[name] += count
+    reasons = dict(session.execute(select(Outbound.failure_reason, func.count()).where(
+        Outbound.broadcast_id == broadcast.id, Outbound.failure_reason.is_not(None),
+        Outbound.status.in_(groups["failed"])).group_by(Outbound.failure_reason)).all())
+    replies = 0
+    if broadcast.started_at:
+        recipients = select(Outbound.contact_id).where(Outbound.broadcast_id == broadcast.id,
+                                                       Outbound.status.in_(("sent", "delivered", "read")))
+        replies = session.scalar(select(func.count()).select_from(Message).where(
+            Message.contact_id.in_(recipients), Message.created_at >= broadcast.started_at)) or 0
+    total = sum(totals.values())
+    done = totals["sent"] + totals["delivered"] + totals["failed"] + totals["cancelled"]
+    return {"status": broadcast.status, "total": total, "expected": broadcast.recipients, **totals,
+            "percent": int(100 * done / total) if total else (100 if broadcast.status == "done" else 0),
+            "by_channel": by_channel, "by_language": by_language, "failure_reasons": reasons, "replies": replies,
+            "selection_done": broadcast.selection_done}
+
+
+def wake() -> None:
+    """Ask the queue to run the sender now (after the transaction that started a broadcast committed)."""
+    from .queue import broadcast_run_task
+    broadcast_run_task()

@@ -1,0 +1,206 @@
+"""`flask --app bot broadcast ...`: compose, approve, send and follow announcements from the command line."""
+import getpass
+import time
+from datetime import datetime
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from handlers.i18n import LANGUAGES
+
+from . import broadcasts, broadcast_runner
+from .models import Broadcast
+
+broadcast_cli = AppGroup("broadcast", help="Announcements to the people who opted in.")
+
+
+def _runtime():
+    return current_app.extensions["bot"]
+
+
+def _actor(name: str | None) -> str:
+    return name if name and name.startswith("user:") else f"cli:{name or getpass.getuser()}"
+
+
+def _get(session, broadcast_id: int) -> Broadcast:
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        raise click.ClickException(f"no broadcast {broadcast_id}")
+    return broadcast
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
+
+
+def _describe(runtime, session, broadcast: Broadcast) -> None:
+    reach = broadcasts.audience(runtime, session, broadcast)
+    click.echo(f"broadcast {broadcast.id} \"{broadcast.title}\": {broadcast.status}"
+               f"{', approved by ' + broadcast.approved_by if broadcast.approved_by else ''}")
+    for preview in broadcasts.previews(broadcast):
+        click.echo(f"--- {preview['language']}: {preview['sms_segments']} SMS part(s), {preview['characters']} characters")
+        click.echo(preview["text"])
+    click.echo("recipients: " + ", ".join(f"{c} {n}" for c, n in reach["by_channel"].items()) +
+               f" (total {reach['total']})")
+    for lang, entry in sorted(reach["by_language"].items()):
+        gets = entry["text"] or "nothing (no text, no fallback)"
+        click.echo(f"  {lang}: {entry['count']} people get {gets}")
+    if reach["skipped"]:
+        click.echo(f"skipped for lack of a text in their language: {reach['skipped']}")
+    if reach["whatsapp_outside_window"]:
+        how = "the broadcast template" if reach["whatsapp_template"] else "nothing: not reachable on WhatsApp"
+        click.echo(f"WhatsApp contacts outside the 24-hour window: {reach['whatsapp_outside_window']} (they get {how})")
+    click.echo(f"expected time to send at the configured rates: {_duration(reach['seconds'])}")
+
+
+@broadcast_cli.command("create")
+@click.option("--title", required=True)
+@click.option("--text", "texts", multiple=True, metavar="LANG=TEXT",
+              help=f"the announcement in one language ({', '.join(LANGUAGES)}); repeat per language")
+@click.option("--fallback", type=click.Choice(LANGUAGES), default=None,
+              help="send this language's text to people whose language has none (default: skip them)")
+@click.option("--language", "languages", multiple=True, type=click.Choice(LANGUAGES))
+@click.option("--channel", "channels", multiple=True, type=click.Choice(broadcasts.CHANNELS))
+@click.option("--area", "areas", multiple=True, help="camp, district or governorate id from content/areas.yaml")
+@click.option("--topic", default=None, help="only people subscribed to this topic (or to everything)")
+@click.option("--at", "at", default=None, help="send later: YYYY-MM-DD HH:MM (UTC)")
+@click.option("--as", "actor", default=None, help="your name, for the audit log and the approval rule")
+def create(title, texts, fallback, languages, channels, areas, topic, at, actor):
+    """Write a broadcast (a draft); it shows the audience and the expected time."""
+    parsed = {}
+    for item in texts:
+        lang, sep, text = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: write LANG=TEXT", param_hint="--text")
+        parsed[lang.strip()] = text
+    when = None
+    if at:
+        try:
+            when = datetime.strptime(at, "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise click.BadParameter("use YYYY-MM-DD HH:MM", param_hint="--at")
+    runtime = _runtime()
+    try:
+        with runtime.transaction() as session:
+            broadcast = broadcasts.create(runtime, session, title=title, texts=parsed, actor=_actor(actor),
+                                          fallback=fallback, languages=languages, channels=channels, areas=areas,
+                                          topic=topic, scheduled_at=when)
+            _describe(runtime, session, broadcast)
+            click.echo(f"created broadcast {broadcast.id} (draft)")
+    except broadcasts.BroadcastError as exc:
+        raise click.ClickException(str(exc))
+
+
+@broadcast_cli.command("show")
+@click.argument("broadcast_id", type=int)
+def show(broadcast_id):
+    """Texts as each channel shows them, audience, expected time."""
+    runtime = _runtime()
+    with runtime.transaction() as session:
+        _describe(runtime, session, _get(session, broadcast_id))
+
+
+@broadcast_cli.command("list")
+def list_broadcasts():
+    with _runtime().transaction() as session:
+        for b in session.execute(select(Broadcast).order_by(Broadcast.id.desc()).limit(50)).scalars():
+            click.echo(f"{b.id:>5}  {b.status:<10} {b.recipients:>7}  {b.title}")
+
+
+def _change(broadcast_id: int, actor: str | None, change) -> Broadcast:
+    runtime = _runtime()
+    try:
+        with runtime.transaction() as session:
+            broadcast = _get(session, broadcast_id)
+            result = change(session, broadcast, _actor(actor), runtime.config)
+            status = broadcast.status
+    except broadcasts.BroadcastError as exc:
+        raise click.ClickException(str(exc))
+    return status, result
+
+
+@broadcast_cli.command("approve")
+@click.argument("broadcast_id", type=int)
+@click.option("--as", "actor", default=None)
+def approve(broadcast_id, actor):
+    """Approve a draft written by someone else."""
+    status, _ = _change(broadcast_id, actor, broadcasts.approve)
+    click.echo(f"broadcast {broadcast_id}: {status}")
+
+
+@broadcast_cli.command("send")
+@click.argument("broadcast_id", type=int)
+@click.option("--as", "actor", default=None)
+def send(broadcast_id, actor):
+    """Send now (or at its scheduled time); the queue worker does the sending."""
+    status, now = _change(broadcast_id, actor, broadcasts.start)
+    if now:
+        broadcasts.wake()
+    click.echo(f"broadcast {broadcast_id}: {status}")
+
+
+@broadcast_cli.command("pause")
+@click.argument("broadcast_id", type=int)
+@click.option("--as", "actor", default=None)
+def pause(broadcast_id, actor):
+    status, _ = _change(broadcast_id, actor, lambda s, b, a, c: broadcasts.pause(s, b, a))
+    click.echo(f"broadcast {broadcast_id}: {status}")
+
+
+@broadcast_cli.command("resume")
+@click.argument("broadcast_id", type=int)
+@click.option("--as", "actor", default=None)
+def resume(broadcast_id, actor):
+    status, _ = _change(broadcast_id, actor, lambda s, b, a, c: broadcasts.resume(s, b, a))
+    broadcasts.wake()
+    click.echo(f"broadcast {broadcast_id}: {status}")
+
+
+@broadcast_cli.command("cancel")
+@click.argument("broadcast_id", type=int)
+@click.option("--as", "actor", default=None)
+def cancel(broadcast_id, actor):
+    status, dropped = _change(broadcast_id, actor, lambda s, b, a, c: broadcasts.cancel(s, b, a))
+    click.echo(f"broadcast {broadcast_id}: {status}; {dropped} message(s) will not be sent")
+
+
+def _bar(p: dict, width: int = 30) -> str:
+    filled = int(width * p["percent"] / 100)
+    return (f"[{'#' * filled}{'.' * (width - filled)}] {p['percent']:>3}%  queued {p['queued']}  sent {p['sent']}  "
+            f"delivered {p['delivered']}  failed {p['failed']}  cancelled {p['cancelled']}  replies {p['replies']}")
+
+
+@broadcast_cli.command("status")
+@click.argument("broadcast_id", type=int)
+@click.option("--watch", is_flag=True, help="redraw every second until it is done")
+def status(broadcast_id, watch):
+    """Progress: queued, sent, delivered, failed by channel and language, failure reasons, replies."""
+    runtime = _runtime()
+    while True:
+        with runtime.transaction() as session:
+            broadcast = _get(session, broadcast_id)
+            p = broadcasts.progress(session, broadcast)
+        if not watch:
+            break
+        click.echo("\r" + _bar(p), nl=False)
+        if p["status"] in ("done", "cancelled", "draft", "approved", "paused"):
+            click.echo()
+            break
+        time.sleep(1)
+    click.echo(f"broadcast {broadcast_id}: {p['status']}, {p['total']} recipient(s)")
+    click.echo(_bar(p))
+    for title, groups in (("channel", p["by_channel"]), ("language", p["by_language"])):
+        for key, counts in sorted(groups.items()):
+            click.echo(f"  {title} {key}: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+    for reason, count in sorted(p["failure_reasons"].items()):
+        click.echo(f"  failed because {reason}: {count}")
+
+
+@broadcast_cli.command("run")
+def run():
+    """Send in the foreground (what the worker does), for a machine without a worker."""
+    click.echo(broadcast_runner.run(_runtime()))

@@ -1,0 +1,162 @@
+"""`flask --app bot doctor`: is this deployment ready? One line per check, PASS / WARN / FAIL and why.
+
+Strict where it matters only in production (APP_ENV=production, the default when
+DATABASE_URL is not SQLite): generated keys and a PUBLIC_URL that is not https
+fail there and only warn in development. Exits 1 when any check fails, so a
+release step or a CI job can run it.
+"""
+import sqlite3
+from urllib.parse import urlsplit
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import text
+
+from . import db
+from .channels import telegram
+
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+
+
+def check_database(runtime, config) -> tuple[str, str]:
+    """Reachable, and the Alembic revision is the newest migration."""
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return FAIL, f"cannot connect ({type(exc).__name__}): check DATABASE_URL"
+    current, head = db.current_revision(runtime.engine), db.head_revision(config["DATABASE_URL"])
+    kind = runtime.engine.dialect.name
+    if current != head:
+        return FAIL, f"{kind} at migration {current or 'none'}, newest is {head}: run `flask --app bot db upgrade`"
+    return PASS, f"{kind} reachable, migrations at head ({head})"
+
+
+def check_queue(config) -> tuple[str, str]:
+    """Redis answers PING when REDIS_URL is set; otherwise the SqliteHuey file can be written."""
+    if config.get("REDIS_URL"):
+        import redis
+        try:
+            redis.Redis.from_url(config["REDIS_URL"], socket_timeout=3, socket_connect_timeout=3).ping()
+        except Exception as exc:
+            return FAIL, f"Redis at REDIS_URL does not answer ({type(exc).__name__})"
+        return PASS, "Redis answers (RedisHuey)"
+    path = config.get("HUEY_SQLITE_PATH") or ""
+    try:
+        conn = sqlite3.connect(path, timeout=5)
+        try:
+            conn.execute("BEGIN IMMEDIATE")   # takes the write lock: proves we may write, changes nothing
+            conn.execute("ROLLBACK")
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return FAIL, f"cannot write the queue file {path} ({exc})"
+    if config.get("APP_ENV") == "production":
+        return WARN, f"SqliteHuey in {path}: web and workers must share this machine; set REDIS_URL to scale out"
+    return PASS, f"SqliteHuey file writable ({path})"
+
+
+def check_keys(config) -> tuple[str, str]:
+    if not config.get("KEYS_FROM_INSTANCE"):
+        return PASS, "SECRET_KEY and DATA_KEY come from the environment"
+    reason = "SECRET_KEY or DATA_KEY generated into instance/keys.json (development keys)"
+    if config.get("APP_ENV") == "production":
+        return FAIL, reason + ": set both in the environment and back up DATA_KEY"
+    return WARN, reason
+
+
+def check_public_url(config) -> tuple[str, str]:
+    url = config.get("PUBLIC_URL") or ""
+    parts = urlsplit(url)
+    strict = config.get("APP_ENV") == "production"
+    if not url:
+        return (FAIL if strict else WARN), "PUBLIC_URL is not set: providers cannot reach the webhooks"
+    if parts.scheme != "https" or not parts.netloc:
+        return (FAIL if strict else WARN), f"PUBLIC_URL {url} is not an https address"
+    return PASS, f"PUBLIC_URL {url}"
+
+
+def check_telegram_settings(config) -> tuple[str, str]:
+    if not config.get("TELEGRAM_BOT_TOKEN"):
+        return WARN, "off: TELEGRAM_BOT_TOKEN is not set"
+    if not config.get("TELEGRAM_WEBHOOK_SECRET"):
+        return FAIL, "TELEGRAM_WEBHOOK_SECRET is not set: anybody could post updates to the webhook"
+    return PASS, "token and webhook secret set"
+
+
+def check_twilio_settings(config) -> list[tuple[str, str, str]]:
+    sid, token = config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN")
+    sms_from = config.get("TWILIO_SMS_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID")
+    wa_from = config.get("TWILIO_WHATSAPP_FROM")
+    if not (sid or token or sms_from or wa_from):
+        return [("sms", WARN, "off: Twilio is not configured"), ("whatsapp", WARN, "off: Twilio is not configured")]
+    if not (sid and token):
+        missing = " and ".join(n for n, v in (("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token)) if not v)
+        return [("twilio", FAIL, f"{missing} not set: SMS and WhatsApp cannot work (and posts are not verified)")]
+    if not (sms_from or wa_from):
+        return [("twilio", FAIL, "credentials set but no sender: set TWILIO_SMS_FROM (or "
+                                 "TWILIO_MESSAGING_SERVICE_SID) and/or TWILIO_WHATSAPP_FROM")]
+    return [("sms", PASS, "sender set") if sms_from else
+            ("sms", WARN, "off: TWILIO_SMS_FROM / TWILIO_MESSAGING_SERVICE_SID not set"),
+            ("whatsapp", PASS, f"sender {wa_from}") if wa_from else
+            ("whatsapp", WARN, "off: TWILIO_WHATSAPP_FROM not set")]
+
+
+def check_telegram_webhook(config) -> tuple[str, str]:
+    """Ask Telegram (getWebhookInfo) where it posts updates: it must be PUBLIC_URL/webhooks/telegram."""
+    expected = (config.get("PUBLIC_URL") or "").rstrip("/") + "/webhooks/telegram"
+    bot = telegram.make_bot(config)
+
+    async def go():
+        async with bot:
+            return await bot.get_webhook_info()
+    try:
+        info = telegram._run(go())
+    except Exception as exc:
+        return FAIL, f"getWebhookInfo failed ({type(exc).__name__}: {str(exc)[:120]})"
+    if not info.url:
+        return FAIL, f"no webhook set (updates would wait): run `flask --app bot telegram set-webhook` for {expected}"
+    if info.url != expected:
+        return FAIL, f"Telegram posts to {info.url}, expected {expected}: run `flask --app bot telegram set-webhook`"
+    if info.last_error_message:
+        return WARN, (f"webhook {info.url}, but Telegram's last delivery failed: {info.last_error_message} "
+                      f"({info.pending_update_count} pending)")
+    return PASS, f"webhook {info.url} ({info.pending_update_count} pending)"
+
+
+def check_content(runtime) -> tuple[str, str]:
+    content = runtime.content.get()
+    if content.problems:
+        return FAIL, f"{len(content.problems)} problem(s): run `flask --app bot content check`"
+    return PASS, f"{len(content.items)} items, no problems"
+
+
+def run_checks(runtime, config) -> list[tuple[str, str, str]]:
+    """Every check as (name, PASS|WARN|FAIL, reason), in the order they are printed."""
+    results = [("database", *check_database(runtime, config)),
+               ("queue", *check_queue(config)),
+               ("keys", *check_keys(config)),
+               ("public_url", *check_public_url(config)),
+               ("telegram", *check_telegram_settings(config))]
+    results += check_twilio_settings(config)
+    if config.get("TELEGRAM_BOT_TOKEN"):
+        results.append(("telegram_webhook", *check_telegram_webhook(config)))
+    results.append(("content", *check_content(runtime)))
+    return results
+
+
+@click.command("doctor")
+@with_appcontext
+def doctor_command():
+    """Check this deployment: database and migrations, queue, keys, PUBLIC_URL, providers, Telegram webhook."""
+    config = current_app.config
+    results = run_checks(current_app.extensions["bot"], config)
+    click.echo(f"environment: {config.get('APP_ENV')} (APP_ENV)")
+    for name, status, reason in results:
+        click.echo(f"{status}  {name:<17} {reason}")
+    failed = [name for name, status, _ in results if status == FAIL]
+    if failed:
+        click.echo(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+        raise SystemExit(1)
+    click.echo("all checks passed" + (" (with warnings)" if any(s == WARN for _, s, _ in results) else ""))

@@ -1,0 +1,58 @@
+"""Where a person is: a governorate, then a camp or district (content/areas.yaml).
+
+Shared by feedback (where it happened) and announcements (what concerns them).
+The caller names its own actions: choosing a governorate runs `group_action` +
+[governorate id, first], choosing a place runs `pick_action` + [area id]. On SMS
+a long list is shown in pages that each fit three segments, keeping each place's
+number, with "More" leading to the rest.
+"""
+from .conversation import Conversation
+from .sms import fits_sms
+
+
+def governorate_options(ctx: Conversation, group_action: list) -> list[tuple]:
+    """One numbered option per governorate."""
+    return [(str(n), ctx.pick(g.get("name") or {}), [*group_action, g.get("id")])
+            for n, g in enumerate(ctx.content.areas, 1)]
+
+
+def find_group(ctx: Conversation, group_id: str) -> dict | None:
+    return next((g for g in ctx.content.areas if g.get("id") == group_id), None)
+
+
+def area_options(ctx: Conversation, group: dict, text: str, group_action: list, pick_action: list,
+                 last: tuple, first: int = 0) -> list[tuple]:
+    """The places of one governorate from number `first` + 1 on: as many as fit on the channel, then `last`."""
+    places = [(str(n), ctx.pick(a.get("name") or {}), [*pick_action, a.get("id")])
+              for n, a in enumerate(group.get("areas") or [], 1)][first:]
+    if not ctx.profile.compact:
+        return places + [last]
+
+    def fits(options: list[tuple]) -> bool:
+        return fits_sms([text], options)
+
+    shown: list[tuple] = []
+    for i, place in enumerate(places):
+        if fits(shown + places[i:] + [last]):
+            return shown + places[i:] + [last]
+        after = places[i + 1][0] if i + 1 < len(places) else place[0]
+        if shown and not fits(shown + [place, (after, ctx.t("More"), None), last]):
+            return shown + [(place[0], ctx.t("More"), [*group_action, group.get("id"), first + i]), last]
+        shown.append(place)
+    return shown + [last]
+
+
+def area_name(ctx: Conversation, area_id: str | None) -> str | None:
+    """A stored area as the person reads it: "Khanke camp", or "Outside a camp (Duhok)" where the place's
+    name alone is ambiguous; None when unknown or unset."""
+    names = [ctx.pick(a.get("name") or {}) for g in ctx.content.areas for a in g.get("areas") or []]
+    for group in ctx.content.areas:
+        for area in group.get("areas") or []:
+            if area.get("id") == area_id:
+                place = ctx.pick(area.get("name") or {})
+                return place if names.count(place) == 1 else f"{place} ({ctx.pick(group.get('name') or {})})"
+    return None
+
+
+def is_area(ctx: Conversation, area_id: str | None) -> bool:
+    return area_name(ctx, area_id) is not None
