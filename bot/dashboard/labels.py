@@ -9,6 +9,9 @@ STATUSES = (N_("new"), N_("acknowledged"), N_("referred"), N_("in progress"), N_
 KINDS = (N_("complaint"), N_("question"), N_("help request"), N_("suggestion"), N_("thanks"))
 ROLES = (N_("admin"), N_("officer"), N_("focal point"), N_("viewer"))
 CHANNELS = (N_("telegram"), N_("sms"), N_("whatsapp"))
+BROADCAST_STATUSES = (N_("draft"), N_("approved"), N_("scheduled"), N_("sending"), N_("paused"), N_("done"),
+                      N_("cancelled"))
+DELIVERY = (N_("queued"), N_("sent"), N_("delivered"), N_("failed"), N_("pending"), N_("undeliverable"))
 FLASHES = {
     "answer_queued": N_("Answer queued: it goes out on the person's channel."),
     "empty_answer": N_("Write an answer first."),

@@ -38,3 +38,29 @@
     });
   });
 })();
+// Broadcast page: the progress bar follows the sending without reloading (every 2 seconds).
+(function () {
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.querySelector(".progress[data-progress-url]");
+    if (!box || box.getAttribute("data-live") !== "1" || !window.fetch) { return; }
+    var lang = document.documentElement.lang;
+    function digits(n) {
+      var s = String(n);
+      return (lang === "ar" || lang === "ckb") ? s.replace(/[0-9]/g, function (d) { return "٠١٢٣٤٥٦٧٨٩".charAt(+d); }) : s;
+    }
+    function poll() {
+      fetch(box.getAttribute("data-progress-url"), {credentials: "same-origin"}).then(function (r) { return r.json(); })
+        .then(function (p) {
+          box.querySelector(".bar").style.width = p.percent + "%";
+          box.setAttribute("aria-valuenow", p.percent);
+          document.querySelectorAll("[data-count]").forEach(function (el) {
+            var key = el.getAttribute("data-count");
+            if (key in p) { el.textContent = digits(p[key]); }
+          });
+          if (p.status === "sending" || p.status === "scheduled") { setTimeout(poll, 2000); }
+          else { window.location.reload(); }
+        }).catch(function () { setTimeout(poll, 5000); });
+    }
+    setTimeout(poll, 1000);
+  });
+})();
