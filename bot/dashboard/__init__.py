@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from sqlalchemy import select
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
 
-from handlers.i18n import BABEL_LOCALE, Translator, direction, format_number
+from handlers.i18n import BABEL_LOCALE, NATIVE_NAMES, Translator, direction, format_number
 from handlers.text import to_arabic_digits
 
 from .. import users
@@ -60,7 +61,7 @@ def template_helpers():
             return "—"
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        text = format_datetime(value.astimezone(zone), "d MMM y, HH:mm", locale=BABEL_LOCALE.get(lang, "en"))
+        text = format_datetime(value.astimezone(zone), "d MMM y HH:mm", locale=BABEL_LOCALE.get(lang, "en"))
         return to_arabic_digits(text) if lang in ("ar", "ckb") else text
 
     def query_with(**changes) -> str:
@@ -69,7 +70,27 @@ def template_helpers():
         params.update({k: str(v) for k, v in changes.items()})
         return urlencode(params)
 
-    return {"_": t, "ui_lang": lang, "query_with": query_with, "ui_dir": direction(lang), "when": when, "UI_LANGUAGES": UI_LANGUAGES,
+    def who(actor: str | None) -> str:
+        """user:3 -> the staff member's name; person; cli:amal -> amal (command line)."""
+        actor = actor or ""
+        if actor.startswith("user:") and actor[5:].isdigit():
+            if "staff_names" not in g:
+                with runtime().transaction() as db:
+                    g.staff_names = dict(db.execute(select(User.id, User.name)).all())
+            return g.staff_names.get(int(actor[5:]), actor)
+        if actor == "person":
+            return t("the person")
+        if actor.startswith("cli:"):
+            return t("{name} (command line)", name=actor[4:])
+        return actor
+
+    def lang_name(code: str | None) -> str:
+        return NATIVE_NAMES.get(code, code) if code else "—"
+
+    def action_name(action: str) -> str:
+        return t(labels.AUDIT_ACTIONS[action]) if action in labels.AUDIT_ACTIONS else action
+
+    return {"who": who, "lang_name": lang_name, "action_name": action_name, "_": t, "ui_lang": lang, "query_with": query_with, "ui_dir": direction(lang), "when": when, "UI_LANGUAGES": UI_LANGUAGES,
             "num": lambda n: format_number(n, lang), "can": lambda what: users.can(getattr(g, "user", None), what),
             "current_user": getattr(g, "user", None), "flashes": labels.FLASHES}
 

@@ -18,3 +18,16 @@ FLASHES = {
     "reason_needed": N_("Say why you need the full number."),
     "erased": N_("The person's data was erased."),
 }
+
+PEOPLE = (N_("the person"), N_("{name} (command line)"))
+AUDIT_ACTIONS = {
+    "login": N_("signed in"), "logout": N_("signed out"), "login_failed": N_("failed sign-in"),
+    "view_case": N_("opened the case"), "view_contact": N_("opened the contact"), "view_media": N_("opened an attachment"),
+    "case_status": N_("changed the status"), "case_note": N_("added a note"), "case_assign": N_("assigned"),
+    "answer": N_("answered"), "export": N_("exported"), "reveal_address": N_("revealed a full number"),
+    "erase_contact": N_("erased a person's data"), "broadcast_create": N_("wrote a broadcast"),
+    "broadcast_approve": N_("approved a broadcast"), "broadcast_send": N_("sent a broadcast"),
+    "broadcast_pause": N_("paused a broadcast"), "broadcast_resume": N_("resumed a broadcast"),
+    "broadcast_cancel": N_("cancelled a broadcast"), "answer_case": N_("answered"),
+    "retention_purge": N_("deleted old texts (retention)"), "user_create": N_("created an account"),
+}
