@@ -103,6 +103,8 @@ class Translator:
         self._catalog = catalogs()[self.lang]
 
     def __call__(self, message: str, **values) -> str:
+        if not message:
+            return ""          # gettext("") is the catalog's header, never a message
         text = self._catalog.gettext(message)
         if values:
             values = {k: (format_number(v, self.lang) if isinstance(v, int) else v) for k, v in values.items()}

@@ -36,3 +36,8 @@ def test_numbers_use_arabic_indic_digits_in_arabic_script():
 
 def test_the_compiled_catalogs_are_up_to_date():
     assert compile_catalogs() == []
+
+
+def test_an_empty_message_stays_empty_not_the_catalog_header():
+    for lang in LANGUAGES:
+        assert Translator(lang)("") == ""
