@@ -52,8 +52,8 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
         menu.language_menu(ctx)
     elif command == "back":
         run(ctx, state.data.get("back") or ["menu"])
-    elif command == "more" and _more_option(state):
-        run(ctx, _more_option(state))
+    elif command == "more" and _more_option(ctx):
+        run(ctx, _more_option(ctx))
     elif command == "status" and not feedback.looks_like_case_code(text):
         ctx.say(ctx.t("Send your reference code (7 digits) to see the status of your message."),
                 [("0", ctx.t("Main menu"), ["menu"])])
@@ -168,9 +168,13 @@ def _follow_language(ctx: Conversation, text: str) -> None:
         ctx.note("language", seen)
 
 
-def _more_option(state: ContactState) -> list | None:
-    stored = _stored(state, "1")
-    return stored if stored and stored[0] in ("page", "step") else None
+def _more_option(ctx: Conversation) -> list | None:
+    """What "more" means on the last screen: the next page or step (option 1), or a list's "More" option."""
+    stored = _stored(ctx.state, "1")
+    if stored and stored[0] in ("page", "step"):
+        return stored
+    more = ctx.t("More")
+    return next((act for label, act in (ctx.state.data.get("options") or {}).values() if label == more), None)
 
 
 def _choose(ctx: Conversation, number: int) -> None:

@@ -8,6 +8,7 @@ The broadcast engine reads ContactState.subscribed, .topics (empty = all) and .a
 """
 from . import areas
 from .conversation import BROWSING, SUBSCRIBE_AREA, SUBSCRIBE_CONFIRM, SUBSCRIBE_TOPICS, Conversation, action
+from .i18n import RTL
 from .menu import main_menu, still_stopped
 from .sms import fits_sms
 
@@ -38,7 +39,10 @@ def announcements(ctx: Conversation, intro: str = "") -> None:
     if not ctx.state.subscribed:
         return subscribe(ctx)
     t = ctx.t
-    lines = [intro, t("You receive announcements on: {topics}.", topics=_topics_text(ctx, _current_topic(ctx)))]
+    known = [topic for topic in ctx.state.topics if topic in _topic_ids(ctx)]
+    comma = "، " if ctx.lang in RTL else ", "
+    topics = comma.join(_topics_text(ctx, topic) for topic in known) if known else _topics_text(ctx, ALL)
+    lines = [intro, t("You receive announcements on: {topics}.", topics=topics)]
     if (where := areas.area_name(ctx, ctx.state.area)):
         lines.append(t("Area: {area}.", area=where))
     ctx.go(BROWSING)
