@@ -149,9 +149,13 @@ def _select(runtime, broadcast_id: int, holder: str) -> bool:
                                    .order_by(Contact.id).limit(SELECT_BATCH)).all()
             if rows:
                 now = utcnow()
+                languages: dict = {}        # text_language parses the texts: once per language, not per row
+                for _, _, lang in rows:
+                    if lang not in languages:
+                        languages[lang] = text_language(broadcast, lang)
                 values = [{"contact_id": cid, "channel": channel, "purpose": "broadcast", "status": "pending",
                            "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
-                           "broadcast_id": broadcast_id, "language": text_language(broadcast, lang)}
+                           "broadcast_id": broadcast_id, "language": languages[lang]}
                           for cid, channel, lang in rows]
                 added = db_module.insert_many_ignore(session, Outbound, values, ["broadcast_id", "contact_id"])
                 broadcast.cursor = rows[-1][0]

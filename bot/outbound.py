@@ -62,20 +62,28 @@ def enqueue(outbound_ids: list[int], delay: float | None = None) -> None:
             send_outbound_task(outbound_id)
 
 
-def _claim(runtime, outbound_id: int) -> bool:
+def _claim(runtime, outbound_id: int) -> tuple[Outbound, Contact | None, Broadcast | None] | None:
+    """Claim the row (pending/queued -> sending) and, in the same transaction, load what sending it needs:
+    the row, its contact and its broadcast. None when someone else has it (or it is done)."""
     with runtime.transaction() as session:
         claimed = session.execute(update(Outbound).where(
             Outbound.id == outbound_id, Outbound.status.in_(("pending", "queued")))
             .values(status="sending", attempts=Outbound.attempts + 1, updated_at=utcnow()))
-        return claimed.rowcount == 1
+        if claimed.rowcount != 1:
+            return None
+        row = session.get(Outbound, outbound_id)
+        contact = session.get(Contact, row.contact_id) if row.contact_id else None
+        broadcast = session.get(Broadcast, row.broadcast_id) if row.broadcast_id is not None else None
+        return row, contact, broadcast
 
 
-def _reply_of(runtime, row: Outbound) -> Reply | None:
+def _reply_of(runtime, row: Outbound, broadcast: Broadcast | None = None) -> Reply | None:
     """A broadcast row holds no text of its own: the broadcast's text in the row's language."""
     if row.broadcast_id is not None:
         from .broadcasts import rendered
-        with runtime.transaction() as session:
-            broadcast = session.get(Broadcast, row.broadcast_id)
+        if broadcast is None or broadcast.id != row.broadcast_id:
+            with runtime.transaction() as session:
+                broadcast = session.get(Broadcast, row.broadcast_id)
         if broadcast is None or row.language is None:
             return None
         return Reply(rendered(broadcast, row.language), language=row.language)
@@ -84,8 +92,9 @@ def _reply_of(runtime, row: Outbound) -> Reply | None:
     return Reply.from_dict(json.loads(runtime.vault.decrypt(row.reply_enc) or "{}"))
 
 
-def _deliver(runtime, row: Outbound, contact: Contact, template: dict | None = None):
-    reply = _reply_of(runtime, row)
+def _deliver(runtime, row: Outbound, contact: Contact, template: dict | None = None,
+             broadcast: Broadcast | None = None):
+    reply = _reply_of(runtime, row, broadcast)
     address = runtime.vault.decrypt(contact.address_enc)
     if row.channel == "telegram":
         return telegram.send(runtime.config, address, reply, runtime.content.get().images_dir)
@@ -98,12 +107,13 @@ def send_one(runtime, outbound_id: int) -> str:
     gate = getattr(_pacing, "gate", None)
     if gate is not None and not gate[0]():     # paced (a broadcast), and told to stop: nothing claimed
         return "held"
+    claimed: list = []
     try:
-        status = _send_one(runtime, outbound_id)
+        status = _send_one(runtime, outbound_id, claimed)
     finally:
         if gate is not None:
             gate[1]()
-    record_send(_channel_of(runtime, outbound_id), status)
+    record_send(claimed[0].channel if claimed else _channel_of(runtime, outbound_id), status)
     return status
 
 
@@ -112,12 +122,12 @@ def _channel_of(runtime, outbound_id: int) -> str:
         return session.scalar(select(Outbound.channel).where(Outbound.id == outbound_id)) or "unknown"
 
 
-def _send_one(runtime, outbound_id: int) -> str:
-    if not _claim(runtime, outbound_id):
+def _send_one(runtime, outbound_id: int, claimed: list) -> str:
+    loaded = _claim(runtime, outbound_id)
+    if loaded is None:
         return "not_claimed"
-    with runtime.transaction() as session:
-        row = session.get(Outbound, outbound_id)
-        contact = session.get(Contact, row.contact_id) if row.contact_id else None
+    row, contact, broadcast = loaded
+    claimed.append(row)
     # No transaction is open while we talk to the provider.
     if contact is None or (row.reply_enc is None and row.broadcast_id is None):
         return _finish(runtime, outbound_id, "undeliverable", "contact_erased")
@@ -126,11 +136,11 @@ def _send_one(runtime, outbound_id: int) -> str:
     if row.broadcast_id is not None and (contact.subscribed is False or row.language is None):
         return _finish(runtime, outbound_id, "undeliverable", "unsubscribed")
     if row.purpose == "broadcast" and row.channel == "whatsapp" and _window_closed(contact):
-        result = _broadcast_template(runtime, row, contact)   # no free text will pass: don't try
+        result = _broadcast_template(runtime, row, contact, broadcast)   # no free text will pass: don't try
     else:
-        result = _deliver(runtime, row, contact)
+        result = _deliver(runtime, row, contact, broadcast=broadcast)
     if result is not None and result.outcome == WINDOW:
-        result = _broadcast_template(runtime, row, contact) if row.purpose == "broadcast" \
+        result = _broadcast_template(runtime, row, contact, broadcast) if row.purpose == "broadcast" \
             else _outside_window(runtime, row, contact)
     if result is None:
         return "fallback"
@@ -156,15 +166,15 @@ def _window_closed(contact: Contact) -> bool:
     return contact.last_seen_at is None or as_aware(contact.last_seen_at) < utcnow() - timedelta(hours=24)
 
 
-def _broadcast_template(runtime, row: Outbound, contact: Contact):
+def _broadcast_template(runtime, row: Outbound, contact: Contact, broadcast: Broadcast | None = None):
     """Outside WhatsApp's 24 hours a broadcast goes as the approved broadcast template, or not at all."""
     template_sid = runtime.config.get("TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID")
     if not template_sid:
         _finish(runtime, row.id, "undeliverable", "outside_window",
                 "WhatsApp 24-hour window closed and no broadcast template is configured")
         return None
-    reply = _reply_of(runtime, row)
-    return _deliver(runtime, row, contact, template={
+    reply = _reply_of(runtime, row, broadcast)
+    return _deliver(runtime, row, contact, broadcast=broadcast, template={
         "content_sid": template_sid, "content_variables": json.dumps({"1": reply.text if reply else ""},
                                                                      ensure_ascii=False)})
 
