@@ -245,7 +245,8 @@ def test_arabic_and_sorani_lay_out_right_to_left(page, server, complaint, fake, 
     sent = fake.sent("twilio")
     assert len(sent) == 1 and text in sent[0]["params"]["Body"] and sent[0]["params"]["To"] == SENDER
     answered = page.locator(".history li", has_text=text)
-    assert "sent" in answered.locator(".delivery").inner_text()
+    assert "d-sent" in answered.locator(".delivery").get_attribute("class")          # delivered to the fake
+    assert "sent" not in answered.locator(".delivery").inner_text()                   # and said in the page's language
     sides_are_mirrored(page, rtl=True)
     shot(page, f"case-{lang}")
 
