@@ -39,7 +39,8 @@ def build_app(test_config: dict | None = None) -> Flask:
     if settings.get("TRY_PAGE"):
         app.register_blueprint(tryout.blueprint)
     cli.init_app(app)
-    _say_how_to_make_the_first_admin(runtime)
+    if not _running_another_command():
+        _say_how_to_make_the_first_admin(runtime)
     if _serving_with_flask_run() and settings.get("EMBEDDED_WORKER"):
         from .queue import start_embedded_worker
         start_embedded_worker()
@@ -52,6 +53,13 @@ def build_app(test_config: dict | None = None) -> Flask:
         return render_template("index.html", try_page=settings.get("TRY_PAGE"))
 
     return app
+
+
+def _running_another_command() -> bool:
+    """An operator command other than `flask run` (they would all repeat the first-admin hint)."""
+    import click
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name not in ("run", None)
 
 
 def _serving_with_flask_run() -> bool:
