@@ -12,6 +12,13 @@ from .channels import telegram
 log = logging.getLogger(__name__)
 
 
+def entry(ref) -> tuple[str, str]:
+    """(provider reference, content type) of a stored attachment; older rows hold the reference only."""
+    if isinstance(ref, dict):
+        return ref.get("url") or "", ref.get("type") or ""
+    return str(ref), ""
+
+
 def kind(ref: str) -> str:
     return "telegram" if ref.startswith("telegram:file:") else "twilio"
 

@@ -76,7 +76,7 @@ def start(ctx: Conversation, kind: str | None = None, text: str | None = None) -
 
 def media_received(ctx: Conversation) -> None:
     """A voice note or photo outside the feedback dialogue: keep it and ask what it is about."""
-    ctx.go(FEEDBACK_KIND, media=[m.url for m in ctx.incoming.media])
+    ctx.go(FEEDBACK_KIND, media=[{"url": m.url, "type": m.content_type} for m in ctx.incoming.media])
     ctx.say(ctx.t("Thank you for your voice note or photo. We can pass it to our team."))
     start(ctx)
 
@@ -99,7 +99,7 @@ def start_sensitive(ctx: Conversation) -> None:
 
 def on_text(ctx: Conversation, text: str, command: str | None) -> None:
     """The feedback itself: words, or media with or without a caption."""
-    media = [m.url for m in ctx.incoming.media]
+    media = [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
     if not text and not media:
         return ctx.say(ctx.t("Please write your message, or send 0 to cancel."))
     kind = ctx.state.data.get("kind", "complaint")
@@ -183,7 +183,7 @@ def set_area(ctx: Conversation, code: str, area_id: str) -> None:
 def on_more(ctx: Conversation, text: str, command: str | None) -> None:
     """After the code was given, more words or media join the same case."""
     code = ctx.state.data.get("code")
-    media = [m.url for m in ctx.incoming.media]
+    media = [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
     if code and (text or media) and ctx.services.add_to_case(code, text, media):
         ctx.say(ctx.t("Added to your case {code}.", code=ctx.t.digits(codes.display(code))),
                 [("0", ctx.t("Main menu"), ["menu"])], back=["menu"])
@@ -200,7 +200,7 @@ def on_sensitive_answer(ctx: Conversation, text: str, command: str | None) -> No
 def on_kind_text(ctx: Conversation, text: str, command: str | None) -> None:
     """Words instead of a number at "which kind?": take them as the feedback, kind guessed."""
     kind = trigger_kind(ctx.content, " ".join(tokens(text))) or "complaint"
-    media = list(ctx.state.data.get("media") or []) + [m.url for m in ctx.incoming.media]
+    media = list(ctx.state.data.get("media") or []) + [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
     _open(ctx, kind, text, media, is_sensitive(ctx.content, text))
 
 

@@ -93,6 +93,14 @@ class FakeProviders:
                 params = _form(self, self.rfile.read(length)) if length else {}
                 path = urlparse(self.path).path
                 fake.received.append(path)
+                if path.startswith("/file/bot") or "/Media/" in path:     # a person's voice note or photo
+                    data, kind = (VOICE, "audio/ogg") if path.startswith("/file/") else (PHOTO, "image/jpeg")
+                    self.send_response(200)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 if fake.delay:
                     time.sleep(fake.delay)
                 if path.startswith("/bot"):
@@ -141,6 +149,10 @@ class FakeProviders:
             return handler._reply(200, {"ok": True, "result": info})
         if method == "setWebhook":
             self.webhook_url = params.get("url")
+        if method == "getFile":     # then GET /file/bot<token>/<file_path> serves the bytes
+            return handler._reply(200, {"ok": True, "result": {
+                "file_id": params.get("file_id"), "file_unique_id": "u1", "file_size": len(VOICE),
+                "file_path": f"voice/{params.get('file_id')}.oga"}})
         if method == "getMe":
             return handler._reply(200, {"ok": True, "result": {"id": 7000000001, "is_bot": True,
                                                                "first_name": "InfoBot", "username": "info_bot"}})
@@ -159,6 +171,9 @@ class FakeProviders:
                                     "from": params.get("From"), "body": params.get("Body"),
                                     "num_segments": "1", "date_created": None})
 
+
+VOICE = b"OggS" + bytes(60)                     # enough of an Ogg file to be recognised
+PHOTO = b"\xff\xd8\xff\xe0" + bytes(60)          # and of a JPEG
 
 TELEGRAM_429 = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 2",
                 "parameters": {"retry_after": 2}}

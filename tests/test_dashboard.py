@@ -372,3 +372,35 @@ def test_the_first_run_says_how_to_make_the_first_admin(environ, tmp_path, caplo
     app.extensions["bot"].engine.dispose()
     start().extensions["bot"].engine.dispose()
     assert "users create" not in caplog.text
+
+
+def test_voice_notes_play_and_photos_show_on_the_case_page(app, staff, runtime, fake):
+    from .conftest import payload
+    from .fakes import PHOTO, VOICE
+    tg = Telegram(app.test_client())
+    tg.say("مرحبا", chat_id=555000111)
+    assert tg.post(payload("telegram", "voice")).status_code == 200
+    voice_code = code_in(tg.say("1", chat_id=555000111)["text"])
+    sms = Twilio(app.test_client())
+    sender = "whatsapp:+9647701234567"
+    sms.say("hello", sender)
+    sms.say("complaint", sender)
+    form = payload("twilio", "whatsapp_voice")
+    form.update({"MediaContentType0": "image/jpeg", "From": sender})
+    photo_code = code_in("\n".join(__import__("tests.conftest", fromlist=["twiml_bodies"]).twiml_bodies(
+        sms.post(form).get_data(as_text=True))))
+    officer = sign_in(app, staff["officer"])
+    voice_page = officer.get(f"/dashboard/cases/{voice_code}").get_data(as_text=True)
+    assert f'<audio controls preload="none" src="/dashboard/cases/{voice_code}/media/0">' in voice_page
+    photo_page = officer.get(f"/dashboard/cases/{photo_code}").get_data(as_text=True)
+    assert f'<img src="/dashboard/cases/{photo_code}/media/0"' in photo_page
+    voice = officer.get(f"/dashboard/cases/{voice_code}/media/0")
+    assert voice.status_code == 200 and voice.data == VOICE and voice.mimetype == "audio/ogg"
+    assert "no-store" in voice.headers["Cache-Control"]
+    photo = officer.get(f"/dashboard/cases/{photo_code}/media/0")
+    assert photo.status_code == 200 and photo.data == PHOTO and photo.mimetype == "image/jpeg"
+    assert officer.get(f"/dashboard/cases/{photo_code}/media/5").status_code == 404
+    viewer = sign_in(app, staff["viewer"])
+    assert viewer.get(f"/dashboard/cases/{photo_code}/media/0").status_code == 403
+    with runtime.transaction() as db:
+        assert db.execute(select(AuditEvent).where(AuditEvent.action == "view_media")).scalars().first()

@@ -125,7 +125,8 @@ def test_a_voice_note_becomes_feedback_with_a_reference_staff_can_open(telegram,
     body = telegram.say("1")                                  # it is a complaint
     code_in(body["text"])
     case = only_case(runtime)
-    assert json.loads(runtime.vault.decrypt(case.media_enc)) == ["telegram:file:AwACAgIAAxkBAAIBVoice0001"]
+    assert json.loads(runtime.vault.decrypt(case.media_enc)) == [
+        {"url": "telegram:file:AwACAgIAAxkBAAIBVoice0001", "type": "audio/ogg"}]
 
 
 def test_twilio_media_is_kept_as_a_reference(twilio, runtime):
@@ -137,7 +138,7 @@ def test_twilio_media_is_kept_as_a_reference(twilio, runtime):
     response = twilio.post(form)
     code_in("\n".join(__import__("tests.conftest", fromlist=["twiml_bodies"]).twiml_bodies(
         response.get_data(as_text=True))))
-    assert json.loads(runtime.vault.decrypt(only_case(runtime).media_enc))[0].startswith("https://api.twilio.com/")
+    assert json.loads(runtime.vault.decrypt(only_case(runtime).media_enc))[0]["url"].startswith("https://api.twilio.com/")
 
 
 def test_a_webhook_delivered_twice_makes_one_case(twilio, runtime):

@@ -132,7 +132,8 @@ def case_page(code):
                             "media": len(json.loads(vault.decrypt(m.media_enc) or "[]")) if m.media_enc else 0,
                             "replies": [r["text"] for r in replies]})
         staff = {u.id: u.name for u in db.execute(select(User)).scalars()}
-    media = json.loads(vault.decrypt(case.media_enc) or "[]") if case.media_enc and personal else []
+    media = [media_proxy.entry(r)[1] for r in json.loads(vault.decrypt(case.media_enc) or "[]")] \
+        if case.media_enc and personal else []          # content types, in order: the page picks the player
     templates = _answer_templates(case.language or "ar")
     return render_template(
         "dashboard/case.html", case=case, text=(vault.decrypt(case.text_enc) if personal and case.text_enc else None),
@@ -221,7 +222,7 @@ def case_media(code, n):
         if not 0 <= n < len(refs):
             abort(404)
         db.add(AuditEvent(actor=_actor(), action="view_media", target=f"case:{case.code}", detail=str(n)))
-    body, content_type = media_proxy.fetch(rt.config, refs[n])
+    body, content_type = media_proxy.fetch(rt.config, media_proxy.entry(refs[n])[0])
     if body is None:
         abort(502)
     return Response(body, mimetype=content_type, headers={"Cache-Control": "private, no-store"})
