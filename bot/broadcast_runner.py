@@ -160,7 +160,7 @@ def _select(runtime, broadcast_id: int, holder: str) -> bool:
             if broadcast.selection_done or broadcast.status != "sending":
                 return True
             rows = session.execute(select(Contact.id, Contact.channel, Contact.language)
-                                   .where(audience_filter(broadcast), Contact.id > broadcast.cursor)
+                                   .where(audience_filter(broadcast, in_id_order=True), Contact.id > broadcast.cursor)
                                    .order_by(Contact.id).limit(SELECT_BATCH)).all()
             if rows:
                 now = utcnow()

@@ -103,10 +103,16 @@ def create(runtime, session, *, title: str, texts: dict, actor: str, fallback: s
     return broadcast
 
 
-def audience_filter(broadcast: Broadcast, text_languages_only: bool = True):
-    """The WHERE clause for recipients: opted in, not stopped, and the targets chosen."""
+def audience_filter(broadcast: Broadcast, text_languages_only: bool = True, in_id_order: bool = False):
+    """The WHERE clause for recipients: opted in, not stopped, and the targets chosen.
+
+    in_id_order: for reading the audience in batches by id (the runner): the channel is compared as
+    an expression, so no index on it is used; SQLite otherwise read every contact of those channels
+    through uq_contacts_address and sorted them, for each batch (selection time grew with the square
+    of the audience)."""
+    channel = (Contact.channel + "") if in_id_order else Contact.channel
     conditions = [Contact.subscribed.is_(True), Contact.opted_out.is_(False),
-                  Contact.channel.in_(_list(broadcast.channels) or CHANNELS)]
+                  channel.in_(_list(broadcast.channels) or CHANNELS)]
     if broadcast.languages:
         conditions.append(Contact.language.in_(_list(broadcast.languages)))
     if broadcast.areas:

@@ -11,9 +11,12 @@ import re
 import threading
 from pathlib import Path
 
-from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, Update
+import urllib3
+from telegram import Bot, ReplyKeyboardMarkup, Update
+from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import BadRequest as TgBadRequest
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import BaseRequest
 
 from handlers.types import Incoming, Media, Reply
 
@@ -89,8 +92,11 @@ def keyboard(reply: Reply) -> dict | None:
     """Numbered options as reply-keyboard buttons; a tap sends "١. الصحة", which the dialogue reads as 1."""
     if not reply.options:
         return None
-    rows = [[KeyboardButton(f"{option_key(o.key, reply.language)}. {o.label}")] for o in reply.options]
-    return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True).to_dict()
+    # ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True).to_dict(), without building
+    # the objects: the same dict (bench/check_equivalence.py compares both).
+    return {"is_persistent": True,
+            "keyboard": [[{"text": f"{option_key(o.key, reply.language)}. {o.label}"}] for o in reply.options],
+            "resize_keyboard": True}
 
 
 def merge(replies: list[Reply]) -> Reply | None:
@@ -133,16 +139,66 @@ def _run(coro):
     return loop.run_until_complete(coro)
 
 
-def make_bot(config: dict) -> Bot:
+class PooledRequest(BaseRequest):
+    """python-telegram-bot's transport for the sending threads, over urllib3 instead of httpx.
+
+    Each sending thread has its own Bot and event loop and sends one message at a time, so a blocking
+    call inside the coroutine holds nothing up; urllib3 takes about a quarter of httpx's CPU per call,
+    which is what limited a broadcast's rate (the sender is one Python process). Status and body go back
+    to python-telegram-bot unchanged, so its error handling (RetryAfter, Forbidden, BadRequest) is the
+    same; timeouts become TimedOut and connection errors NetworkError, as with its httpx transport."""
+
+    TIMEOUT = 5.0    # python-telegram-bot's own defaults: 5 s to connect, read and write
+    MEDIA_WRITE_TIMEOUT = 20.0
+
+    def __init__(self):
+        self._pool = urllib3.PoolManager(num_pools=2, maxsize=1, retries=False, block=False)
+
+    @property
+    def read_timeout(self) -> float:
+        return self.TIMEOUT
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        self._pool.clear()
+
+    async def do_request(self, url, method, request_data=None, read_timeout=BaseRequest.DEFAULT_NONE,
+                         write_timeout=BaseRequest.DEFAULT_NONE, connect_timeout=BaseRequest.DEFAULT_NONE,
+                         pool_timeout=BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
+        def given(value, default):
+            return default if isinstance(value, DefaultValue) or value is None else value
+        files = request_data.multipart_data if request_data else None
+        fields = dict(request_data.json_parameters) if request_data else {}
+        timeout = urllib3.Timeout(connect=given(connect_timeout, self.TIMEOUT),
+                                  read=max(given(read_timeout, self.TIMEOUT),
+                                           given(write_timeout, self.MEDIA_WRITE_TIMEOUT if files else self.TIMEOUT)))
+        try:
+            if files:
+                response = self._pool.request(method, url, fields={**fields, **files}, encode_multipart=True,
+                                              headers={"User-Agent": self.USER_AGENT}, timeout=timeout)
+            else:
+                response = self._pool.request(method, url, fields=fields or None, encode_multipart=False,
+                                              headers={"User-Agent": self.USER_AGENT}, timeout=timeout)
+        except urllib3.exceptions.TimeoutError as err:
+            raise TimedOut from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise NetworkError(f"urllib3.{err.__class__.__name__}: {err}") from err
+        return response.status, response.data
+
+
+def make_bot(config: dict, request: BaseRequest | None = None) -> Bot:
     base = (config.get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/")
-    return Bot(config["TELEGRAM_BOT_TOKEN"], base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+    return Bot(config["TELEGRAM_BOT_TOKEN"], base_url=f"{base}/bot", base_file_url=f"{base}/file/bot",
+               request=request)
 
 
 def _thread_bot(config: dict) -> Bot:
     """One client per worker thread (its connections belong to that thread's event loop)."""
     key = (config["TELEGRAM_BOT_TOKEN"], config.get("TELEGRAM_API_URL"))
     if getattr(_loop_local, "bot_key", None) != key:
-        _loop_local.bot, _loop_local.bot_key = make_bot(config), key
+        _loop_local.bot, _loop_local.bot_key = make_bot(config, PooledRequest()), key
     return _loop_local.bot
 
 
