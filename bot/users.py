@@ -39,6 +39,7 @@ def can(user: User | None, what: str) -> bool:
         "reveal_address": ("admin",),
         "erase_contact": ("admin",),
         "audit_log": ("admin",),
+        "manage_users": ("admin",),
         "export": ("admin", "officer", "focal_point"),
     }
     return user.role in rules.get(what, ())

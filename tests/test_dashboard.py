@@ -404,3 +404,28 @@ def test_voice_notes_play_and_photos_show_on_the_case_page(app, staff, runtime, 
     assert viewer.get(f"/dashboard/cases/{photo_code}/media/0").status_code == 403
     with runtime.transaction() as db:
         assert db.execute(select(AuditEvent).where(AuditEvent.action == "view_media")).scalars().first()
+
+
+def test_admins_manage_staff_accounts_in_the_dashboard(app, staff, runtime):
+    officer = sign_in(app, staff["officer"])
+    assert officer.get("/dashboard/users").status_code == 403
+    admin = sign_in(app, staff["admin"])
+    page = admin.get("/dashboard/users").get_data(as_text=True)
+    assert staff["viewer"] in page
+    made = post_form(admin, "/dashboard/users", "/dashboard/users", email="shilan@agency.example", name="Shilan",
+                     role="focal_point").get_data(as_text=True)
+    password = re.search(r"shown once: ([\w-]+)", made).group(1)
+    newcomer = sign_in(app, "shilan@agency.example", password=password)
+    assert newcomer.get("/dashboard/cases").status_code == 200
+    with runtime.transaction() as db:
+        shilan = db.execute(select(User).where(User.email == "shilan@agency.example")).scalar_one()
+        me = db.execute(select(User).where(User.email == staff["admin"])).scalar_one()
+    assert post_form(admin, "/dashboard/users", f"/dashboard/users/{shilan.id}/role", role="viewer").status_code == 302
+    assert post_form(admin, "/dashboard/users", f"/dashboard/users/{shilan.id}/disable").status_code == 302
+    assert newcomer.get("/dashboard/cases").status_code == 302                  # signed out at once
+    post_form(admin, "/dashboard/users", f"/dashboard/users/{me.id}/disable")    # not oneself
+    with runtime.transaction() as db:
+        assert db.get(User, me.id).active is True
+        assert db.get(User, shilan.id).role == "viewer" and db.get(User, shilan.id).active is False
+        actions = set(db.execute(select(AuditEvent.action)).scalars())
+    assert {"user_create", "user_role", "user_disable"} <= actions

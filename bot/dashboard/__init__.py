@@ -95,4 +95,4 @@ def template_helpers():
             "current_user": getattr(g, "user", None), "flashes": labels.FLASHES}
 
 
-from . import auth, broadcasts, cases, contacts, reports  # noqa: E402,F401  (routes register on the blueprint)
+from . import accounts, auth, broadcasts, cases, contacts, reports  # noqa: E402,F401  (routes register on the blueprint)

@@ -17,6 +17,7 @@ FLASHES = {
     "empty_answer": N_("Write an answer first."),
     "reason_needed": N_("Say why you need the full number."),
     "erased": N_("The person's data was erased."),
+    "not_yourself": N_("You cannot disable or change your own account here."),
 }
 
 PEOPLE = (N_("the person"), N_("{name} (command line)"))
@@ -30,4 +31,6 @@ AUDIT_ACTIONS = {
     "broadcast_pause": N_("paused a broadcast"), "broadcast_resume": N_("resumed a broadcast"),
     "broadcast_cancel": N_("cancelled a broadcast"), "answer_case": N_("answered"),
     "retention_purge": N_("deleted old texts (retention)"), "user_create": N_("created an account"),
+    "user_disable": N_("disabled an account"), "user_enable": N_("enabled an account"),
+    "user_role": N_("changed a role"),
 }

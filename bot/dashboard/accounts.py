@@ -1,0 +1,64 @@
+"""Staff accounts for admins: who has access, with which role; add, disable, change role, reset password.
+
+The same rules as `flask --app bot users ...` (bot.users); every change is in the audit log.
+An admin cannot disable or demote their own account (so there is always one admin left).
+"""
+import secrets
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from .. import users
+from ..models import AuditEvent, User
+from . import blueprint, require, runtime
+
+
+def _audit(db, action: str, user: User, detail: str = "") -> None:
+    db.add(AuditEvent(actor=f"user:{g.user.id}", action=action, target=f"user:{user.id}", detail=detail or None))
+
+
+@blueprint.get("/users")
+def accounts():
+    require("manage_users")
+    with runtime().transaction() as db:
+        rows = db.execute(select(User).order_by(User.active.desc(), User.email)).scalars().all()
+    return render_template("dashboard/users.html", rows=rows, roles=users.ROLES, temporary=None)
+
+
+@blueprint.post("/users")
+def create_account():
+    require("manage_users")
+    temporary = secrets.token_urlsafe(12)     # shown once; the person changes it with reset-password
+    try:
+        with runtime().transaction() as db:
+            user = users.create(db, request.form.get("email", ""), request.form.get("name", ""), temporary,
+                                request.form.get("role", "viewer"))
+            _audit(db, "user_create", user, user.role)
+            rows = db.execute(select(User).order_by(User.active.desc(), User.email)).scalars().all()
+    except users.UserError as exc:
+        flash(str(exc))
+        return redirect(url_for("dashboard.accounts"))
+    return render_template("dashboard/users.html", rows=rows, roles=users.ROLES,
+                           temporary=(user.email, temporary))
+
+
+@blueprint.post("/users/<int:user_id>/<action>")
+def change_account(user_id, action):
+    require("manage_users")
+    if user_id == g.user.id and action in ("disable", "role"):
+        flash("not_yourself")
+        return redirect(url_for("dashboard.accounts"))
+    with runtime().transaction() as db:
+        user = db.get(User, user_id)
+        if user is None:
+            abort(404)
+        if action == "disable":
+            user.active = False
+        elif action == "enable":
+            user.active = True
+        elif action == "role" and request.form.get("role") in users.ROLES:
+            user.role = request.form["role"]
+        else:
+            abort(400)
+        _audit(db, f"user_{action}", user, user.role if action == "role" else "")
+    return redirect(url_for("dashboard.accounts"))
