@@ -9,17 +9,46 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 
 from handlers import ContactState, Incoming, Reply, respond
 from handlers.text import clean_for_storage
 
 from .cases import CaseServices
-from .db import insert_ignore, upsert_locked
 from .models import Contact, Message, utcnow
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
+_contacts, _messages = Contact.__table__, Message.__table__
+
+
+def _insert_sql(table, columns: list[str], conflict: str, returning) -> "text":
+    """INSERT ... ON CONFLICT ...: the same words in SQLite and PostgreSQL, as a typed text() statement.
+
+    The dialects' own insert() (what db.insert_ignore / db.upsert_locked build) is never cached by
+    SQLAlchemy (inherit_cache = False), so it was compiled anew for every message; a text() statement
+    made once is compiled once per engine and found in the compiled cache after that.
+    """
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+           f"ON CONFLICT {conflict} RETURNING {', '.join(c.name for c in returning)}")
+    return text(sql).bindparams(*[bindparam(c, type_=table.c[c].type) for c in columns]).columns(*returning)
+
+
+# Found or created, and locked, in one statement: ON CONFLICT DO UPDATE takes the row lock that
+# SELECT ... FOR UPDATE would (PostgreSQL); SQLite's BEGIN IMMEDIATE already serializes writers.
+# SET channel = its own value: a no-op that locks.
+_UPSERT_CONTACT = _insert_sql(
+    _contacts, ["channel", "address_hash", "address_enc", "state", "opted_out", "subscribed", "topics", "created_at"],
+    "(channel, address_hash) DO UPDATE SET channel = excluded.channel", list(_contacts.columns))
+# The unique (channel, provider_id) decides what is a second delivery: race-free, no check-then-insert.
+_INSERT_MESSAGE = _insert_sql(
+    _messages, ["contact_id", "channel", "provider_id", "text_enc", "media_enc", "created_at"],
+    "(channel, provider_id) DO NOTHING", [_messages.c.id])
+_UPDATE_CONTACT = update(_contacts).where(_contacts.c.id == bindparam("_id")).values(
+    {name: bindparam(name) for name in ("language", "state", "state_enc", "opted_out", "subscribed", "area",
+                                        "topics", "last_seen_at")})
+_UPDATE_MESSAGE = update(_messages).where(_messages.c.id == bindparam("_id")).values(
+    {name: bindparam(name) for name in ("language", "item", "replies_enc")})
 
 
 @dataclass
@@ -42,21 +71,19 @@ def receive(runtime: Runtime, incoming: Incoming) -> Outcome:
     text = clean_for_storage(incoming.text)
     incoming.text = text
     now = utcnow()
+    address_hash = vault.address_hash(incoming.channel, incoming.address)
+    contact_values = {"channel": incoming.channel, "address_hash": address_hash,
+                      "address_enc": vault.encrypt(incoming.address), "state": "new", "created_at": now,
+                      "opted_out": False, "subscribed": False, "topics": ""}
+    message_values = {"channel": incoming.channel, "provider_id": incoming.provider_id,
+                      "text_enc": vault.encrypt(text) if text else None,
+                      "media_enc": vault.encrypt(json.dumps([m.url for m in incoming.media])) if incoming.media
+                      else None,
+                      "created_at": now}
     with runtime.transaction() as session:
-        address_hash = vault.address_hash(incoming.channel, incoming.address)
-        # Found or created, and locked, in one statement: ON CONFLICT DO UPDATE takes the row lock that
-        # SELECT ... FOR UPDATE would (PostgreSQL); SQLite's BEGIN IMMEDIATE already serializes writers.
-        contact = upsert_locked(session, Contact, {
-            "channel": incoming.channel, "address_hash": address_hash,
-            "address_enc": vault.encrypt(incoming.address), "state": "new", "created_at": now,
-            "opted_out": False, "subscribed": False, "topics": "",
-        }, ["channel", "address_hash"], touch=["channel"])   # channel = its own value: a no-op that locks
-
-        values = {"contact_id": contact.id, "channel": incoming.channel, "provider_id": incoming.provider_id,
-                  "text_enc": vault.encrypt(text) if text else None,
-                  "media_enc": vault.encrypt(json.dumps([m.url for m in incoming.media])) if incoming.media else None,
-                  "created_at": now}
-        message_id = insert_ignore(session, Message, values, ["channel", "provider_id"])
+        connection = session.connection()          # Core statements: the ORM adds nothing on this path
+        contact = connection.execute(_UPSERT_CONTACT, contact_values).one()   # a Row: .id, .language, ...
+        message_id = connection.execute(_INSERT_MESSAGE, {**message_values, "contact_id": contact.id}).scalar()
         if message_id is None:
             return _duplicate(runtime, session, incoming)
 
@@ -65,15 +92,17 @@ def receive(runtime: Runtime, incoming: Incoming) -> Outcome:
         ctx = respond(runtime.content.get(), incoming, state, services, runtime.config)
         if services.erased:
             return Outcome(ctx.replies, language=ctx.lang, events=ctx.events)
-        session.execute(update(Contact).where(Contact.id == contact.id).values(
-            language=state.language, state=state.state,
-            state_enc=vault.encrypt(json.dumps(state.data, ensure_ascii=False)) if state.data else None,
-            opted_out=state.opted_out, subscribed=state.subscribed, area=state.area,
-            topics=",".join(state.topics), last_seen_at=now))
+        if session.new or session.dirty or session.deleted:
+            session.flush()      # a case opened by the dialogue, as the ORM would before the statements below
+        connection.execute(_UPDATE_CONTACT, {
+            "_id": contact.id, "language": state.language, "state": state.state,
+            "state_enc": vault.encrypt(json.dumps(state.data, ensure_ascii=False)) if state.data else None,
+            "opted_out": state.opted_out, "subscribed": state.subscribed, "area": state.area,
+            "topics": ",".join(state.topics), "last_seen_at": now})
         shown = [e[1] for e in ctx.events if e[0] == "item"]
-        session.execute(update(Message).where(Message.id == message_id).values(
-            language=ctx.lang, item=shown[-1] if shown else None,
-            replies_enc=vault.encrypt(json.dumps([r.to_dict() for r in ctx.replies], ensure_ascii=False))))
+        connection.execute(_UPDATE_MESSAGE, {
+            "_id": message_id, "language": ctx.lang, "item": shown[-1] if shown else None,
+            "replies_enc": vault.encrypt(json.dumps([r.to_dict() for r in ctx.replies], ensure_ascii=False))})
     return Outcome(ctx.replies, language=ctx.lang, events=ctx.events)
 
 

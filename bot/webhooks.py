@@ -62,7 +62,9 @@ def telegram_update():
 def _twilio_checked() -> None:
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise BadRequest("send the message as a form (application/x-www-form-urlencoded)", 415)
-    url = twilio.public_url(request.url, request.path, request.query_string.decode(), current_app.config)
+    behind = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")   # request.url only when it is used
+    url = twilio.public_url("" if behind else request.url, request.path, request.query_string.decode(),
+                            current_app.config)
     if not twilio.check_signature(url, request.form, request.headers.get("X-Twilio-Signature", ""),
                                   current_app.config):
         raise BadRequest("wrong or missing X-Twilio-Signature", 403)

@@ -80,6 +80,8 @@ class Content:
     images_dir: Path
     problems: list[str]
     answer_templates: list = field(default_factory=list)   # saved staff answers (answer_templates.yaml)
+    # built from keyword_index when the content loads (search.SearchIndex), rebuilt if keyword_index is replaced
+    search_index: object = field(default=None, repr=False, compare=False)
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -182,6 +184,8 @@ def _load(content_dir: Path) -> Content:
         answer_templates=(_read(content_dir / "answer_templates.yaml").get("templates") or []),
     )
     problems.extend(_check_texts(content))
+    from .search import index_for   # here, not at the top: search imports this module
+    index_for(content)              # built once per load, so no request pays for it
     return content
 
 

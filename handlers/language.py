@@ -8,6 +8,7 @@ between them; the person can always switch.
 import re
 
 from .content import Content
+from .search import index_for
 from .text import tokens
 
 KURDISH_LETTERS = set("ەێۆڕڵڤگچپژکیھ")
@@ -21,14 +22,19 @@ _LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
 def _marker_votes(content: Content, text: str, candidates: tuple[str, ...]) -> dict[str, int]:
     words = tokens(text)
     phrase = " ".join(words)
+    present = set(words)
+    by_first = index_for(content).by_first   # language -> first word -> keywords: only those that could be there
     votes = {lang: 0 for lang in candidates}
     for lang in candidates:
         for marker in content.markers.get(lang, ()):
-            if (" " in marker and marker in phrase) or marker in words:
+            if (" " in marker and marker in phrase) or marker in present:
                 votes[lang] += 1
-        for _item, kw_lang, kw in content.keyword_index:
-            if kw_lang == lang and all(k in words for k in kw):
-                votes[lang] += 1
+        keywords = by_first.get(lang)
+        if keywords:
+            for word in present:
+                for kw in keywords.get(word, ()):
+                    if all(k in present for k in kw):
+                        votes[lang] += 1
     return votes
 
 

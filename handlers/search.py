@@ -15,7 +15,7 @@ form of it, no typos or truncations (Arabic دهس must not catch Kurdish دەس
 import math
 
 from .content import Content
-from .text import stems, tokens
+from .text import _stems, tokens
 
 SAME_LANGUAGE_BONUS = 1.25
 # Languages whose keywords may match a message's words loosely (prefixes, typos).
@@ -81,53 +81,134 @@ def word_matches(keyword: str, word: str, loose: bool = True) -> bool:
     return False
 
 
-_SPECIFICITY: dict[int, tuple] = {}
-
-
 def _specificity(content: Content) -> dict[str, float]:
     """Per keyword word: 1 for a word one item's keywords use, less for a word many items share."""
-    cached = _SPECIFICITY.get(id(content))
-    if cached and cached[0] is content.keyword_index:
-        return cached[1]
-    owners: dict[str, set] = {}
-    for item_id, _lang, kw_tokens in content.keyword_index:
-        for token in kw_tokens:
-            owners.setdefault(token, set()).add(item_id)
-    weights = {token: 1 / math.sqrt(len(items)) for token, items in owners.items()}
-    if len(_SPECIFICITY) > 8:
-        _SPECIFICITY.clear()
-    _SPECIFICITY[id(content)] = (content.keyword_index, weights)
-    return weights
+    return index_for(content).weights
 
 
-def _covered(kw_tokens: tuple, words: list[set], loose: bool) -> frozenset | None:
-    """The positions of the question's words that the keyword's words match, or None."""
-    covered = set()
-    for k in kw_tokens:
-        hits = {n for n, forms in enumerate(words) if any(word_matches(k, f, loose) for f in forms)}
-        if not hits:
-            return None
-        covered |= hits
-    return frozenset(covered)
+class SearchIndex:
+    """The keywords of one Content, arranged so a question's words find their few candidate keywords.
+
+    A word is compared (word_matches, unchanged) only with the keyword words that could match it:
+    the same word, a hamza-less spelling, a beginning of the word, a word it begins, one edit away
+    (deletion neighbourhoods), or a sound-alike key it starts with. Every rule of word_matches is
+    covered by one of these look-ups, so the results are those of comparing every keyword word with
+    every word of the question; only the comparisons that could never match are skipped.
+    """
+
+    def __init__(self, keyword_index: list):
+        self.source = keyword_index
+        self.size = len(keyword_index)
+        owners: dict[str, set] = {}
+        for item_id, _lang, kw_tokens in keyword_index:
+            for token in kw_tokens:
+                owners.setdefault(token, set()).add(item_id)
+        self.weights = {token: 1 / math.sqrt(len(items)) for token, items in owners.items()}
+        # (item id, language, tokens, summed weight) in keyword_index order; token -> positions of its entries
+        self.entries = [(item_id, lang, kw_tokens, sum(self.weights.get(k, 1.0) for k in kw_tokens))
+                        for item_id, lang, kw_tokens in keyword_index]
+        self.by_token: dict[str, list[int]] = {}
+        # language -> first keyword word -> the keywords (token tuples) of that language starting with it
+        self.by_first: dict[str, dict[str, list[tuple]]] = {}
+        for n, (_item_id, lang, kw_tokens) in enumerate(keyword_index):
+            for token in dict.fromkeys(kw_tokens):
+                self.by_token.setdefault(token, []).append(n)
+            if kw_tokens:
+                self.by_first.setdefault(lang, {}).setdefault(kw_tokens[0], []).append(kw_tokens)
+        self.tokens = frozenset(self.by_token)
+        self._dehamza: dict[str, list[str]] = {}
+        self._extends: dict[str, list[str]] = {}   # a beginning of 4+ letters and 70 % -> the keyword words
+        self._deletes: dict[str, list[str]] = {}   # 6+ letter keyword words and each with one letter less
+        self._sounds: dict[str, list[str]] = {}    # sound key of 5+ letter keyword words
+        for k in sorted(self.tokens):
+            self._dehamza.setdefault(k.replace("ء", ""), []).append(k)
+            for n in range(4, len(k)):
+                if n * 10 >= len(k) * 7:
+                    self._extends.setdefault(k[:n], []).append(k)
+            if len(k) >= 6:
+                for key in {k} | {k[:i] + k[i + 1:] for i in range(len(k))}:
+                    self._deletes.setdefault(key, []).append(k)
+            if len(k) >= 5:
+                self._sounds.setdefault(_sound(k), []).append(k)
+        self._matches: dict[str, tuple[frozenset, frozenset]] = {}
+
+    def candidates(self, word: str) -> set[str]:
+        """Every keyword word that word_matches(keyword, word) could accept (a superset)."""
+        tokens = self.tokens
+        found = {word} if word in tokens else set()
+        found.update(self._dehamza.get(word.replace("ء", ""), ()))
+        for n in range(3, len(word)):
+            if word[:n] in tokens:
+                found.add(word[:n])
+        if len(word) >= 4:
+            found.update(self._extends.get(word, ()))
+        if len(word) >= 5:
+            for key in {word} | {word[:i] + word[i + 1:] for i in range(len(word))}:
+                found.update(self._deletes.get(key, ()))
+        said = _sound(word)
+        for n in range(1, len(said) + 1):
+            found.update(self._sounds.get(said[:n], ()))
+        return found
+
+    def matches(self, word: str) -> tuple[frozenset, frozenset]:
+        """The keyword words matching word loosely, and strictly (strict matches are loose ones too)."""
+        known = self._matches.get(word)
+        if known is None:
+            loose = frozenset(k for k in self.candidates(word) if word_matches(k, word, True))
+            strict = frozenset(k for k in loose if word_matches(k, word, False))
+            known = (loose, strict)
+            if len(self._matches) > 50_000:
+                self._matches.clear()
+            self._matches[word] = known
+        return known
+
+
+def index_for(content: Content) -> SearchIndex:
+    """The content's search index, built once per loaded content (again if its keywords were replaced)."""
+    index = getattr(content, "search_index", None)
+    if index is None or index.source is not content.keyword_index or index.size != len(content.keyword_index):
+        index = SearchIndex(content.keyword_index)
+        content.search_index = index
+    return index
 
 
 def search(content: Content, text: str, lang: str | None = None) -> list[tuple[str, float]]:
     """Items ranked by how well the text matches their keywords, best first."""
-    words = [stems(t) for t in tokens(text)]
+    words = [_stems(t) for t in tokens(text)]
     if not words:
         return []
-    weights = _specificity(content)
+    index = index_for(content)
     family = FAMILY.get(lang or "")
+    # keyword word -> positions of the question's words it matches, loosely and strictly
+    loose_hits: dict[str, set[int]] = {}
+    strict_hits: dict[str, set[int]] = {}
+    for n, forms in enumerate(words):
+        for form in forms:
+            loose, strict = index.matches(form)
+            for k in loose:
+                loose_hits.setdefault(k, set()).add(n)
+            for k in strict:
+                strict_hits.setdefault(k, set()).add(n)
+    by_token = index.by_token
+    candidates = set()
+    for k in loose_hits:
+        candidates.update(by_token.get(k, ()))
+    entries = index.entries
     best_per_span: dict[tuple[str, frozenset], float] = {}
-    for item_id, kw_lang, kw_tokens in content.keyword_index:
+    for n in sorted(candidates):          # keyword_index order, so scores add up in the same order
+        item_id, kw_lang, kw_tokens, weight = entries[n]
         loose = family is None or FAMILY.get(kw_lang) == family
-        span = _covered(kw_tokens, words, loose)
-        if span is None:
-            continue
-        weight = sum(weights.get(k, 1.0) for k in kw_tokens)
-        weight *= SAME_LANGUAGE_BONUS if kw_lang == lang else 1.0
-        key = (item_id, span)
-        best_per_span[key] = max(best_per_span.get(key, 0.0), weight)
+        hits = loose_hits if loose else strict_hits
+        covered: set[int] = set()
+        for k in kw_tokens:
+            found = hits.get(k)
+            if not found:
+                break
+            covered |= found
+        else:
+            weight *= SAME_LANGUAGE_BONUS if kw_lang == lang else 1.0
+            key = (item_id, frozenset(covered))
+            best_per_span[key] = max(best_per_span.get(key, 0.0), weight)
     scores: dict[str, float] = {}
     for (item_id, _span), weight in best_per_span.items():
         scores[item_id] = scores.get(item_id, 0.0) + weight

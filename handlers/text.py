@@ -8,6 +8,7 @@ Folded text is only ever compared, never shown.
 """
 import re
 import unicodedata
+from functools import lru_cache
 
 ARABIC_INDIC = "٠١٢٣٤٥٦٧٨٩"
 EXTENDED_INDIC = "۰۱۲۳۴۵۶۷۸۹"
@@ -59,11 +60,23 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """The folded words of a text."""
-    return _WORD.findall(fold(text))
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=8192)
+def _tokens(text: str) -> tuple[str, ...]:
+    # Cached: one message's text is folded several times (router, language, feedback, search), and the
+    # content's phrases (feedback triggers, sensitive words) on every free-text message.
+    return tuple(_WORD.findall(fold(text)))
 
 
 def stems(token: str) -> set[str]:
     """A token and its forms without a fused Arabic article or conjunction, or a present-tense prefix."""
+    return set(_stems(token))
+
+
+@lru_cache(maxsize=16384)
+def _stems(token: str) -> frozenset[str]:
     forms = {token}
     for prefix in _ARABIC_PREFIXES:
         if token.startswith(prefix) and len(token) - len(prefix) >= 2:
@@ -74,7 +87,7 @@ def stems(token: str) -> set[str]:
         for form in list(forms):
             if form.startswith(_VERB_PREFIXES) and len(form) >= 4:
                 forms.add(form[1:])                  # اغسل -> غسل, نتجنب -> تجنب
-    return forms
+    return frozenset(forms)
 
 
 def parse_number(text: str) -> int | None:
