@@ -166,3 +166,68 @@ def test_ten_menu_choices_at_once_never_break_the_conversation(server, runtime, 
         answer = json.loads(body)
         buttons = [row[0]["text"] for row in answer["reply_markup"]["keyboard"]]
         assert buttons[0].startswith("١. ")
+
+
+# ---- from processes, into several gunicorn worker processes, as production runs ----------------------
+
+def _fire(args):
+    """One client process: wait for the common start time, then post."""
+    import time as _time
+    port, path, body, headers, start = args
+    _time.sleep(max(0.0, start - _time.time()))
+    return _post(port, path, body, headers)
+
+
+@pytest.fixture
+def gunicorn_port(environ, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time as _time
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**{k: v for k, v in os.environ.items() if k != "HUEY_IMMEDIATE"}, **environ,
+           "INSTANCE_PATH": str(tmp_path / "gunicorn-instance"), "HUEY_IMMEDIATE": "1", "PYTHONPATH": str(root)}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "bot:create_app()", "--bind", f"127.0.0.1:{port}",
+                                "--workers", "3", "--threads", "2", "--timeout", "60"], cwd=root, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = _time.monotonic() + 60
+    while _time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                break
+        except OSError:
+            _time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("gunicorn did not start")
+    yield port
+    os.killpg(process.pid, 15)
+    process.wait(timeout=30)
+
+
+def test_the_same_message_sid_from_several_processes_into_several_workers_is_handled_once(
+        gunicorn_port, runtime, app):
+    import multiprocessing
+    import time as _time
+    from .conftest import payload
+    form = payload("twilio", "sms")
+    form.update({"Body": "مرحبا", "From": "+9647509990001", "MessageSid": "SM" + "7" * 32,
+                 "SmsMessageSid": "SM" + "7" * 32, "SmsSid": "SM" + "7" * 32})
+    path, body, headers = twilio_request(form)
+    start = _time.time() + 3.0          # all six client processes are up by then
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        results = pool.map(_fire, [(gunicorn_port, path, body, headers, start)] * 6)
+    statuses = {status for status, _ in results}
+    assert statuses <= {200, 503}, results          # 503 (retry later) is allowed under lock contention
+    answered = [twiml_bodies(text) for status, text in results if status == 200]
+    assert answered and all(a == answered[0] for a in answered)     # every answer the same
+    with runtime.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 1
+        assert session.scalar(select(func.count()).select_from(Contact)) == 1
