@@ -2,6 +2,7 @@
 
     python bench/broadcast.py --database both            # sqlite and postgresql
     python bench/broadcast.py --database sqlite --contacts 20000 --skip-rate
+    python bench/broadcast.py --database postgresql --skip-selection     # only the send rates
 
 Needs PostgreSQL for --database postgresql: an admin URL that may (re)create the database
 `bench_broadcast` (--admin-url, default postgresql://postgres@127.0.0.1:5432/postgres).
@@ -334,7 +335,8 @@ def bench_rate(kind: str, args, workdir: Path, fake: FakeProvider, rate: float, 
 def bench_database(kind: str, args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-broadcast-{kind}-"))
     log(f"\n== {kind} (work files in {workdir})")
-    result = {"database": kind, "selection": bench_selection(kind, args, workdir), "rates": []}
+    result = {"database": kind, "selection": None if args.skip_selection else bench_selection(kind, args, workdir),
+              "rates": []}
     if not args.skip_rate:
         fake = FakeProvider()
         try:
@@ -350,9 +352,9 @@ def bench_database(kind: str, args) -> dict:
 def verdict(result: dict) -> list[str]:
     missed = []
     s = result["selection"]
-    if result["database"] == "sqlite" and s["select_seconds"] >= TARGETS["select_seconds_sqlite"]:
+    if s and result["database"] == "sqlite" and s["select_seconds"] >= TARGETS["select_seconds_sqlite"]:
         missed.append(f"selection {s['select_seconds']:.1f} s (target < {TARGETS['select_seconds_sqlite']:.0f})")
-    if s["rss_peak_mb"] >= TARGETS["rss_mb"]:
+    if s and s["rss_peak_mb"] >= TARGETS["rss_mb"]:
         missed.append(f"peak RSS {s['rss_peak_mb']:.0f} MB (target < {TARGETS['rss_mb']:.0f})")
     for r in result["rates"]:
         if abs(r["achieved"] - r["limit"]) > TARGETS["rate_within"] * r["limit"]:
@@ -365,21 +367,33 @@ def verdict(result: dict) -> list[str]:
 
 
 def report(results: list[dict]) -> None:
+    if any(r["selection"] for r in results):
+        _report_selection(results)
+    _report_rates(results)
+
+
+def _report_selection(results: list[dict]) -> None:
     log("\n| database | contacts | queued | selection s | RSS before / peak / delta MB | tracemalloc peak MB |")
     log("|---|---|---|---|---|---|")
     for r in results:
         s = r["selection"]
+        if not s:
+            continue
         log(f"| {r['database']} | {s['contacts']} | {s['queued']} | {s['select_seconds']:.2f} | "
             f"{s['rss_before_mb']:.0f} / {s['rss_peak_mb']:.0f} / {s['rss_delta_mb']:.0f} | "
             f"{s['tracemalloc_peak_mb']:.1f} |")
+
+
+def _report_rates(results: list[dict]) -> None:
     if any(r["rates"] for r in results):
-        log("\n| database | limit /s | messages | span s | achieved /s | of limit | busiest 1 s | threads |")
-        log("|---|---|---|---|---|---|---|---|")
+        log("\n| database | limit /s | messages | span s | achieved /s | of limit | busiest 1 s | threads "
+            "| CPU ms/message | load |")
+        log("|---|---|---|---|---|---|---|---|---|---|")
         for r in results:
             for x in r["rates"]:
                 log(f"| {r['database']} | {x['limit']:g} | {x['messages']} | {x['span_seconds']:.2f} | "
                     f"{x['achieved']:.1f} | {x['achieved'] / x['limit']:.1%} | {x['busiest_second']} | "
-                    f"{x['threads']} |")
+                    f"{x['threads']} | {x['cpu_ms_per_message']:.2f} | {x['load_average']:.1f} |")
 
 
 def main() -> int:
@@ -395,6 +409,7 @@ def main() -> int:
                         help="BROADCAST_THREADS for the rate runs (default: the app's default)")
     parser.add_argument("--processes", type=int, default=os.cpu_count() or 2, help="processes for the setup")
     parser.add_argument("--skip-rate", action="store_true", help="only the selection (queue time and memory)")
+    parser.add_argument("--skip-selection", action="store_true", help="only the send rates")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (SQLite files)")
     args = parser.parse_args()

@@ -19,10 +19,10 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import create_engine, func, select, update
 
 from . import db as db_module
-from .broadcasts import audience_filter, rates, text_language
+from .broadcasts import audience_filter, rates, rendered, text_language, texts_of
 from .models import Broadcast, BroadcastLease, Contact, Outbound, utcnow
 
 log = logging.getLogger(__name__)
@@ -180,11 +180,51 @@ def _select(runtime, broadcast_id: int, holder: str) -> bool:
                 return True
 
 
+def _prepare(runtime, broadcast: Broadcast, rows, texts: dict) -> list:
+    """A batch's rows as outbound.Prepared: addresses decrypted here (not per send), texts rendered once
+    per language (`texts`, kept by the caller for the whole broadcast)."""
+    from handlers.types import Reply
+
+    from .outbound import Prepared
+    jobs = []
+    for (outbound_id, contact_id, channel, language, attempts, address_enc, opted_out, subscribed,
+         last_seen_at) in rows:
+        if language is not None and language not in texts:
+            texts[language] = Reply(rendered(broadcast, language), language=language) \
+                if language in texts_of(broadcast) else None
+        reply = texts.get(language) if language is not None else None
+        usable = contact_id is not None and address_enc is not None and not opted_out and subscribed is not False
+        try:
+            address = runtime.vault.decrypt(address_enc) if usable else None
+        except Exception:               # unreadable: send_one's full path meets the same and records it
+            address, usable = None, False
+        jobs.append(Prepared(outbound_id, contact_id, channel, broadcast.id, language, attempts or 0, address,
+                             last_seen_at, reply, usable))
+    return jobs
+
+
+_BATCH_COLUMNS = (Outbound.id, Outbound.contact_id, Outbound.channel, Outbound.language, Outbound.attempts,
+                  Contact.address_enc, Contact.opted_out, Contact.subscribed, Contact.last_seen_at)
+
+
+def _sending_engine(runtime, connections: int):
+    """PostgreSQL: a pool of its own for the sending threads, a connection each, for this broadcast.
+    The app's pool (5 + 10 overflow, shared with the runner's own queries) made senders wait for a
+    connection, or open and close one per message. SQLite: the app's engine (the senders take turns on
+    its one writer anyway)."""
+    if runtime.engine.dialect.name == "sqlite":
+        return runtime.engine
+    return create_engine(runtime.engine.url, pool_size=connections, max_overflow=2)
+
+
 def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> str:
     from . import outbound
     speeds = rates(runtime.config)
     stop = threading.Event()
     most = threads or int(runtime.config.get("BROADCAST_THREADS") or 16)
+    with runtime.transaction() as session:
+        broadcast = session.get(Broadcast, broadcast_id)
+        session.expunge(broadcast)      # its texts, read once (they cannot change once it is approved)
 
     def warm(pacer):
         def init():
@@ -194,10 +234,13 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
                 telegram.warm_up(runtime.config)
         return init
 
+    def senders(channel: str) -> int:
+        return max(2, min(most, int(speeds[channel] * PROVIDER_LATENCY) + 1))
+
     def dispatch(channel: str) -> None:
         """Feed this channel's senders, oldest first, never more than they can hold."""
         pacer = Pacer(speeds[channel])
-        size = max(2, min(most, int(speeds[channel] * PROVIDER_LATENCY) + 1))
+        size = senders(channel)
         pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"send-{channel}", initializer=warm(pacer))
         inflight: set[int] = set()
         lock = threading.Lock()
@@ -209,16 +252,19 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
             return done
 
         cursor = 0
+        texts: dict = {}
         try:
             while not stop.is_set():
                 with runtime.transaction() as session:
-                    rows = session.scalars(select(Outbound.id).where(
+                    rows = session.execute(select(*_BATCH_COLUMNS).select_from(Outbound).outerjoin(
+                        Contact, Contact.id == Outbound.contact_id).where(
                         Outbound.broadcast_id == broadcast_id, Outbound.channel == channel,
                         Outbound.status.in_(("pending", "queued")), Outbound.next_attempt_at <= utcnow(),
                         Outbound.id > cursor).order_by(Outbound.id).limit(FETCH_BATCH)).all()
                     left = 1 if rows else session.scalar(select(func.count()).select_from(Outbound).where(
                         Outbound.broadcast_id == broadcast_id, Outbound.channel == channel,
                         Outbound.status.in_(("pending", "queued", "sending"))))
+                rows = _prepare(runtime, broadcast, rows, texts)
                 if not rows:
                     with lock:
                         busy = bool(inflight)
@@ -227,7 +273,8 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
                     cursor = 0              # retries that came due, after a short rest
                     stop.wait(0.2)
                     continue
-                for outbound_id in rows:
+                for job in rows:
+                    outbound_id = job.id
                     while not stop.is_set():
                         with lock:
                             room = len(inflight) < size * 2
@@ -240,7 +287,8 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
                         if outbound_id in inflight:
                             continue
                         inflight.add(outbound_id)
-                    pool.submit(outbound.send_one, runtime, outbound_id).add_done_callback(finished(outbound_id))
+                    pool.submit(outbound.send_prepared, runtime, job, recorder).add_done_callback(
+                        finished(outbound_id))
                     cursor = outbound_id
         finally:
             pool.shutdown(wait=True)     # messages already started finish and are recorded
@@ -249,10 +297,12 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
         channels = [c for (c,) in session.execute(select(Outbound.channel).where(
             Outbound.broadcast_id == broadcast_id).distinct())]
     workers = [threading.Thread(target=dispatch, args=(c,), name=f"dispatch-{c}", daemon=True) for c in channels]
-    for worker in workers:
-        worker.start()
+    engine = _sending_engine(runtime, sum(senders(c) for c in channels) + 1)
+    recorder = outbound.Recorder(runtime, engine)   # the outcomes of all channels' sends, written in batches
     outcome = "done"
     try:
+        for worker in workers:
+            worker.start()
         while any(w.is_alive() for w in workers):
             time.sleep(0.5)
             if not _take_lease(runtime, holder):
@@ -265,6 +315,9 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
     finally:
         for worker in workers:
             worker.join()
+        recorder.close()
+        if engine is not runtime.engine:
+            engine.dispose()
     if outcome == "done":
         with runtime.transaction() as session:
             session.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.status == "sending")

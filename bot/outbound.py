@@ -12,9 +12,10 @@ import json
 import logging
 import threading
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 
 from handlers.types import Reply
 
@@ -79,22 +80,33 @@ _BROADCAST_TEXTS = select(_BROADCASTS.c.id, _BROADCASTS.c.texts, _BROADCASTS.c.f
 _FINISH = update(_OUTBOUND).where(_OUTBOUND.c.id == bindparam("outbound_id")).values(
     status=bindparam("status"), failure_reason=bindparam("reason"), failure_detail=bindparam("detail"),
     provider_id=bindparam("provider_id"), sent_at=bindparam("sent_at"), updated_at=bindparam("now"))
+_REQUEUE = update(_OUTBOUND).where(_OUTBOUND.c.id == bindparam("outbound_id")).values(
+    status="queued", failure_reason=bindparam("reason"), failure_detail=bindparam("detail"),
+    next_attempt_at=bindparam("next_at"), updated_at=bindparam("now"))
+# A prepared broadcast row (see send_prepared): the claim alone, and only while its person still may receive
+# it (the prefetched flags may be seconds old; a claim that finds otherwise falls back to the full path).
+_CLAIM_PREPARED = (update(_OUTBOUND).where(
+    _OUTBOUND.c.id == bindparam("outbound_id"), _OUTBOUND.c.status.in_(("pending", "queued")),
+    exists().where(_CONTACTS.c.id == _OUTBOUND.c.contact_id, _CONTACTS.c.opted_out.is_not(True),
+                   _CONTACTS.c.subscribed.is_not(False)))
+    .values(status="sending", attempts=_OUTBOUND.c.attempts + 1, updated_at=bindparam("now")))
 
 
 _sqlite_turn = threading.Lock()
 
 
 @contextmanager
-def _hot_transaction(runtime):
+def _hot_transaction(runtime, engine=None):
     """A short transaction of the send path on a bare connection. On SQLite (one writer per database,
     and every transaction here is BEGIN IMMEDIATE) the sending threads of this process take turns on a
     lock first: polling for SQLite's lock from many threads left it free while they slept, and a holder
     waiting for the GIL behind them kept it longer (a broadcast's rate fell as threads were added)."""
-    if runtime.engine.dialect.name == "sqlite":
-        with _sqlite_turn, runtime.engine.begin() as conn:
+    engine = engine or runtime.engine
+    if engine.dialect.name == "sqlite":
+        with _sqlite_turn, engine.begin() as conn:
             yield conn
     else:
-        with runtime.engine.begin() as conn:
+        with engine.begin() as conn:
             yield conn
 
 
@@ -128,11 +140,14 @@ def _reply_of(runtime, row: Outbound, broadcast: Broadcast | None = None) -> Rep
 
 
 def _deliver(runtime, row: Outbound, contact: Contact, template: dict | None = None,
-             broadcast: Broadcast | None = None):
-    reply = _reply_of(runtime, row, broadcast)
-    address = runtime.vault.decrypt(contact.address_enc)
+             broadcast: Broadcast | None = None, reply: Reply | None = None, address: str | None = None):
+    """reply and address: already rendered and decrypted (a prepared broadcast row, see send_prepared)."""
+    prepared = reply is not None and address is not None
+    reply = reply if reply is not None else _reply_of(runtime, row, broadcast)
+    address = address if address is not None else runtime.vault.decrypt(contact.address_enc)
     if row.channel == "telegram":
-        return telegram.send(runtime.config, address, reply, runtime.content.get().images_dir)
+        return (telegram.send_text if prepared else telegram.send)(runtime.config, address, reply,
+                                                                    runtime.content.get().images_dir)
     return twilio.send(runtime.config, row.channel, address, reply, template=template)
 
 
@@ -201,15 +216,16 @@ def _window_closed(contact: Contact) -> bool:
     return contact.last_seen_at is None or as_aware(contact.last_seen_at) < utcnow() - timedelta(hours=24)
 
 
-def _broadcast_template(runtime, row: Outbound, contact: Contact, broadcast: Broadcast | None = None):
+def _broadcast_template(runtime, row: Outbound, contact: Contact, broadcast: Broadcast | None = None,
+                        reply: Reply | None = None, address: str | None = None, finish=None):
     """Outside WhatsApp's 24 hours a broadcast goes as the approved broadcast template, or not at all."""
     template_sid = runtime.config.get("TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID")
     if not template_sid:
-        _finish(runtime, row.id, "undeliverable", "outside_window",
-                "WhatsApp 24-hour window closed and no broadcast template is configured")
+        (finish or _finish)(runtime, row.id, "undeliverable", "outside_window",
+                            "WhatsApp 24-hour window closed and no broadcast template is configured")
         return None
-    reply = _reply_of(runtime, row, broadcast)
-    return _deliver(runtime, row, contact, broadcast=broadcast, template={
+    reply = reply if reply is not None else _reply_of(runtime, row, broadcast)
+    return _deliver(runtime, row, contact, broadcast=broadcast, reply=reply, address=address, template={
         "content_sid": template_sid, "content_variables": json.dumps({"1": reply.text if reply else ""},
                                                                      ensure_ascii=False)})
 
@@ -256,6 +272,152 @@ def _finish(runtime, outbound_id: int, status: str, reason: str | None = None, d
                                "provider_id": provider_id, "sent_at": now if status == "sent" else None,
                                "now": now})
     return status if not reason else f"{status}:{reason}"
+
+
+# ---- broadcasts: prepared rows, outcomes written in batches ------------------------------------------
+@dataclass(slots=True)
+class Prepared:
+    """What sending one broadcast row needs, read with its batch by the runner (broadcast_runner):
+    the person's address decrypted, the text rendered once per language, the flags as they were then
+    (the claim checks opted_out/subscribed again)."""
+    id: int
+    contact_id: int | None
+    channel: str
+    broadcast_id: int
+    language: str | None
+    attempts: int               # before this attempt
+    address: str | None         # None: no contact, or it could not be read
+    last_seen_at: datetime | None
+    reply: Reply | None         # None: no text for the row's language
+    usable: bool                # contact present, not opted out, subscribed: else the full path says why
+    purpose: str = "broadcast"
+    case_id: int | None = None
+    reply_enc: str | None = None
+
+
+def send_prepared(runtime, job: Prepared, recorder: "Recorder") -> str:
+    """send_one for a prepared broadcast row: the same pacing gate first, then only the claim (one
+    single-row UPDATE) before the provider call; the outcome goes to `recorder`, which writes it within
+    about RECORD_EVERY. A crash before it is written leaves the row 'sending': marked interrupted by the
+    next runner, never resent (as for a crash during the call). Rows the batch found unusable, and claims
+    that find the person stopped meanwhile (or the row taken), take send_one's full path."""
+    from .observability import record_send
+    gate = getattr(_pacing, "gate", None)
+    if gate is not None and not gate[0]():
+        return "held"
+    try:
+        status = _send_prepared(runtime, job, recorder)
+    finally:
+        if gate is not None:
+            gate[1]()
+    record_send(job.channel, status)
+    return status
+
+
+def _send_prepared(runtime, job: Prepared, recorder: "Recorder") -> str:
+    if not job.usable or job.reply is None or job.address is None:
+        return _send_one(runtime, job.id, [])
+    with _hot_transaction(runtime, recorder.engine) as conn:
+        claimed = conn.execute(_CLAIM_PREPARED, {"outbound_id": job.id, "now": utcnow()}).rowcount == 1
+    if not claimed:                      # taken, done, cancelled, or the person stopped since the batch was read
+        return _send_one(runtime, job.id, [])
+    job.attempts += 1
+    # No transaction is open while we talk to the provider.
+    if job.channel == "whatsapp" and _window_closed(job):
+        result = _broadcast_template(runtime, job, job, reply=job.reply, address=job.address,
+                                     finish=recorder.finish)
+    else:
+        result = _deliver(runtime, job, job, reply=job.reply, address=job.address)
+    if result is not None and result.outcome == WINDOW:
+        result = _broadcast_template(runtime, job, job, reply=job.reply, address=job.address,
+                                     finish=recorder.finish)
+    if result is None:
+        return "fallback"
+    if result.outcome == SENT:
+        return recorder.finish(runtime, job.id, "sent", provider_id=result.provider_id)
+    if result.outcome == RETRY and job.attempts < MAX_ATTEMPTS:
+        recorder.requeue(job.id, result.reason, result.detail, result.retry_after or backoff(job.attempts))
+        return "retry"
+    if result.outcome == STOPPED:
+        with runtime.transaction() as session:
+            session.execute(update(Contact).where(Contact.id == job.contact_id).values(opted_out=True,
+                                                                                       subscribed=False))
+    return recorder.finish(runtime, job.id, "failed", result.reason, result.detail)
+
+
+RECORD_EVERY = 0.05     # seconds between the recorder's writes
+
+
+class Recorder:
+    """Outcomes of prepared sends, written by one thread in a transaction every RECORD_EVERY seconds:
+    one write per batch instead of one per message (SQLite has one writer at a time). A write that fails
+    is tried again; close() writes what is left.
+
+    `engine`: the one the claims and these writes use (the runner gives PostgreSQL senders their own
+    pool, a connection per thread; the app's is smaller and shared)."""
+
+    def __init__(self, runtime, engine=None):
+        self.runtime = runtime
+        self.engine = engine or runtime.engine
+        self.lock = threading.Lock()
+        self.finished: list[dict] = []
+        self.requeued: list[dict] = []
+        self.closing = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="record-outcomes", daemon=True)
+        self.thread.start()
+
+    def finish(self, _runtime, outbound_id: int, status: str, reason: str | None = None,
+               detail: str | None = None, provider_id: str | None = None) -> str:
+        now = utcnow()
+        with self.lock:
+            self.finished.append({"outbound_id": outbound_id, "status": status, "reason": reason, "detail": detail,
+                                  "provider_id": provider_id, "sent_at": now if status == "sent" else None,
+                                  "now": now})
+        return status if not reason else f"{status}:{reason}"
+
+    def requeue(self, outbound_id: int, reason: str | None, detail: str | None, delay: float) -> None:
+        now = utcnow()
+        with self.lock:
+            self.requeued.append({"outbound_id": outbound_id, "reason": reason, "detail": detail,
+                                  "next_at": now + timedelta(seconds=delay), "now": now})
+
+    def pending(self) -> int:
+        with self.lock:
+            return len(self.finished) + len(self.requeued)
+
+    def flush(self) -> bool:
+        with self.lock:
+            finished, self.finished = self.finished, []
+            requeued, self.requeued = self.requeued, []
+        if not finished and not requeued:
+            return True
+        try:
+            with _hot_transaction(self.runtime, self.engine) as conn:
+                if finished:
+                    conn.execute(_FINISH, finished)
+                if requeued:
+                    conn.execute(_REQUEUE, requeued)
+            return True
+        except Exception:
+            log.exception("recording %d send outcomes failed; trying again", len(finished) + len(requeued))
+            with self.lock:
+                self.finished[:0], self.requeued[:0] = finished, requeued
+            return False
+
+    def _run(self) -> None:
+        while not self.closing.wait(RECORD_EVERY):
+            self.flush()
+
+    def close(self) -> None:
+        """Write everything recorded so far (the senders have stopped)."""
+        self.closing.set()
+        self.thread.join()
+        for attempt in range(5):
+            if self.flush():
+                return
+            self.closing.wait(0.2 * (attempt + 1))
+        log.error("%d send outcomes could not be written; their rows stay 'sending' and will be marked "
+                  "interrupted (not resent)", self.pending())
 
 
 def record_status(runtime, provider_id: str, status: str, error_code: str | None) -> bool:

@@ -287,3 +287,111 @@ def test_a_worker_killed_mid_broadcast_resumes_and_nobody_gets_it_twice(runtime,
 def _status(runtime, broadcast_id):
     with runtime.transaction() as session:
         return session.get(Broadcast, broadcast_id).status
+
+
+# ---- the prepared send path (broadcast_runner._prepare -> outbound.send_prepared -> Recorder) ---------------
+TELEGRAM_ERRORS = [
+    (429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+           "parameters": {"retry_after": 1}}),
+    (403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    (400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}),
+    (401, {"ok": False, "error_code": 401, "description": "Unauthorized"}),
+    (409, {"ok": False, "error_code": 409, "description": "Conflict"}),
+    (500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}),
+    (502, {"ok": False}),
+    (400, {"ok": False, "error_code": 400, "description": "Bad Request: group chat was upgraded",
+           "parameters": {"migrate_to_chat_id": -1001}}),
+]
+
+
+@pytest.mark.parametrize("status,body", TELEGRAM_ERRORS)
+def test_the_broadcast_telegram_call_maps_every_answer_as_python_telegram_bot_does(runtime, fake, status, body):
+    from handlers.types import Reply
+
+    from bot.channels import telegram
+    images = runtime.content.get().images_dir
+    reply = Reply("حملة *تلقيح*", language="ar")
+    fake.fail_next("telegram", status, body)
+    expected = telegram.send(runtime.config, "8001", reply, images)
+    fake.fail_next("telegram", status, body)
+    assert telegram.send_text(runtime.config, "8001", reply, images) == expected
+    sent = telegram.send_text(runtime.config, "8001", reply, images)
+    assert sent.outcome == "sent" and sent.provider_id
+    call = fake.sent("telegram")[-1]["params"]
+    assert call == {"chat_id": "8001", "text": "حملة <b>تلقيح</b>", "parse_mode": "HTML"}
+    offline = dict(runtime.config, TELEGRAM_API_URL="http://127.0.0.1:9")
+    assert (telegram.send_text(offline, "8001", reply, images).outcome,
+            telegram.send_text(offline, "8001", reply, images).reason) == ("retry", "connection")
+
+
+def test_broadcast_failures_are_retried_or_recorded_and_a_block_stops_that_person(runtime, fake):
+    ids = [person(runtime, "telegram", str(8100 + n), "ar") for n in range(4)]
+    fake.fail_next("telegram", 429, TELEGRAM_ERRORS[0][1])          # the first: retried after 1 s
+    fake.fail_next("telegram", 403, TELEGRAM_ERRORS[1][1])          # the second: blocked us
+    fake.fail_next("telegram", 400, TELEGRAM_ERRORS[2][1])          # the third: a bad request, not retried
+    broadcast_id = compose(runtime)
+    send_now(runtime, broadcast_id)
+    assert broadcast_runner.run(runtime) == "idle"
+    with runtime.transaction() as session:
+        rows = {r.contact_id: r for r in session.scalars(select(Outbound).where(Outbound.broadcast_id == broadcast_id))}
+        blocked = session.get(Contact, ids[1])
+        assert (blocked.opted_out, blocked.subscribed) == (True, False)
+    assert _status(runtime, broadcast_id) == "done"
+    assert {cid: (r.status, r.failure_reason) for cid, r in rows.items()} == {
+        ids[0]: ("sent", None), ids[1]: ("failed", "blocked"), ids[2]: ("failed", "bad_request"),
+        ids[3]: ("sent", None)}
+    assert rows[ids[0]].attempts == 2 and rows[ids[0]].provider_id and rows[ids[0]].sent_at
+    chats = [str(c["params"]["chat_id"]) for c in fake.sent("telegram")]
+    assert sorted(chats) == ["8100", "8103"]
+
+
+def test_someone_who_stops_after_the_batch_was_read_is_not_sent_to(runtime, fake, monkeypatch):
+    keep = person(runtime, "telegram", "8201", "ar")
+    stops = person(runtime, "telegram", "8202", "ar")
+    leaves = person(runtime, "telegram", "8203", "ar")
+    prepare = broadcast_runner._prepare
+
+    def then_they_stop(*args):
+        jobs = prepare(*args)
+        with runtime.transaction() as session:     # after the batch was read, before any claim
+            session.execute(Contact.__table__.update().where(Contact.id == stops).values(opted_out=True))
+            session.execute(Contact.__table__.update().where(Contact.id == leaves).values(subscribed=False))
+        return jobs
+
+    monkeypatch.setattr(broadcast_runner, "_prepare", then_they_stop)
+    broadcast_id = compose(runtime)
+    send_now(runtime, broadcast_id)
+    assert broadcast_runner.run(runtime) == "idle"
+    assert [str(c["params"]["chat_id"]) for c in fake.sent("telegram")] == ["8201"]
+    with runtime.transaction() as session:
+        rows = {r.contact_id: (r.status, r.failure_reason)
+                for r in session.scalars(select(Outbound).where(Outbound.broadcast_id == broadcast_id))}
+    assert rows == {keep: ("sent", None), stops: ("undeliverable", "opted_out"),
+                    leaves: ("undeliverable", "unsubscribed")}
+
+
+def test_outcomes_whose_write_failed_are_written_later(runtime, fake, monkeypatch):
+    from contextlib import contextmanager
+
+    from bot import outbound
+    for n in range(3):
+        person(runtime, "telegram", str(8300 + n), "ar")
+    hot = outbound._hot_transaction
+    failed = []
+
+    @contextmanager
+    def flaky(*args, **kwargs):
+        if threading.current_thread().name == "record-outcomes" and not failed:
+            failed.append(True)
+            raise RuntimeError("database went away")
+        with hot(*args, **kwargs) as conn:
+            yield conn
+
+    monkeypatch.setattr(outbound, "_hot_transaction", flaky)
+    broadcast_id = compose(runtime)
+    send_now(runtime, broadcast_id)
+    assert broadcast_runner.run(runtime) == "idle"
+    assert failed and len(fake.sent("telegram")) == 3
+    with runtime.transaction() as session:
+        statuses = [r.status for r in session.scalars(select(Outbound).where(Outbound.broadcast_id == broadcast_id))]
+    assert statuses == ["sent"] * 3

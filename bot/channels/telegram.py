@@ -7,15 +7,18 @@ or the tests' loopback fake). A real sample update: tests/payloads/telegram/.
 import asyncio
 import hmac
 import html
+import json
 import re
 import threading
+from http import HTTPStatus
 from pathlib import Path
 
 import urllib3
 from telegram import Bot, ReplyKeyboardMarkup, Update
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import BadRequest as TgBadRequest
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter,
+                            TelegramError, TimedOut)
 from telegram.request import BaseRequest
 
 from handlers.types import Incoming, Media, Reply
@@ -226,16 +229,103 @@ def send(config: dict, address: str, reply: Reply, images_dir: Path) -> SendResu
         return SendResult(FAILED, reason="channel_off", detail="TELEGRAM_BOT_TOKEN is not set")
     try:
         sent = _run(_send(_thread_bot(config), address, reply, images_dir))
-    except RetryAfter as exc:
-        delay = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
-        return SendResult(RETRY, reason="throttled", retry_after=float(delay))
-    except Forbidden as exc:
-        return SendResult(STOPPED, reason="blocked", detail=str(exc)[:300])
-    except (TimedOut, NetworkError) as exc:
-        if isinstance(exc, TgBadRequest):
-            return SendResult(FAILED, reason="bad_request", detail=str(exc)[:300])
-        return SendResult(RETRY, reason="connection", detail=str(exc)[:300])
     except TelegramError as exc:
-        return SendResult(FAILED, reason="telegram_error", detail=str(exc)[:300])
+        return _failure(exc)
     return SendResult(SENT, provider_id=str(sent.message_id))
 
+
+def send_text(config: dict, address: str, reply: Reply, images_dir: Path) -> SendResult:
+    """A text-only message (a broadcast) as one sendMessage POST over this thread's urllib3 pool.
+
+    python-telegram-bot's Bot builds objects around every call (the request, the Message it answers)
+    and runs an event loop turn; at hundreds a second that was a large part of the sender's CPU. The
+    request is the one Bot.send_message makes (chat_id, text, parse_mode), and the answer is read with
+    python-telegram-bot's own rules (_raise_for, from BaseRequest._request_wrapper) into its exceptions,
+    so every outcome is the one send() gives. Replies with an image or a keyboard go through send()."""
+    if reply.image or reply.options:
+        return send(config, address, reply, images_dir)
+    token = config.get("TELEGRAM_BOT_TOKEN")
+    if not token:
+        return SendResult(FAILED, reason="channel_off", detail="TELEGRAM_BOT_TOKEN is not set")
+    pool, url = _raw_pool(config)
+    body = json.dumps({"chat_id": address, "text": _html(reply.text)[:TEXT_LIMIT], "parse_mode": "HTML"},
+                      ensure_ascii=False).encode()
+    try:
+        try:
+            response = pool.urlopen("POST", url, body=body, headers=_JSON_HEADERS, timeout=_RAW_TIMEOUT,
+                                    retries=False, redirect=False)
+        except urllib3.exceptions.TimeoutError as err:
+            raise TimedOut from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise NetworkError(f"urllib3.{err.__class__.__name__}: {err}") from err
+        _raise_for(response.status, response.data)
+        try:
+            message_id = json.loads(response.data)["result"]["message_id"]
+        except (ValueError, TypeError, KeyError) as err:
+            raise TelegramError("Invalid server response") from err
+    except TelegramError as exc:
+        return _failure(exc)
+    return SendResult(SENT, provider_id=str(message_id))
+
+
+_JSON_HEADERS = {"Content-Type": "application/json", "User-Agent": PooledRequest.USER_AGENT}
+_RAW_TIMEOUT = urllib3.Timeout(connect=PooledRequest.TIMEOUT, read=PooledRequest.TIMEOUT)
+
+
+def _raw_pool(config: dict):
+    """This thread's connection pool and sendMessage path (kept: the connection stays open)."""
+    key = (config["TELEGRAM_BOT_TOKEN"], config.get("TELEGRAM_API_URL"))
+    if getattr(_loop_local, "raw_key", None) != key:
+        base = (config.get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/")
+        url = urllib3.util.parse_url(f"{base}/bot{config['TELEGRAM_BOT_TOKEN']}/sendMessage")
+        _loop_local.raw = (urllib3.connection_from_url(url.url, maxsize=1, block=False), url.request_uri)
+        _loop_local.raw_key = key
+    return _loop_local.raw
+
+
+def _raise_for(code: int, payload: bytes) -> None:
+    """python-telegram-bot's BaseRequest._request_wrapper for an answer: its exception, or nothing (2xx)."""
+    if HTTPStatus.OK <= code <= 299:
+        return
+    try:
+        message = f"{HTTPStatus(code).phrase} ({code})"
+    except ValueError:
+        message = f"Unknown HTTPError ({code})"
+    try:
+        data = json.loads(payload)
+        if not isinstance(data, dict):
+            raise ValueError
+    except ValueError:
+        message += f". Parsing the server response {payload!r} failed"
+    else:
+        message = data.get("description") or message
+        parameters = data.get("parameters")
+        if parameters:
+            if parameters.get("migrate_to_chat_id"):
+                raise ChatMigrated(parameters["migrate_to_chat_id"])
+            if parameters.get("retry_after"):
+                raise RetryAfter(parameters["retry_after"])
+            message += f". The server response contained unknown parameters: {parameters}"
+    if code == HTTPStatus.FORBIDDEN:
+        raise Forbidden(message)
+    if code in (HTTPStatus.NOT_FOUND, HTTPStatus.UNAUTHORIZED):
+        raise InvalidToken(message)
+    if code == HTTPStatus.BAD_REQUEST:
+        raise TgBadRequest(message)
+    if code == HTTPStatus.CONFLICT:
+        raise Conflict(message)
+    raise NetworkError(message)
+
+
+def _failure(exc: TelegramError) -> SendResult:
+    """A python-telegram-bot error as one of the queue's outcomes."""
+    if isinstance(exc, RetryAfter):
+        delay = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+        return SendResult(RETRY, reason="throttled", retry_after=float(delay))
+    if isinstance(exc, Forbidden):
+        return SendResult(STOPPED, reason="blocked", detail=str(exc)[:300])
+    if isinstance(exc, TgBadRequest):       # a NetworkError subclass in python-telegram-bot
+        return SendResult(FAILED, reason="bad_request", detail=str(exc)[:300])
+    if isinstance(exc, (TimedOut, NetworkError)):
+        return SendResult(RETRY, reason="connection", detail=str(exc)[:300])
+    return SendResult(FAILED, reason="telegram_error", detail=str(exc)[:300])

@@ -6,10 +6,13 @@ proxy hands us). Replies ride on the response as TwiML. Sending outside a
 request uses twilio.rest.Client; TWILIO_API_URL points it at a loopback fake.
 Sample payloads: tests/payloads/twilio/.
 """
+import re
 import threading
+from urllib.parse import urlparse
+
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, add_port, compare, remove_port
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -38,7 +41,28 @@ def check_signature(url: str, form: dict, signature: str, config: dict) -> bool:
     token = config.get("TWILIO_AUTH_TOKEN")
     if not token:
         return True
-    return bool(signature) and RequestValidator(token).validate(url, form, signature)
+    return bool(signature) and _validate(_validator(token), url, form, signature)
+
+
+_validators: dict[str, RequestValidator] = {}
+
+
+def _validator(token: str) -> RequestValidator:
+    validator = _validators.get(token)
+    if validator is None:
+        validator = _validators[token] = RequestValidator(token)
+    return validator
+
+
+def _validate(validator: RequestValidator, url: str, form, signature: str) -> bool:
+    """RequestValidator.validate for a form post, stopping at the first URL form that matches.
+
+    validate() signs the URL without and with the port and accepts either; it always computes both.
+    A form (never a JSON body) has no bodySHA256 to check. Same answer, usually half the HMACs.
+    """
+    parsed = urlparse(url)
+    return (compare(validator.compute_signature(remove_port(parsed), form), signature)
+            or compare(validator.compute_signature(add_port(parsed), form), signature))
 
 
 def parse_form(form) -> Incoming:
@@ -83,10 +107,34 @@ def bodies(channel: str, replies: list[Reply]) -> list[tuple[str, str | None]]:
 
 
 def twiml(channel: str, replies: list[Reply], config: dict) -> str:
-    response = MessagingResponse()
+    messages = []
     for body, image in bodies(channel, replies):
+        url = image_url(Reply("", image=image), config) if image else None
+        messages.append((body, url))
+    if any(_SURROGATE.search(body) or (url and _SURROGATE.search(url)) for body, url in messages):
+        return _twiml_library(messages)
+    return _XML_DECLARATION + _element("Response", None, "".join(
+        _element("Message", body, _element("Media", url, "") if url else "") for body, url in messages))
+
+
+# What twilio's MessagingResponse writes (xml.etree.ElementTree underneath), written directly: building
+# the element tree cost more than the rest of the rendering (bench/check_equivalence.py compares both).
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+_SURROGATE = re.compile("[\ud800-\udfff]")   # ElementTree writes these as character references
+
+
+def _element(name: str, text: str | None, children: str) -> str:
+    if not text and not children:
+        return f"<{name} />"
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") if text else ""
+    return f"<{name}>{text}{children}</{name}>"
+
+
+def _twiml_library(messages: list[tuple[str, str | None]]) -> str:
+    response = MessagingResponse()
+    for body, url in messages:
         message = response.message(body)
-        if image and (url := image_url(Reply("", image=image), config)):
+        if url:
             message.media(url)
     return str(response)
 
