@@ -22,7 +22,14 @@ ACTIVE = ("scheduled", "sending", "paused")
 
 
 class BroadcastError(ValueError):
-    pass
+    """A refusal with a reason; `message` is a catalog msgid so the dashboard can say it in Arabic or Sorani."""
+
+    def __init__(self, message: str, **values):
+        self.message, self.values = message, values
+        super().__init__(message.format(**values))
+
+    def translated(self, t) -> str:
+        return t(self.message, **self.values)
 
 
 def _csv(values) -> str:
@@ -73,24 +80,25 @@ def create(runtime, session, *, title: str, texts: dict, actor: str, fallback: s
     content = runtime.content.get()
     texts = {lang: (text or "").strip() for lang, text in (texts or {}).items() if (text or "").strip()}
     if not texts:
-        raise BroadcastError("write the announcement in at least one language")
+        raise BroadcastError(N_("Write the announcement in at least one language."))
     unknown = set(texts) - set(LANGUAGES)
     if unknown:
-        raise BroadcastError(f"unknown language(s): {', '.join(sorted(unknown))}")
+        raise BroadcastError(N_("Unknown language: {names}."), names=", ".join(sorted(unknown)))
     for lang, text in texts.items():
         if len(text) > MAX_TEXT:
-            raise BroadcastError(f"the {lang} text has {len(text)} characters; keep it under {MAX_TEXT}")
+            raise BroadcastError(N_("The {language} text has {count} characters; keep it under {most}."),
+                                 language=lang, count=len(text), most=MAX_TEXT)
     if fallback and fallback not in texts:
-        raise BroadcastError(f"the fallback language {fallback} has no text")
+        raise BroadcastError(N_("The fallback language {language} has no text."), language=fallback)
     if set(languages) - set(LANGUAGES):
-        raise BroadcastError("unknown target language")
+        raise BroadcastError(N_("Unknown target language."))
     if set(channels) - set(CHANNELS):
-        raise BroadcastError(f"channels are {', '.join(CHANNELS)}")
+        raise BroadcastError(N_("Channels are {names}."), names=", ".join(CHANNELS))
     known_areas = {a["id"] for g in content.areas for a in g.get("areas") or []} | {g.get("id") for g in content.areas}
     if set(areas) - known_areas:
-        raise BroadcastError(f"unknown area(s): {', '.join(sorted(set(areas) - known_areas))}")
+        raise BroadcastError(N_("Unknown area: {names}."), names=", ".join(sorted(set(areas) - known_areas)))
     if topic and content.topic(topic) is None:
-        raise BroadcastError(f"unknown topic {topic}")
+        raise BroadcastError(N_("Unknown topic: {names}."), names=topic)
     if scheduled_at is not None and scheduled_at.tzinfo is None:
         scheduled_at = scheduled_at.replace(tzinfo=timezone.utc)
     broadcast = Broadcast(title=(title or "").strip()[:120] or "Announcement", texts=json.dumps(texts, ensure_ascii=False),
@@ -171,9 +179,9 @@ def approval_required(config: dict) -> bool:
 
 def approve(session, broadcast: Broadcast, actor: str, config: dict) -> None:
     if broadcast.status != "draft":
-        raise BroadcastError(f"broadcast {broadcast.id} is {broadcast.status}, not a draft")
+        raise BroadcastError(N_("Only a draft can be approved."))
     if actor == broadcast.created_by:
-        raise BroadcastError("a second person must approve: you wrote this broadcast")
+        raise BroadcastError(N_("A second person must approve: you wrote this broadcast."))
     broadcast.status, broadcast.approved_by, broadcast.approved_at = "approved", actor, utcnow()
     session.add(AuditEvent(actor=actor, action="broadcast_approve", target=f"broadcast:{broadcast.id}"))
 
@@ -181,9 +189,9 @@ def approve(session, broadcast: Broadcast, actor: str, config: dict) -> None:
 def start(session, broadcast: Broadcast, actor: str, config: dict) -> bool:
     """Send now, or at its scheduled time. Returns True when the runner should be woken now."""
     if broadcast.status == "draft" and approval_required(config):
-        raise BroadcastError("this broadcast needs approval by a second person before it is sent")
+        raise BroadcastError(N_("This broadcast needs approval by a second person before it is sent."))
     if broadcast.status not in ("draft", "approved"):
-        raise BroadcastError(f"broadcast {broadcast.id} is already {broadcast.status}")
+        raise BroadcastError(N_("This broadcast was already sent, cancelled or started."))
     later = broadcast.scheduled_at is not None and as_aware(broadcast.scheduled_at) > utcnow()
     broadcast.status = "scheduled" if later else "sending"
     if not later:
@@ -195,14 +203,14 @@ def start(session, broadcast: Broadcast, actor: str, config: dict) -> bool:
 
 def pause(session, broadcast: Broadcast, actor: str) -> None:
     if broadcast.status not in ("sending", "scheduled"):
-        raise BroadcastError(f"broadcast {broadcast.id} is {broadcast.status}: nothing to pause")
+        raise BroadcastError(N_("Only a broadcast that is sending or scheduled can be paused."))
     broadcast.status = "paused"
     session.add(AuditEvent(actor=actor, action="broadcast_pause", target=f"broadcast:{broadcast.id}"))
 
 
 def resume(session, broadcast: Broadcast, actor: str) -> None:
     if broadcast.status != "paused":
-        raise BroadcastError(f"broadcast {broadcast.id} is {broadcast.status}, not paused")
+        raise BroadcastError(N_("Only a paused broadcast can be resumed."))
     broadcast.status = "sending"
     broadcast.started_at = broadcast.started_at or utcnow()
     session.add(AuditEvent(actor=actor, action="broadcast_resume", target=f"broadcast:{broadcast.id}"))
@@ -211,7 +219,7 @@ def resume(session, broadcast: Broadcast, actor: str) -> None:
 def cancel(session, broadcast: Broadcast, actor: str) -> int:
     """Stop for good; messages not yet sent are marked cancelled. Returns how many."""
     if broadcast.status in ("done", "cancelled"):
-        raise BroadcastError(f"broadcast {broadcast.id} is already {broadcast.status}")
+        raise BroadcastError(N_("This broadcast was already sent, cancelled or started."))
     broadcast.status = "cancelled"
     broadcast.finished_at = utcnow()
     dropped = session.execute(update(Outbound).where(

@@ -64,6 +64,9 @@ def test_a_broadcast_with_no_text_is_refused_with_a_reason(app, staff, runtime):
     officer = sign_in(app, staff["officer"])
     response = compose(officer, text_ar="", text_ckb="")
     assert response.status_code == 400 and "at least one language" in response.get_data(as_text=True)
+    arabic = sign_in(app, staff["officer"], lang="ar")
+    refused = compose(arabic, text_ar="", text_ckb="").get_data(as_text=True)
+    assert "اكتب الإعلان بلغة واحدة على الأقل" in refused
     with runtime.transaction() as session:
         assert session.execute(select(Broadcast)).first() is None
 

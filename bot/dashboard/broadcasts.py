@@ -6,7 +6,7 @@ from flask import abort, current_app, flash, g, jsonify, redirect, render_templa
 from sqlalchemy import select
 
 from handlers.content import pick
-from handlers.i18n import LANGUAGES, NATIVE_NAMES
+from handlers.i18n import LANGUAGES, NATIVE_NAMES, Translator
 
 from .. import broadcasts as service
 from ..models import Broadcast
@@ -67,7 +67,7 @@ def new_broadcast():
                     broadcast_id = broadcast.id
                 return redirect(url_for("dashboard.broadcast_page", broadcast_id=broadcast_id))
             except service.BroadcastError as exc:
-                error = str(exc)
+                error = exc.translated(Translator(g.ui_lang))
     return render_template("dashboard/broadcast_new.html", form=form, error=error, **_choices()), \
         (400 if error else 200)
 
@@ -107,7 +107,7 @@ def broadcast_action(broadcast_id, action):
         with runtime().transaction() as db:
             wake = changes[action](db, _broadcast_or_404(db, broadcast_id))
     except service.BroadcastError as exc:
-        flash(str(exc))
+        flash(exc.translated(Translator(g.ui_lang)))
         return redirect(url_for("dashboard.broadcast_page", broadcast_id=broadcast_id)), 303
     if action in ("send", "resume") and wake:
         service.wake()
