@@ -46,6 +46,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from common import conclude, fresh_postgres  # noqa: E402  (bench/ is the script's folder)
 
 DATA_KEY = "YmVuY2gtZGF0YS1rZXktYmVuY2gtZGF0YS1rZXktMDE="
 DB_NAME = "bench_broadcast"
@@ -63,20 +64,10 @@ def log(message: str) -> None:
 
 # ---- database and contacts -----------------------------------------------------------------------------
 def fresh_database(kind: str, workdir: Path, admin_url: str, name: str) -> str:
-    from sqlalchemy import create_engine, text
-
     from bot import db
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / (name + '.sqlite3')}"
-    else:
-        if DB_NAME == "test":      # never: other suites use it
-            raise SystemExit("refusing to use the database named test")
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {DB_NAME}"))
-        admin.dispose()
-        url = admin_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
+    if kind != "sqlite":
+        return fresh_postgres(admin_url, DB_NAME)
+    url = f"sqlite:///{workdir / (name + '.sqlite3')}"
     db.upgrade(url)
     return url
 
@@ -417,13 +408,7 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     results = [bench_database(kind, args) for kind in kinds]
-    report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
-    missed = {r["database"]: verdict(r) for r in results}
-    for kind, problems in missed.items():
-        log(f"{kind}: " + ("all targets met" if not problems else "MISSED: " + "; ".join(problems)))
-    return 1 if any(missed.values()) else 0
+    return conclude(results, report, verdict, args.json, log)
 
 
 if __name__ == "__main__":

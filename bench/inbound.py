@@ -40,6 +40,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from common import conclude, fresh_postgres  # noqa: E402  (bench/ is the script's folder)
 
 PUBLIC_URL = "https://bench.example.org"
 TWILIO_TOKEN = "bench-twilio-auth-token"
@@ -208,18 +209,10 @@ def wrk(url: str, requests_file: Path, seconds: int, connections: int, threads: 
 
 # ---- one database ----------------------------------------------------------------------------------
 def prepare_database(kind: str, workdir: Path, admin_url: str) -> str:
-    from sqlalchemy import create_engine, text
-
     from bot import db
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    else:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS bench_inbound WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE bench_inbound"))
-        admin.dispose()
-        url = admin_url.rsplit("/", 1)[0] + "/bench_inbound"
+    if kind != "sqlite":
+        return fresh_postgres(admin_url, "bench_inbound")
+    url = f"sqlite:///{workdir / 'bench.sqlite3'}"
     db.upgrade(url)
     return url
 
@@ -337,13 +330,7 @@ def main() -> int:
         raise SystemExit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk`")
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     results = [bench_database(kind, args) for kind in kinds]
-    report(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
-    missed = {r["database"]: verdict(r) for r in results}
-    for kind, problems in missed.items():
-        log(f"{kind}: " + ("all targets met" if not problems else "MISSED: " + "; ".join(problems)))
-    return 1 if any(missed.values()) else 0
+    return conclude(results, report, verdict, args.json, log)
 
 
 if __name__ == "__main__":

@@ -55,6 +55,7 @@ from urllib.parse import parse_qs, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from common import fresh_postgres  # noqa: E402  (bench/ is the script's folder)
 
 PUBLIC_URL = "https://soak.example.org"
 TWILIO_TOKEN = "soak-twilio-auth-token"
@@ -641,19 +642,7 @@ class Staff:
 
 # ==== the run ================================================================================================
 def fresh_database(admin_url: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    from bot import db
-    if DB_NAME in ("test", "postgres"):
-        raise SystemExit(f"refusing to use the database named {DB_NAME}")
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {DB_NAME}"))
-    admin.dispose()
-    url = admin_url.rsplit("/", 1)[0] + f"/{DB_NAME}"
-    db.upgrade(url)
-    return url
+    return fresh_postgres(admin_url, DB_NAME)
 
 
 def memory(gunicorn: Proc, consumer: Proc) -> dict:
@@ -742,7 +731,6 @@ def run(args) -> int:
         mem_start = memory(gunicorn, consumers[0])
         log(f"memory at start (RSS MB): {fmt_memory(mem_start)}")
 
-        rng = random.Random(args.seed)
         contacts = [Contact(n, random.Random(args.seed * 100003 + n)) for n in range(args.contacts)]
         driver = Driver(f"http://127.0.0.1:{port}", contacts, args.rate, args.repeat, stats, args.seed)
         staff = Staff(runtime, env, args.answer_share, args.seed + 1, workdir)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, case, func, or_, select, update
 
-from handlers.i18n import LANGUAGES, Translator, N_
+from handlers.i18n import LANGUAGES, N_, Refusal, Translator
 from handlers.sms import segments
 
 from .cases import as_aware
@@ -21,15 +21,8 @@ FOOTER = N_("Send STOP to stop announcements.")
 ACTIVE = ("scheduled", "sending", "paused")
 
 
-class BroadcastError(ValueError):
-    """A refusal with a reason; `message` is a catalog msgid so the dashboard can say it in Arabic or Sorani."""
-
-    def __init__(self, message: str, **values):
-        self.message, self.values = message, values
-        super().__init__(message.format(**values))
-
-    def translated(self, t) -> str:
-        return t(self.message, **self.values)
+class BroadcastError(Refusal):
+    pass
 
 
 def _csv(values) -> str:

@@ -1,6 +1,5 @@
 """Operator commands: `flask --app bot <group> <command>`, each with --help."""
 import getpass
-import json
 import sys
 import uuid
 
@@ -10,7 +9,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from handlers.content import load as load_content
 from handlers.sms import segments
-from handlers.types import CHANNELS, Incoming
+from handlers.types import Incoming
 
 from . import db, inbound
 from .channels import plain, telegram, twilio

@@ -1,7 +1,7 @@
 """`flask --app bot feedback ...` and `queue ...`: staff work and the outbound queue from the command line."""
 import getpass
 import sys
-from datetime import datetime, timezone
+from datetime import timezone
 
 import click
 from flask import current_app

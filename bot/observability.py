@@ -12,7 +12,6 @@ import time
 
 from flask import g, has_request_context, request
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client import CONTENT_TYPE_LATEST  # noqa: F401  (re-exported for the route)
 
 log = logging.getLogger("bot.requests")
 

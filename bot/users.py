@@ -12,6 +12,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 
+from handlers.i18n import N_, Refusal
+
 from .models import AuditEvent, LoginAttempt, User, utcnow
 
 ROLES = ("admin", "officer", "focal_point", "viewer")
@@ -21,7 +23,7 @@ FAILURE_WINDOW = timedelta(minutes=15)   # ... in this window
 _hasher = PasswordHasher()
 
 
-class UserError(ValueError):
+class UserError(Refusal):
     pass
 
 
@@ -47,18 +49,18 @@ def can(user: User | None, what: str) -> bool:
 
 def _check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise UserError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise UserError(N_("A password needs at least {count} characters."), count=MIN_PASSWORD)
 
 
 def create(session, email: str, name: str, password: str, role: str) -> User:
     email = (email or "").strip().lower()
     if "@" not in email:
-        raise UserError("that is not an email address")
+        raise UserError(N_("That is not an email address."))
     if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)}")
+        raise UserError(N_("The role must be one of {names}."), names=", ".join(ROLES))
     _check_password(password)
     if session.execute(select(User).where(User.email == email)).scalar_one_or_none():
-        raise UserError(f"{email} already has an account")
+        raise UserError(N_("{email} already has an account."), email=email)
     user = User(email=email, name=name or email, password_hash=_hasher.hash(password), role=role, active=True)
     session.add(user)
     session.flush()
@@ -68,7 +70,7 @@ def create(session, email: str, name: str, password: str, role: str) -> User:
 def find(session, email: str) -> User:
     user = session.execute(select(User).where(User.email == (email or "").strip().lower())).scalar_one_or_none()
     if user is None:
-        raise UserError(f"no account for {email}")
+        raise UserError(N_("No account for {email}."), email=email)
     return user
 
 

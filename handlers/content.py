@@ -13,7 +13,7 @@ import yaml
 
 from .i18n import LANGUAGES
 from .sms import segments
-from .text import fold, tokens
+from .text import tokens
 
 log = logging.getLogger(__name__)
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"

@@ -121,3 +121,15 @@ class Translator:
     @property
     def locale(self) -> Locale:
         return Locale.parse(BABEL_LOCALE[self.lang])
+
+
+class Refusal(ValueError):
+    """A refusal with a reason whose text is a catalog msgid: English in logs and on the command line,
+    the reader's language in the dashboard (`translated`)."""
+
+    def __init__(self, message: str, **values):
+        self.message, self.values = message, values
+        super().__init__(message.format(**values))
+
+    def translated(self, t) -> str:
+        return t(self.message, **self.values)

@@ -8,6 +8,8 @@ import secrets
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from handlers.i18n import Translator
+
 from .. import users
 from ..models import AuditEvent, User
 from . import blueprint, require, runtime
@@ -36,7 +38,7 @@ def create_account():
             _audit(db, "user_create", user, user.role)
             rows = db.execute(select(User).order_by(User.active.desc(), User.email)).scalars().all()
     except users.UserError as exc:
-        flash(str(exc))
+        flash(exc.translated(Translator(g.ui_lang)))
         return redirect(url_for("dashboard.accounts"))
     return render_template("dashboard/users.html", rows=rows, roles=users.ROLES,
                            temporary=(user.email, temporary))

@@ -1,7 +1,7 @@
 """Signing in and out, and the interface language."""
 from datetime import timedelta
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import g, redirect, render_template, request, session, url_for
 
 from .. import users
 from ..models import AuditEvent

@@ -94,7 +94,7 @@ def inbox():
         else:
             total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
             rows = db.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars().all()
-        assignees = dict(db.execute(select(User.id, User.name)).all())
+        assignees = g.staff_names = dict(db.execute(select(User.id, User.name)).all())
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("dashboard/inbox.html", cases=rows, counts=counts, total=total, page=page, pages=pages,
                            args=args, overdue=lambda c: is_overdue(c, rt.config), areas=area_names(g.ui_lang),
@@ -131,7 +131,8 @@ def case_page(code):
                 log.append({"at": m.created_at, "text": vault.decrypt(m.text_enc) if m.text_enc else "",
                             "media": len(json.loads(vault.decrypt(m.media_enc) or "[]")) if m.media_enc else 0,
                             "replies": [r["text"] for r in replies]})
-        staff = {u.id: u.name for u in db.execute(select(User)).scalars()}
+        staff = dict(db.execute(select(User.id, User.name)).all())
+        g.staff_names = staff          # who() in the template names the same people: no second query
     media = [media_proxy.entry(r)[1] for r in json.loads(vault.decrypt(case.media_enc) or "[]")] \
         if case.media_enc and personal else []          # content types, in order: the page picks the player
     templates = _answer_templates(case.language or "ar")
