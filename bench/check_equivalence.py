@@ -7,6 +7,8 @@
   every question of tests/payloads/questions*.yaml and on random texts made of keywords and words of
   those questions, mutated (typos, cuts, swapped letters), in every language and none;
 - handlers/language.py: detect() against counting every keyword of the language;
+- handlers/feedback.py: trigger_kind() and is_sensitive() through PhraseMatcher's sets, against comparing
+  every phrase word with every word of the message (word_matches(loose=False));
 - bot/channels/twilio.py: twiml() against twilio's MessagingResponse, the signature check against
   RequestValidator.validate;
 - bot/channels/telegram.py: keyboard() against python-telegram-bot's ReplyKeyboardMarkup.to_dict().
@@ -22,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from handlers import language, search  # noqa: E402
+from handlers import feedback, language, search  # noqa: E402
 from handlers.content import load  # noqa: E402
 from handlers.text import stems, tokens  # noqa: E402
 from handlers.types import Option, Reply  # noqa: E402
@@ -134,6 +136,39 @@ def check_search(rng, extra: int) -> int:
     return differences
 
 
+def reference_match_any(words, phrases) -> bool:
+    forms = [stems(w) for w in words]
+    return any(parts and all(any(search.word_matches(p, f, loose=False) for fs in forms for f in fs) for p in parts)
+               for parts in (tokens(str(phrase)) for phrase in phrases))
+
+
+def check_feedback_words(rng, extra: int) -> int:
+    content = load()
+    kinds = [(k.get("id"), [w for ws in (k.get("words") or {}).values() for w in ws or []])
+             for k in content.feedback.get("kinds") or []]
+    sensitive = [w for ws in ((content.feedback.get("sensitive") or {}).get("words") or {}).values() for w in ws or []]
+    texts = []
+    for name in ("questions.yaml", "questions_holdout.yaml", "questions_more.yaml"):
+        data = yaml.safe_load((ROOT / "tests" / "payloads" / name).read_text(encoding="utf-8"))
+        for entries in data.values():
+            texts += [e["q"] if isinstance(e, dict) else str(e) for e in entries or []]
+    pool = [w for phrase in sensitive + [w for _, ws in kinds for w in ws] for w in str(phrase).split()]
+    pool += [w for t in texts for w in t.split()]
+    for _ in range(extra * 10):
+        texts.append(" ".join(mutate(rng, rng.choice(pool)) + rng.choice(["", "ات", "ء", "ه", "ان"])
+                              for _ in range(rng.randint(1, 5))))
+    differences = 0
+    for text in texts:
+        phrase = " ".join(tokens(text))
+        expected_kind = next((kind for kind, words in kinds if reference_match_any(phrase.split(), words)), None)
+        if feedback.trigger_kind(content, phrase) != expected_kind or \
+                feedback.is_sensitive(content, text) != reference_match_any(tokens(text), sensitive):
+            differences += 1
+            print(f"feedback words differ: {text!r}")
+    print(f"feedback and sensitive words: {len(texts)} texts, {differences} differences")
+    return differences
+
+
 def check_rendering(rng, count: int) -> int:
     from telegram import KeyboardButton, ReplyKeyboardMarkup
     from twilio.request_validator import RequestValidator
@@ -187,7 +222,8 @@ def main() -> int:
     parser.add_argument("--random", type=int, default=1000, help="random texts besides the question tables")
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    return 1 if check_search(rng, args.random) + check_rendering(rng, 2000) else 0
+    return 1 if check_search(rng, args.random) + check_feedback_words(rng, args.random) + \
+        check_rendering(rng, 2000) else 0
 
 
 if __name__ == "__main__":

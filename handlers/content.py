@@ -82,6 +82,7 @@ class Content:
     answer_templates: list = field(default_factory=list)   # saved staff answers (answer_templates.yaml)
     # built from keyword_index when the content loads (search.SearchIndex), rebuilt if keyword_index is replaced
     search_index: object = field(default=None, repr=False, compare=False)
+    phrase_matcher: object = field(default=None, repr=False, compare=False)
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)

@@ -10,7 +10,6 @@ from .i18n import N_
 from .conversation import (BROWSING, ERASE_CONFIRM, FEEDBACK_AREA, FEEDBACK_KIND, FEEDBACK_SENSITIVE,
                            FEEDBACK_TEXT, Conversation, action)
 from .menu import main_menu, referral_lines
-from .search import word_matches
 from .text import stems, tokens
 
 KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
@@ -19,29 +18,63 @@ SHORT_TRIGGER = 3  # a trigger word in a message this short starts the feedback 
 NUMBERLESS_STATES: set[str] = set()
 
 
-def _match_any(words: list[str], phrases: list[str]) -> bool:
-    forms = [stems(w) for w in words]
-    for phrase in phrases:
-        parts = tokens(str(phrase))
-        if parts and all(any(word_matches(p, f, loose=False) for fs in forms for f in fs) for p in parts):
-            return True
-    return False
+class PhraseMatcher:
+    """Feedback and sensitive phrases compared with a message's words strictly, as
+    search.word_matches(loose=False) does: the same word (a bare hamza may be left out) or, for a
+    phrase word of 4+ letters, a longer form of it. Built once per content: a message's word forms go
+    into two sets and each phrase word is two look-ups, not a comparison with every word."""
+
+    def __init__(self, content: Content):
+        self.source = content.feedback
+        self.kinds = [(kind.get("id"), self._phrases(w for ws in (kind.get("words") or {}).values() for w in ws or []))
+                      for kind in content.feedback.get("kinds") or []]
+        lists = ((content.feedback.get("sensitive") or {}).get("words") or {}).values()
+        self.sensitive = self._phrases(w for ws in lists for w in ws or [])
+
+    @staticmethod
+    def _phrases(words) -> list[tuple[tuple[str, str | None], ...]]:
+        phrases = (tuple((_dehamza(p), p if len(p) >= 4 else None) for p in tokens(str(w))) for w in words)
+        return [p for p in phrases if p]
+
+    @staticmethod
+    def forms(words: list[str]) -> tuple[set[str], set[str]]:
+        """(every form of every word without hamza, every beginning of 4+ letters of every form)."""
+        whole: set[str] = set()
+        begins: set[str] = set()
+        for word in words:
+            for form in stems(word):
+                whole.add(_dehamza(form))
+                begins.update(form[:k] for k in range(4, len(form) + 1))
+        return whole, begins
+
+    @staticmethod
+    def matches(phrases, forms: tuple[set[str], set[str]]) -> bool:
+        whole, begins = forms
+        return any(all(bare in whole or (start is not None and start in begins) for bare, start in phrase)
+                   for phrase in phrases)
+
+
+def _dehamza(word: str) -> str:
+    return word.replace("ء", "")
+
+
+def matcher(content: Content) -> PhraseMatcher:
+    found = getattr(content, "phrase_matcher", None)
+    if found is None or found.source is not content.feedback:
+        found = content.phrase_matcher = PhraseMatcher(content)
+    return found
 
 
 def trigger_kind(content: Content, phrase: str) -> str | None:
     """The feedback kind a message announces ("شكوى", "pêşniyar", "complaint ..."), if any."""
-    words = phrase.split()
-    for kind in content.feedback.get("kinds") or []:
-        all_words = [w for ws in (kind.get("words") or {}).values() for w in ws or []]
-        if _match_any(words, all_words):
-            return kind.get("id")
-    return None
+    found = matcher(content)
+    forms = found.forms(phrase.split())
+    return next((kind for kind, phrases in found.kinds if found.matches(phrases, forms)), None)
 
 
 def is_sensitive(content: Content, text: str) -> bool:
-    words = tokens(text)
-    lists = ((content.feedback.get("sensitive") or {}).get("words") or {}).values()
-    return _match_any(words, [w for ws in lists for w in ws or []])
+    found = matcher(content)
+    return found.matches(found.sensitive, found.forms(tokens(text)))
 
 
 def looks_like_case_code(text: str) -> bool:
