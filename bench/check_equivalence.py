@@ -62,9 +62,11 @@ def reference_search(content, text, lang=None):
 def reference_votes(content, text, candidates):
     words = tokens(text)
     phrase = " ".join(words)
-    votes = {lang: 0 for lang in candidates}
+    votes = language.grammar_votes(text, words, candidates)
     for lang in candidates:
         for marker in content.markers.get(lang, ()):
+            if "ar" in candidates and len(marker) == 1:
+                continue
             if (" " in marker and marker in phrase) or marker in words:
                 votes[lang] += 1
         for _item, kw_lang, kw in content.keyword_index:

@@ -88,6 +88,14 @@ def _kind_label(ctx: Conversation, kind_id: str) -> str:
     return kind_id
 
 
+def welcome_thanks(ctx: Conversation) -> None:
+    """A short thank-you: answered kindly, with the way to pass thanks on to the team and the menu."""
+    ctx.go(BROWSING)
+    ctx.say(ctx.t("You are welcome! We are glad to help."),
+            [("1", ctx.t("Send thanks to the team"), ["feedback", "thanks"]),
+             ("0", ctx.t("Main menu"), ["menu"])], back=["menu"])
+
+
 @action("feedback")
 def start(ctx: Conversation, kind: str | None = None, text: str | None = None) -> None:
     """Begin: ask the kind, or (when we know it) ask for the words; with words already given, open the case."""

@@ -125,12 +125,17 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
 
 def _feedback_by_words(ctx: Conversation, kind: str, text: str, phrase: str) -> None:
     """"شكوى" alone opens the feedback dialogue; a longer message with it is the feedback itself,
-    unless it is really a question the content answers ("سؤال عن الكوليرا")."""
+    unless it is really a question the content answers ("سؤال عن الكوليرا", "پێشنیاری کار لە دوبەی")."""
     words = len(phrase.split())
-    if words <= feedback.SHORT_TRIGGER or words < (5 if kind == "complaint" else 9):
+    if kind == "thanks" and words <= feedback.SHORT_TRIGGER:
+        return feedback.welcome_thanks(ctx)    # "شكرا" at the end of a chat: not a form to fill
+    if words <= feedback.SHORT_TRIGGER:
         return feedback.start(ctx, kind)   # "I want to ask a question": ask for it, do not file the sentence
-    if kind in ("question", "help_request") and topics.best(ctx.content, text, ctx.lang)[0]:
+    if kind != "complaint" and topics.best(ctx.content, text, ctx.lang)[0]:
+        # a question the content answers; also Kurdish پێشنیار "suggestion" = "offer" (of a job abroad)
         return topics.answer_question(ctx, text)
+    if words < (5 if kind == "complaint" else 9):
+        return feedback.start(ctx, kind)
     feedback.start(ctx, kind, text)
 
 
