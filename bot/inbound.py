@@ -80,36 +80,63 @@ def receive(runtime: Runtime, incoming: Incoming) -> Outcome:
                       "media_enc": vault.encrypt(json.dumps([m.url for m in incoming.media])) if incoming.media
                       else None,
                       "created_at": now}
-    with runtime.transaction() as session:
-        connection = session.connection()          # Core statements: the ORM adds nothing on this path
-        contact = connection.execute(_UPSERT_CONTACT, contact_values).one()   # a Row: .id, .language, ...
-        message_id = connection.execute(_INSERT_MESSAGE, {**message_values, "contact_id": contact.id}).scalar()
-        if message_id is None:
-            return _duplicate(runtime, session, incoming)
+    try:
+        with runtime.transaction() as session:
+            return _receive(runtime, session, incoming, contact_values, message_values, now)
+    except _Duplicate as duplicate:     # raised inside: the transaction rolled back, the upsert with it
+        return duplicate.outcome
 
-        state = load_state(runtime, contact)
-        services = CaseServices(runtime, session, contact, incoming, message_id)
-        ctx = respond(runtime.content.get(), incoming, state, services, runtime.config)
-        if services.erased:
-            return Outcome(ctx.replies, language=ctx.lang, events=ctx.events)
-        if session.new or session.dirty or session.deleted:
-            session.flush()      # a case opened by the dialogue, as the ORM would before the statements below
-        connection.execute(_UPDATE_CONTACT, {
-            "_id": contact.id, "language": state.language, "state": state.state,
-            "state_enc": vault.encrypt(json.dumps(state.data, ensure_ascii=False)) if state.data else None,
-            "opted_out": state.opted_out, "subscribed": state.subscribed, "area": state.area,
-            "topics": ",".join(state.topics), "last_seen_at": now})
-        shown = [e[1] for e in ctx.events if e[0] == "item"]
-        connection.execute(_UPDATE_MESSAGE, {
-            "_id": message_id, "language": ctx.lang, "item": shown[-1] if shown else None,
-            "replies_enc": vault.encrypt(json.dumps([r.to_dict() for r in ctx.replies], ensure_ascii=False))})
+
+class _Duplicate(Exception):
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+
+
+def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict, message_values: dict,
+             now) -> Outcome:
+    vault = runtime.vault
+    connection = session.connection()          # Core statements: the ORM adds nothing on this path
+    contact = connection.execute(_UPSERT_CONTACT, contact_values).one()   # a Row: .id, .language, ...
+    message_id = connection.execute(_INSERT_MESSAGE, {**message_values, "contact_id": contact.id}).scalar()
+    if message_id is None:
+        # Rolled back: a repeated "yes, delete my data" must not bring the erased contact back.
+        raise _Duplicate(_duplicate(runtime, session, incoming, contact.id))
+
+    state = load_state(runtime, contact)
+    services = CaseServices(runtime, session, contact, incoming, message_id)
+    ctx = respond(runtime.content.get(), incoming, state, services, runtime.config)
+    if services.erased:     # the confirmation holds no personal data: kept, so a repeat is answered alike
+        _keep_replies(connection, vault, message_id, ctx, None)
+        return Outcome(ctx.replies, language=ctx.lang, events=ctx.events)
+    if session.new or session.dirty or session.deleted:
+        session.flush()      # a case opened by the dialogue, as the ORM would before the statements below
+    connection.execute(_UPDATE_CONTACT, {
+        "_id": contact.id, "language": state.language, "state": state.state,
+        "state_enc": vault.encrypt(json.dumps(state.data, ensure_ascii=False)) if state.data else None,
+        "opted_out": state.opted_out, "subscribed": state.subscribed, "area": state.area,
+        "topics": ",".join(state.topics), "last_seen_at": now})
+    shown = [e[1] for e in ctx.events if e[0] == "item"]
+    _keep_replies(connection, vault, message_id, ctx, shown[-1] if shown else None)
     return Outcome(ctx.replies, language=ctx.lang, events=ctx.events)
 
 
-def _duplicate(runtime: Runtime, session, incoming: Incoming) -> Outcome:
-    """The same provider message again: answer what we answered the first time, change nothing."""
-    stored = session.execute(select(Message.replies_enc).where(
-        Message.channel == incoming.channel, Message.provider_id == incoming.provider_id)).scalar()
-    replies = [Reply.from_dict(r) for r in json.loads(runtime.vault.decrypt(stored) or "[]")] if stored else []
+def _keep_replies(connection, vault, message_id: int, ctx, item: str | None) -> None:
+    """What we answered, with the message: a repeated delivery gets the same answer."""
+    connection.execute(_UPDATE_MESSAGE, {
+        "_id": message_id, "language": ctx.lang, "item": item,
+        "replies_enc": vault.encrypt(json.dumps([r.to_dict() for r in ctx.replies], ensure_ascii=False))})
+
+
+def _duplicate(runtime: Runtime, session, incoming: Incoming, contact_id: int) -> Outcome:
+    """The same provider message again: answer what we answered the first time, change nothing.
+
+    Only to the same sender: a reused id from another address (a forged or replayed request) gets
+    no answer, so nobody reads another person's replies. After an erasure the row has no contact
+    and its replies are the confirmation, which holds nothing personal."""
+    first = session.execute(select(Message.contact_id, Message.replies_enc).where(
+        Message.channel == incoming.channel, Message.provider_id == incoming.provider_id)).one_or_none()
     log.info("duplicate delivery on %s ignored", incoming.channel)
-    return Outcome(replies, duplicate=True)
+    if first is None or not first.replies_enc or first.contact_id not in (None, contact_id):
+        return Outcome([], duplicate=True)
+    stored = runtime.vault.decrypt(first.replies_enc)
+    return Outcome([Reply.from_dict(r) for r in json.loads(stored or "[]")], duplicate=True)

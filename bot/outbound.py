@@ -421,18 +421,22 @@ class Recorder:
 
 
 def record_status(runtime, provider_id: str, status: str, error_code: str | None) -> bool:
-    """A delivery callback; statuses only move forward (a late 'sent' never undoes 'delivered')."""
+    """A Twilio delivery callback. Statuses only move forward: a late 'sent' never undoes 'delivered',
+    and the first final word (delivered, undelivered, failed) stays; 'read' may follow 'delivered'."""
     order = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "undelivered": 3, "failed": 3}
+    code = int(error_code) if error_code and error_code.isdigit() and len(error_code) <= 9 else None
     with runtime.transaction() as session:
-        row = session.execute(select(Outbound).where(Outbound.provider_id == provider_id)
-                              .with_for_update()).scalar_one_or_none()
+        # Telegram rows keep Telegram's small message numbers as provider ids: never theirs.
+        row = session.execute(select(Outbound).where(Outbound.provider_id == provider_id,
+                                                     Outbound.channel.in_(("sms", "whatsapp")))
+                              .order_by(Outbound.id).limit(1).with_for_update()).scalar_one_or_none()
         if row is None:
             return False
-        if order.get(status, -1) >= order.get(row.status, -1) and status in order:
+        if status in order and order[status] > order.get(row.status, -1):
             row.status = status
             if status in ("undelivered", "failed"):
-                row.failure_reason = f"twilio_{error_code}" if error_code else status
-                if error_code and int(error_code) in twilio.OPTED_OUT and row.contact_id:
+                row.failure_reason = f"twilio_{code}" if code is not None else status
+                if code in twilio.OPTED_OUT and row.contact_id:
                     session.execute(update(Contact).where(Contact.id == row.contact_id).values(
                         opted_out=True, subscribed=False))
             row.updated_at = utcnow()

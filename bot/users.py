@@ -95,6 +95,8 @@ def throttled(session, email: str, ip: str) -> bool:
 def authenticate(session, vault, email: str, password: str, code: str, ip: str) -> tuple[User | None, str]:
     """(user, "") on success, else (None, reason): "throttled", "totp", or "invalid" (never which part)."""
     email = (email or "").strip().lower()
+    if len(email) > 200 or not email.isprintable():    # no account has such an address; keep it out of queries
+        email = "invalid"
     if throttled(session, email, ip):
         return None, "throttled"
     user = session.execute(select(User).where(User.email == email)).scalar_one_or_none()
@@ -113,7 +115,7 @@ def authenticate(session, vault, email: str, password: str, code: str, ip: str) 
         ok = pyotp.TOTP(secret).verify(code.strip(), valid_window=1)
     if not ok:
         session.add(LoginAttempt(email_hash=_digest(email), ip_hash=_digest(ip)))
-        session.add(AuditEvent(actor=f"user:{email}", action="login_failed"))
+        session.add(AuditEvent(actor=f"user:{email}"[:80], action="login_failed"))
         return None, "invalid"
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)

@@ -31,6 +31,11 @@ def _bad_request(exc: BadRequest):
     return _error(exc.status, exc.reason)
 
 
+@blueprint.errorhandler(413)
+def _too_large(exc):
+    return _error(413, "the body is too large for a message")
+
+
 @blueprint.errorhandler(OperationalError)
 def _database_down(exc):
     log.error("database unavailable: %s", type(exc).__name__)
@@ -46,7 +51,10 @@ def telegram_update():
         return _error(403, "wrong or missing X-Telegram-Bot-Api-Secret-Token")
     if request.mimetype != "application/json":
         return _error(415, "send the update as application/json")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:                    # nested thousands deep: not JSON any Telegram sends
+        data = None
     if data is None:
         return _error(400, "the body is not valid JSON")
     parsed = telegram.parse_body(data)

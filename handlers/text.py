@@ -101,7 +101,7 @@ def parse_number(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def clean_for_storage(text: str, limit: int = 4000) -> str:
+def clean_for_storage(text: str, limit: int = 4096) -> str:
     """Text as we keep it: NUL and other C0 controls removed, bounded length; joiners kept."""
     text = "".join(ch for ch in (text or "") if ch in "\n\t" or unicodedata.category(ch) != "Cc")
     return text[:limit]

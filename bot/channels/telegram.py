@@ -45,8 +45,9 @@ def parse_body(data) -> Incoming | Ignored:
     """A decoded update body to an Incoming; raises BadRequest when it is not a Telegram update."""
     if not isinstance(data, dict):
         raise BadRequest("an update must be a JSON object")
-    if not isinstance(data.get("update_id"), int):
-        raise BadRequest("update_id (an integer) is missing")
+    update_id = data.get("update_id")
+    if type(update_id) is not int or not 0 <= update_id < 2 ** 63:
+        raise BadRequest("update_id (a positive integer) is missing")
     try:
         update = Update.de_json(data, None)
     except Exception as exc:  # de_json raises whatever the wrong shape provokes
@@ -54,36 +55,73 @@ def parse_body(data) -> Incoming | Ignored:
     return from_update(update)
 
 
+def _chat_id(chat) -> str:
+    """A chat id as we keep it; de_json takes whatever the JSON holds, Telegram sends an integer."""
+    if chat is None or type(chat.id) is not int or abs(chat.id) >= 2 ** 63:
+        raise BadRequest("the message has no chat with an integer id")
+    return str(chat.id)
+
+
+def _text(value, name: str) -> str:
+    """Text fields as strings that can be stored: JSON may carry numbers, lists or lone surrogates."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{name} is not valid Unicode (a lone surrogate)") from None
+    return value
+
+
+def _hint(user) -> str | None:
+    code = getattr(user, "language_code", None) if user is not None else None
+    return code if isinstance(code, str) and code.isascii() else None
+
+
+def _file(attachment) -> str:
+    return "telegram:file:" + _text(attachment.file_id, "file_id")
+
+
+def _mime(attachment, default: str) -> str:
+    mime = getattr(attachment, "mime_type", None)
+    return mime if isinstance(mime, str) and mime.isascii() and len(mime) <= 100 else default
+
+
 def from_update(update: Update) -> Incoming | Ignored:
     if update.callback_query is not None:
         query = update.callback_query
         if query.message is None or query.from_user is None:
             return Ignored("callback without a chat")
-        return Incoming(CHANNEL, str(query.message.chat.id), text=query.data or "",
-                        provider_id=str(update.update_id), language_hint=query.from_user.language_code)
+        chat = query.message.chat
+        if chat is not None and chat.type != "private":
+            return Ignored("not a private chat")
+        return Incoming(CHANNEL, _chat_id(chat), text=_text(query.data, "callback_query.data"),
+                        provider_id=str(update.update_id), language_hint=_hint(query.from_user))
     message = update.message
     if message is None:
         kind = ("edited message" if update.edited_message else
                 "member update" if update.my_chat_member else "update without a message")
         return Ignored(kind)
+    address = _chat_id(message.chat)
     if message.chat.type != "private":
         return Ignored("not a private chat")
     media = []
     if message.voice:
-        media.append(Media(f"telegram:file:{message.voice.file_id}", message.voice.mime_type or "audio/ogg"))
+        media.append(Media(_file(message.voice), _mime(message.voice, "audio/ogg")))
     elif message.audio:
-        media.append(Media(f"telegram:file:{message.audio.file_id}", message.audio.mime_type or "audio/mpeg"))
+        media.append(Media(_file(message.audio), _mime(message.audio, "audio/mpeg")))
     elif message.photo:
-        media.append(Media(f"telegram:file:{message.photo[-1].file_id}", "image/jpeg"))
+        media.append(Media(_file(message.photo[-1]), "image/jpeg"))
     elif message.video_note or message.video:
         video = message.video_note or message.video
-        media.append(Media(f"telegram:file:{video.file_id}", "video/mp4"))
+        media.append(Media(_file(video), "video/mp4"))
     elif message.document:
-        media.append(Media(f"telegram:file:{message.document.file_id}", message.document.mime_type or ""))
-    text = message.text or message.caption or ""
-    hint = message.from_user.language_code if message.from_user else None
-    return Incoming(CHANNEL, str(message.chat.id), text=text, provider_id=str(update.update_id),
-                    media=media, language_hint=hint, supported=bool(text or media))
+        media.append(Media(_file(message.document), _mime(message.document, "")))
+    text = _text(message.text, "message.text") or _text(message.caption, "message.caption")
+    return Incoming(CHANNEL, address, text=text, provider_id=str(update.update_id),
+                    media=media, language_hint=_hint(message.from_user), supported=bool(text or media))
 
 
 # ---- rendering -----------------------------------------------------------------------------------

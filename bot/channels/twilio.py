@@ -68,13 +68,13 @@ def _validate(validator: RequestValidator, url: str, form, signature: str) -> bo
 def parse_form(form) -> Incoming:
     """A Twilio inbound message form to an Incoming; raises BadRequest for a form that is not one."""
     sender = (form.get("From") or "").strip()
-    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    sid = _sid(form.get("MessageSid") or form.get("SmsMessageSid"))
     if not sender:
         raise BadRequest("From is missing")
-    if not sid:
-        raise BadRequest("MessageSid is missing")
     channel = "whatsapp" if sender.startswith(WHATSAPP_PREFIX) else "sms"
-    address = sender[len(WHATSAPP_PREFIX):] if channel == "whatsapp" else sender
+    address = (sender[len(WHATSAPP_PREFIX):] if channel == "whatsapp" else sender).strip()
+    if not address or len(address) > 64:
+        raise BadRequest("From has no address (or one longer than 64 characters)")
     try:
         count = min(int(form.get("NumMedia") or 0), 10)
     except ValueError:
@@ -86,11 +86,24 @@ def parse_form(form) -> Incoming:
 
 
 def parse_status(form) -> StatusUpdate:
-    sid = form.get("MessageSid") or form.get("SmsSid")
-    status = form.get("MessageStatus") or form.get("SmsStatus")
-    if not sid or not status:
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+    if not status:
         raise BadRequest("MessageSid and MessageStatus are required")
-    return StatusUpdate(sid, status.lower(), form.get("ErrorCode") or None)
+    sid = _sid(form.get("MessageSid") or form.get("SmsSid"))
+    return StatusUpdate(sid, status[:20], (form.get("ErrorCode") or "").strip()[:12] or None)
+
+
+_SID = re.compile(r"[A-Za-z0-9]{1,80}")
+
+
+def _sid(value: str | None) -> str:
+    """Twilio's ids are 34 letters and digits (SM + 32 hex); anything else is not from Twilio."""
+    sid = (value or "").strip()
+    if not sid:
+        raise BadRequest("MessageSid is missing")
+    if not _SID.fullmatch(sid):
+        raise BadRequest("MessageSid must be letters and digits (at most 80)")
+    return sid
 
 
 # ---- rendering -----------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from . import UI_LANGUAGES, blueprint, runtime
 
 def _safe_next(target: str | None) -> str:
     """Only paths on this site: a login link must not send staff elsewhere."""
-    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target \
+            and target.isprintable() and len(target) <= 500:
         return target
     return url_for("dashboard.inbox")
 
