@@ -86,6 +86,12 @@ class CaseServices:
         return {"status": case.status, "kind": case.kind,
                 "answer": self.runtime.vault.decrypt(answer) if answer else None}
 
+    def my_cases(self, limit: int = 3) -> list[dict]:
+        """This person's latest cases, newest first: "what happened to my complaint?" without the code."""
+        codes_ = self.session.execute(select(Case.code).where(Case.contact_id == self.contact.id)
+                                      .order_by(Case.id.desc()).limit(limit)).scalars().all()
+        return [{"code": code, **self.case_status(code)} for code in codes_]
+
     def erase_contact(self) -> None:
         erase_contact(self.session, self.contact.id, actor="person")
         self.erased = True

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select, text, update
 from handlers import ContactState, Incoming, Reply, respond
 from handlers.text import clean_for_storage
 
-from .cases import CaseServices
+from .cases import CaseServices, as_aware
 from .models import Contact, Message, utcnow
 from .runtime import Runtime
 
@@ -61,9 +61,10 @@ class Outcome:
 
 def load_state(runtime: Runtime, contact: Contact) -> ContactState:
     data = json.loads(runtime.vault.decrypt(contact.state_enc) or "{}") if contact.state_enc else {}
+    idle = (utcnow() - as_aware(contact.last_seen_at)).total_seconds() if contact.last_seen_at else None
     return ContactState(language=contact.language, state=contact.state, data=data, opted_out=contact.opted_out,
                         subscribed=contact.subscribed, area=contact.area,
-                        topics=[t for t in (contact.topics or "").split(",") if t])
+                        topics=[t for t in (contact.topics or "").split(",") if t], idle_seconds=idle)
 
 
 def receive(runtime: Runtime, incoming: Incoming) -> Outcome:

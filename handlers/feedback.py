@@ -9,7 +9,7 @@ from .content import Content
 from .i18n import N_
 from .conversation import (BROWSING, ERASE_CONFIRM, FEEDBACK_AREA, FEEDBACK_KIND, FEEDBACK_SENSITIVE,
                            FEEDBACK_TEXT, Conversation, action)
-from .menu import main_menu, referral_lines
+from .menu import main_menu, referral_lines, yes_or_no
 from .text import stems, tokens
 
 KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
@@ -30,6 +30,9 @@ class PhraseMatcher:
                       for kind in content.feedback.get("kinds") or []]
         lists = ((content.feedback.get("sensitive") or {}).get("words") or {}).values()
         self.sensitive = self._phrases(w for ws in lists for w in ws or [])
+        status = content.feedback.get("status") or {}
+        self.status_mine, self.status_asking = (
+            self._phrases(w for ws in (status.get(part) or {}).values() for w in ws or []) for part in ("mine", "asking"))
 
     @staticmethod
     def _phrases(words) -> list[tuple[tuple[str, str | None], ...]]:
@@ -77,6 +80,13 @@ def is_sensitive(content: Content, text: str) -> bool:
     return found.matches(found.sensitive, found.forms(tokens(text)))
 
 
+def asks_status(content: Content, text: str) -> bool:
+    """"شنو صار بشكواي", "سکاڵاکەم چی لێهات؟": a question about one's own feedback, without the code."""
+    found = matcher(content)
+    forms = found.forms(tokens(text))
+    return found.matches(found.status_mine, forms) and found.matches(found.status_asking, forms)
+
+
 def looks_like_case_code(text: str) -> bool:
     return codes.find_code(text) is not None
 
@@ -115,9 +125,14 @@ def start(ctx: Conversation, kind: str | None = None, text: str | None = None) -
     ctx.say(t("What do you want to tell us?"), options, back=["menu"])
 
 
-def media_received(ctx: Conversation) -> None:
+def incoming_media(ctx: Conversation) -> list[dict]:
+    return [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
+
+
+@action("media_received")
+def media_received(ctx: Conversation, media: list | None = None) -> None:
     """A voice note or photo outside the feedback dialogue: keep it and ask what it is about."""
-    ctx.go(FEEDBACK_KIND, media=[{"url": m.url, "type": m.content_type} for m in ctx.incoming.media])
+    ctx.go(FEEDBACK_KIND, media=media or incoming_media(ctx))
     ctx.say(ctx.t("Thank you for your voice note or photo. We can pass it to our team."))
     start(ctx)
 
@@ -192,7 +207,7 @@ def offer_sensitive(ctx: Conversation, text: str) -> None:
     if contacts:
         lines.append(t("If you are in danger or need help now:"))
         lines.extend(contacts)
-    ctx.say("\n".join(lines), [("1", t("Yes, pass it on"), ["sensitive_yes"]), ("2", t("No"), ["menu"])],
+    ctx.say("\n".join(lines), [("1", t("Yes, pass it on"), ["sensitive_yes"]), ("2", t("No"), ["sensitive_no"])],
             back=["menu"])
 
 
@@ -233,9 +248,27 @@ def on_more(ctx: Conversation, text: str, command: str | None) -> None:
 
 
 def on_sensitive_answer(ctx: Conversation, text: str, command: str | None) -> None:
-    if command == "yes":
+    """The survivor decides: yes passes it on; no is respected, kindly, with the way back; anything
+    else asks again (with the contacts) rather than dropping a report the person may think was sent."""
+    answer = yes_or_no(ctx, text, command)
+    if answer == "yes":
         return sensitive_yes(ctx)
-    main_menu(ctx)
+    t = ctx.t
+    contacts = referral_lines(ctx, "sensitive")
+    help_lines = [t("If you are in danger or need help now:"), *contacts] if contacts else []
+    if answer == "no":
+        ctx.go(BROWSING, text=ctx.state.data.get("text", ""))
+        return ctx.say("\n".join([t("We will not pass it on. If you change your mind, send 1."), *help_lines]),
+                       [("1", t("Yes, pass it on"), ["sensitive_yes"]), ("0", t("Main menu"), ["menu"])],
+                       back=["menu"])
+    ctx.say("\n".join([t("Do you want us to pass it, in confidence, to a trained staff member?"),
+                       t("Send 1 for yes or 2 for no."), *help_lines]),
+            [("1", t("Yes, pass it on"), ["sensitive_yes"]), ("2", t("No"), ["sensitive_no"])], back=["menu"])
+
+
+@action("sensitive_no")
+def sensitive_no(ctx: Conversation) -> None:
+    on_sensitive_answer(ctx, "", "no")
 
 
 def on_kind_text(ctx: Conversation, text: str, command: str | None) -> None:
@@ -243,6 +276,23 @@ def on_kind_text(ctx: Conversation, text: str, command: str | None) -> None:
     kind = trigger_kind(ctx.content, " ".join(tokens(text))) or "complaint"
     media = list(ctx.state.data.get("media") or []) + [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
     _open(ctx, kind, text, media, is_sensitive(ctx.content, text))
+
+
+def show_my_cases(ctx: Conversation) -> None:
+    """The person's latest cases and their status; without any, how to look one up by its code."""
+    t = ctx.t
+    cases = ctx.services.my_cases() if ctx.services else []
+    ctx.go(BROWSING)
+    if not cases:
+        return ctx.say(t("Send your reference code (7 digits) to see the status of your message."),
+                       [("0", t("Main menu"), ["menu"])])
+    lines = []
+    for case in cases:
+        lines.append(t("Case {code}: {status}.", code=t.digits(codes.display(case["code"])),
+                       status=t(STATUS_LABELS[case["status"]])))
+        if case.get("answer"):
+            lines.append(t("Our answer: {answer}", answer=case["answer"]))
+    ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])])
 
 
 def show_status(ctx: Conversation, text: str) -> None:
@@ -292,7 +342,8 @@ def erase_yes(ctx: Conversation) -> None:
 
 
 def on_erase_text(ctx: Conversation, text: str, command: str | None) -> None:
-    if command == "yes":
+    """Only a clear yes deletes ("نعم احذفها" is one); anything unclear deletes nothing."""
+    if yes_or_no(ctx, text, command) == "yes":
         return erase_yes(ctx)
     main_menu(ctx)
 

@@ -1,8 +1,9 @@
 """The main menu, the language choice, help, and STOP/START: the screens every path leads back to.
 
 Announcements (menu 6) are in subscription.py."""
-from .conversation import BROWSING, CHOOSING_LANGUAGE, Conversation, action
+from .conversation import BROWSING, CHOOSING_LANGUAGE, Conversation, action, run
 from .i18n import LANGUAGES, NATIVE_NAMES, N_, Translator
+from .text import tokens
 
 MENU_FEEDBACK = "5"
 MENU_ANNOUNCEMENTS = "6"
@@ -30,30 +31,36 @@ def welcome_text(ctx: Conversation) -> str:
     ])
 
 
-@action("menu")
-def main_menu(ctx: Conversation, intro: str = "") -> None:
+def main_options(ctx: Conversation) -> list[tuple[str, str, list]]:
     t = ctx.t
     options = [(str(n), ctx.pick(topic.title), ["topic", topic.id])
                for n, topic in enumerate(ctx.content.topics, 1)]
-    options += [
+    return options + [
         (MENU_FEEDBACK, t("Feedback or complaint"), ["feedback"]),
         (MENU_ANNOUNCEMENTS, t("Announcements"), ["announcements"]),
         (MENU_LANGUAGE, language_label(), ["language_menu"]),
     ]
+
+
+@action("menu")
+def main_menu(ctx: Conversation, intro: str = "") -> None:
     ctx.go(BROWSING)
-    ctx.say("\n".join(part for part in (intro, t("Main menu. Send a number, or write your question:")) if part),
-            options, back=["menu"])
+    ctx.say("\n".join(part for part in (intro, ctx.t("Main menu. Send a number, or write your question:")) if part),
+            main_options(ctx), back=["menu"])
 
 
 @action("language_menu")
-def language_menu(ctx: Conversation) -> None:
-    """Asked in every language at once: the person may not read the one we guessed."""
+def language_menu(ctx: Conversation, first: bool = False, media: list | None = None) -> None:
+    """Asked in every language at once: the person may not read the one we guessed.
+
+    first: the person has not had the welcome yet (their first message did not tell the language);
+    media: a voice note or photo they sent, kept until the language is known."""
     prompts = []
     for lang in LANGUAGES:
         prompt = Translator(lang)(N_("Choose your language:"))
         if prompt not in prompts:
             prompts.append(prompt)
-    ctx.go(CHOOSING_LANGUAGE)
+    ctx.go(CHOOSING_LANGUAGE, **({"first": True, "media": media or []} if first else {}))
     ctx.say("\n".join(prompts),
             [(str(n), NATIVE_NAMES[lang], ["set_language", lang]) for n, lang in enumerate(LANGUAGES, 1)],
             back=["menu"])
@@ -61,10 +68,16 @@ def language_menu(ctx: Conversation) -> None:
 
 @action("set_language")
 def set_language(ctx: Conversation, lang: str) -> None:
+    first, media = ctx.state.data.get("first"), list(ctx.state.data.get("media") or [])
     ctx.state.language = lang
     ctx.set_language(lang)
     ctx.note("language", lang)
-    main_menu(ctx, intro=ctx.t("Language changed to English."))
+    if not first:
+        return main_menu(ctx, intro=ctx.t("Language changed to English."))
+    ctx.say(welcome_text(ctx))
+    if media:
+        return run(ctx, ["media_received", media])
+    main_menu(ctx)
 
 
 @action("help")
@@ -102,6 +115,21 @@ def is_placeholder(phone: str) -> bool:
     if phone.strip().startswith("+964") or digits.startswith("964") and len(digits) > 10:
         digits = digits[3:]
     return not any(ch != "0" for ch in digits)
+
+
+def yes_or_no(ctx: Conversation, text: str, command: str | None) -> str | None:
+    """"yes", "no" or None for a reply to a yes/no question: the word alone, or leading a few more
+    ("نعم ارجوكم", "بەڵێ تکایە", "لا ما اريد"); a contradiction ("نعم لا") is no answer."""
+    if command in ("yes", "no"):
+        return command
+    words = tokens(text)
+    commands = ctx.content.commands
+    found = next((commands.get(" ".join(words[:n])) for n in (2, 1)
+                  if commands.get(" ".join(words[:n])) in ("yes", "no")), None)
+    if found is None:
+        return None
+    other = "no" if found == "yes" else "yes"
+    return None if any(commands.get(word) == other for word in words[1:]) else found
 
 
 def stop(ctx: Conversation) -> None:

@@ -13,11 +13,14 @@ from .content import Content
 from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, ContactState,
                            Conversation, Services, run)
 from .language import detect
-from .text import clean_for_storage, parse_number, tokens
+from .text import clean_for_storage, number_rest, parse_number, tokens
 from .types import Incoming
 
-# States that consume free text themselves (after commands and numbers had their chance).
-TEXT_STATES = {**feedback.TEXT_STATES, **subscription.TEXT_STATES}
+# States that consume free text themselves (after commands and numbers had their chance);
+# filled in at the end of this module (the language question's handler is here).
+TEXT_STATES: dict = {}
+# A state waiting for words is forgotten after this long: the next message starts afresh.
+STALE_AFTER = 3600
 
 
 def respond(content: Content, incoming: Incoming, state: ContactState,
@@ -39,6 +42,8 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
 
     if state.state == NEW:
         return _first_message(ctx, text, command)
+    if state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE and (state.idle_seconds or 0) > STALE_AFTER:
+        state.state, state.data = BROWSING, {}    # days later, "السلام عليكم" is not the awaited complaint
 
     if command == "stop":
         menu.stop(ctx)
@@ -55,8 +60,7 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
     elif command == "more" and _more_option(ctx):
         run(ctx, _more_option(ctx))
     elif command == "status" and not feedback.looks_like_case_code(text):
-        ctx.say(ctx.t("Send your reference code (7 digits) to see the status of your message."),
-                [("0", ctx.t("Main menu"), ["menu"])])
+        feedback.show_my_cases(ctx)
     elif command == "delete_data":
         feedback.ask_erase(ctx)
     elif command == "subscribe":
@@ -66,12 +70,17 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
     elif not incoming.supported and state.state not in TEXT_STATES:
         ctx.say(ctx.t("Sorry, I can only read text messages here."),
                 [("0", ctx.t("Main menu"), ["menu"])])
-    elif (number := parse_number(text)) is not None and state.state not in feedback.NUMBERLESS_STATES:
+    elif (number := _menu_number(ctx, text)) is not None:
         _choose(ctx, number)
     elif feedback.looks_like_case_code(text):
         feedback.show_status(ctx, text)
+    elif state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE and _is_greeting(content, phrase):
+        _follow_language(ctx, text)
+        menu.main_menu(ctx, intro=ctx.t("Hello!"))
     elif state.state in TEXT_STATES:
         TEXT_STATES[state.state](ctx, text, command)
+    elif feedback.asks_status(content, text):
+        feedback.show_my_cases(ctx)
     elif (kind := feedback.trigger_kind(content, phrase)) is not None:
         _feedback_by_words(ctx, kind, text, phrase)
     elif _is_greeting(content, phrase):
@@ -88,11 +97,15 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
 
 
 def _first_message(ctx: Conversation, text: str, command: str | None) -> Conversation:
-    """Detect the language; welcome; answer at once if the first message already is a question."""
+    """Detect the language; welcome; answer at once if the first message already is a question.
+
+    A first message that does not tell its language (a voice note, an emoji) gets the language
+    question, again until one is chosen; a voice note or photo waits there and is offered to the
+    team once the person has read the welcome."""
+    media = list(ctx.state.data.get("media") or []) + feedback.incoming_media(ctx)
     lang = detect(ctx.content, text, ctx.incoming.language_hint)
     if lang is None:
-        ctx.state.state = CHOOSING_LANGUAGE
-        menu.language_menu(ctx)
+        menu.language_menu(ctx, first=True, media=media)
         return ctx
     ctx.state.language = lang
     ctx.set_language(lang)
@@ -107,14 +120,16 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
         ctx.say(welcome)
         subscription.announcements(ctx)
         return ctx
+    if media and not phrase:
+        ctx.say(welcome)
+        feedback.media_received(ctx, media)
+        return ctx
     if command or _is_greeting(ctx.content, phrase) or not phrase:
         ctx.say(welcome)
         menu.main_menu(ctx)
         return ctx
     ctx.say(welcome)
-    if ctx.incoming.media and not text:
-        feedback.media_received(ctx)
-    elif feedback.is_sensitive(ctx.content, text):
+    if feedback.is_sensitive(ctx.content, text):
         feedback.offer_sensitive(ctx, text)
     elif (kind := feedback.trigger_kind(ctx.content, phrase)) is not None:
         _feedback_by_words(ctx, kind, text, phrase)
@@ -125,18 +140,39 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
 
 def _feedback_by_words(ctx: Conversation, kind: str, text: str, phrase: str) -> None:
     """"شكوى" alone opens the feedback dialogue; a longer message with it is the feedback itself,
-    unless it is really a question the content answers ("سؤال عن الكوليرا", "پێشنیاری کار لە دوبەی")."""
-    words = len(phrase.split())
-    if kind == "thanks" and words <= feedback.SHORT_TRIGGER:
+    unless it is really a question the content answers ("سؤال عن الكوليرا", "پێشنیاری کار لە دوبەی")
+    and does not begin by saying what it is ("اقتراح: ...")."""
+    words = phrase.split()
+    if kind == "thanks" and len(words) <= feedback.SHORT_TRIGGER:
         return feedback.welcome_thanks(ctx)    # "شكرا" at the end of a chat: not a form to fill
-    if words <= feedback.SHORT_TRIGGER:
+    if len(words) <= feedback.SHORT_TRIGGER:
         return feedback.start(ctx, kind)   # "I want to ask a question": ask for it, do not file the sentence
-    if kind != "complaint" and topics.best(ctx.content, text, ctx.lang)[0]:
-        # a question the content answers; also Kurdish پێشنیار "suggestion" = "offer" (of a job abroad)
+    announced = feedback.trigger_kind(ctx.content, " ".join(words[:2])) is not None   # "اقتراح: ..."
+    asking = kind in ("question", "help_request")
+    if (asking or not announced) and kind != "complaint" and topics.best(ctx.content, text, ctx.lang)[0]:
+        # a question the content answers; or the word inside one: Kurdish پێشنیار is also a job "offer"
         return topics.answer_question(ctx, text)
-    if words < (5 if kind == "complaint" else 9):
+    if announced and not asking:
+        return feedback.start(ctx, kind, text)     # "اقتراح: نريد ماء اكثر" is the suggestion itself
+    if len(words) < (5 if kind == "complaint" else 9):
         return feedback.start(ctx, kind)
     feedback.start(ctx, kind, text)
+
+
+def _stored_label(state: ContactState, key: str) -> str | None:
+    entry = (state.data.get("options") or {}).get(key)
+    return entry[0] if entry else None
+
+
+def on_language_text(ctx: Conversation, text: str, command: str | None) -> None:
+    """Words at the language question: their language if they tell it, else the question again."""
+    if ctx.state.data.get("first"):
+        _first_message(ctx, text, command)
+        return
+    lang = detect(ctx.content, text, ctx.incoming.language_hint)
+    if lang is None:
+        return menu.language_menu(ctx)
+    menu.set_language(ctx, lang)
 
 
 def _stored(state: ContactState, key: str) -> list | None:
@@ -182,12 +218,30 @@ def _more_option(ctx: Conversation) -> list | None:
     return next((act for label, act in (ctx.state.data.get("options") or {}).values() if label == more), None)
 
 
+def _menu_number(ctx: Conversation, text: str) -> int | None:
+    """The number of an option, unless the person is writing words that merely start with one:
+    "1- الخيمة مالتنا مشكوكة" at "write your message" is the message; "1. Yes" (a button) is option 1."""
+    number = parse_number(text)
+    if number is None or ctx.state.state in feedback.NUMBERLESS_STATES:
+        return None
+    if ctx.state.state in TEXT_STATES and (rest := number_rest(text)):
+        label = (_stored_label(ctx.state, str(number)) or "")
+        if not set(tokens(rest)) <= set(tokens(label)):
+            return None
+    return number
+
+
 def _choose(ctx: Conversation, number: int) -> None:
-    """A number picks one of the options last shown; an unknown number repeats them kindly."""
+    """A number picks one of the options last shown; an unknown number repeats them kindly.
+
+    On a screen whose only way on is 0 (a last word, "subscribed"), another number is read as the
+    main menu's: the person knows "6" as announcements from before."""
     options = ctx.state.data.get("options") or {}
     stored = _stored(ctx.state, str(number))
     if stored is None and number == 0:
         stored = ["menu"]
+    if stored is None and set(options) <= {"0"}:
+        stored = dict((key, act) for key, _label, act in menu.main_options(ctx)).get(str(number))
     if stored is None or stored[0] not in ACTIONS:
         ctx.note("bad_number")
         if not options:
@@ -196,3 +250,6 @@ def _choose(ctx: Conversation, number: int) -> None:
                        [(key, label, act) for key, (label, act) in options.items()],
                        back=ctx.state.data.get("back"))
     run(ctx, stored)
+
+
+TEXT_STATES.update({**feedback.TEXT_STATES, **subscription.TEXT_STATES, CHOOSING_LANGUAGE: on_language_text})

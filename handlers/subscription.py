@@ -9,7 +9,7 @@ The broadcast engine reads ContactState.subscribed, .topics (empty = all) and .a
 from . import areas
 from .conversation import BROWSING, SUBSCRIBE_AREA, SUBSCRIBE_CONFIRM, SUBSCRIBE_TOPICS, Conversation, action
 from .i18n import RTL
-from .menu import main_menu, still_stopped
+from .menu import main_menu, still_stopped, yes_or_no
 from .sms import fits_sms
 
 ALL = "all"        # the topic choice "all announcements" (stored as an empty topics list)
@@ -160,8 +160,8 @@ def consent_given(ctx: Conversation, topic: str, area_id: str = "") -> None:
 
 
 def on_consent_text(ctx: Conversation, text: str, command: str | None) -> None:
-    """Words at the consent screen: only a clear yes subscribes."""
-    if command == "yes":
+    """Words at the consent screen: only a clear yes subscribes ("نعم اريد" is one)."""
+    if yes_or_no(ctx, text, command) == "yes":
         return consent_given(ctx, ctx.state.data.get("topic", ALL), ctx.state.data.get("area", ""))
     main_menu(ctx)
 

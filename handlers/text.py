@@ -96,9 +96,19 @@ def parse_number(text: str) -> int | None:
     Tolerates what keypads and keyboards add: spaces and a trailing dot or bracket,
     and the label a Telegram button carries ("3. Shelter kit"); "3 tents" is not a number.
     """
-    folded = _DROP.sub("", to_ascii_digits(unicodedata.normalize("NFKC", text or ""))).strip()
-    match = re.match(r"^(\d{1,2})\s*(?:[.)\-:،,٫](.*))?$", folded, re.S)
+    match = _number_match(text)
     return int(match.group(1)) if match else None
+
+
+def number_rest(text: str) -> str:
+    """What follows the number ("3. Shelter kit" -> "Shelter kit"); "" when nothing does."""
+    match = _number_match(text)
+    return (match.group(2) or "").strip() if match else ""
+
+
+def _number_match(text: str):
+    folded = _DROP.sub("", to_ascii_digits(unicodedata.normalize("NFKC", text or ""))).strip()
+    return re.match(r"^(\d{1,2})\s*(?:[.)\-:،,٫](.*))?$", folded, re.S)
 
 
 def clean_for_storage(text: str, limit: int = 4096) -> str:

@@ -157,9 +157,8 @@ def webhook_response(incoming: Incoming, replies: list[Reply], config: dict) -> 
         return None
     body = {"chat_id": int(incoming.address) if incoming.address.lstrip("-").isdigit() else incoming.address,
             "parse_mode": "HTML"}
-    markup = keyboard(reply)
-    if markup:
-        body["reply_markup"] = markup
+    # Without options, the last keyboard goes: old "1. Yes, delete" buttons must not stay under a final word.
+    body["reply_markup"] = keyboard(reply) or {"remove_keyboard": True}
     text = _html(reply.text)
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
     if reply.image and public and len(text) <= CAPTION_LIMIT:
