@@ -30,9 +30,12 @@ class PhraseMatcher:
                       for kind in content.feedback.get("kinds") or []]
         lists = ((content.feedback.get("sensitive") or {}).get("words") or {}).values()
         self.sensitive = self._phrases(w for ws in lists for w in ws or [])
-        status = content.feedback.get("status") or {}
-        self.status_mine, self.status_asking = (
-            self._phrases(w for ws in (status.get(part) or {}).values() for w in ws or []) for part in ("mine", "asking"))
+        self.status_mine, self.status_asking = self._pair(content, "status", "mine", "asking")
+        self.erase_data, self.erase_delete = self._pair(content, "erase", "data", "delete")
+
+    def _pair(self, content: Content, section: str, *parts: str) -> list:
+        lists = content.feedback.get(section) or {}
+        return [self._phrases(w for ws in (lists.get(part) or {}).values() for w in ws or []) for part in parts]
 
     @staticmethod
     def _phrases(words) -> list[tuple[tuple[str, str | None], ...]]:
@@ -85,6 +88,13 @@ def asks_status(content: Content, text: str) -> bool:
     found = matcher(content)
     forms = found.forms(tokens(text))
     return found.matches(found.status_mine, forms) and found.matches(found.status_asking, forms)
+
+
+def asks_erase(content: Content, text: str) -> bool:
+    """"ممكن تمسحون رقمي ومعلوماتي": the person then confirms, or not."""
+    found = matcher(content)
+    forms = found.forms(tokens(text))
+    return found.matches(found.erase_data, forms) and found.matches(found.erase_delete, forms)
 
 
 def looks_like_case_code(text: str) -> bool:

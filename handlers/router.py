@@ -13,7 +13,7 @@ from .content import Content
 from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, ContactState,
                            Conversation, Services, run)
 from .language import detect
-from .text import clean_for_storage, number_rest, parse_number, tokens
+from .text import clean_for_storage, number_rest, parse_number, to_ascii_digits, tokens
 from .types import Incoming
 
 # States that consume free text themselves (after commands and numbers had their chance);
@@ -59,6 +59,8 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
         run(ctx, state.data.get("back") or ["menu"])
     elif command == "more" and _more_option(ctx):
         run(ctx, _more_option(ctx))
+    elif command == "more":
+        _nothing_more(ctx)
     elif command == "status" and not feedback.looks_like_case_code(text):
         feedback.show_my_cases(ctx)
     elif command == "delete_data":
@@ -72,8 +74,8 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
                 [("0", ctx.t("Main menu"), ["menu"])])
     elif (number := _menu_number(ctx, text)) is not None:
         _choose(ctx, number)
-    elif feedback.looks_like_case_code(text):
-        feedback.show_status(ctx, text)
+    elif feedback.looks_like_case_code(text) or _code_like(text, state):
+        feedback.show_status(ctx, text)     # a mistyped code is told so, not searched as a question
     elif state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE and _is_greeting(content, phrase):
         _follow_language(ctx, text)
         menu.main_menu(ctx, intro=ctx.t("Hello!"))
@@ -81,6 +83,8 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
         TEXT_STATES[state.state](ctx, text, command)
     elif feedback.asks_status(content, text):
         feedback.show_my_cases(ctx)
+    elif feedback.asks_erase(content, text):
+        feedback.ask_erase(ctx)
     elif (kind := feedback.trigger_kind(content, phrase)) is not None:
         _feedback_by_words(ctx, kind, text, phrase)
     elif _is_greeting(content, phrase):
@@ -216,6 +220,20 @@ def _more_option(ctx: Conversation) -> list | None:
         return stored
     more = ctx.t("More")
     return next((act for label, act in (ctx.state.data.get("options") or {}).values() if label == more), None)
+
+
+def _code_like(text: str, state: ContactState) -> bool:
+    """Five to nine digits and nothing else, outside a state taking words: a reference code mistyped."""
+    digits = to_ascii_digits(text).replace(" ", "").replace("-", "")
+    return state.state not in TEXT_STATES and digits.isdigit() and 5 <= len(digits) <= 9
+
+
+def _nothing_more(ctx: Conversation) -> None:
+    """"More" after the last page: say so, and show again what can be chosen."""
+    options = ctx.state.data.get("options") or {}
+    ctx.say(ctx.t("That is the whole text."),
+            [(key, label, act) for key, (label, act) in options.items()] or [("0", ctx.t("Main menu"), ["menu"])],
+            back=ctx.state.data.get("back"))
 
 
 def _menu_number(ctx: Conversation, text: str) -> int | None:

@@ -151,3 +151,27 @@ def test_a_telegram_reply_without_options_removes_the_old_keyboard(telegram):
     telegram.say("مرحبا", chat_id=813)
     body = telegram.say("STOP", chat_id=813)
     assert body["reply_markup"] == {"remove_keyboard": True}
+
+
+def test_asking_to_delete_my_data_in_a_sentence_asks_to_confirm(twilio, telegram):
+    twilio.say("مرحبا", SENDER)
+    confirm = "\n".join(twilio.say("ممكن تمسحون رقمي ومعلوماتي", SENDER))
+    assert Translator("ar")("Yes, delete") in confirm
+    telegram.say("سڵاو", chat_id=814, language_code="ckb")
+    body = telegram.say("دەمەوێت زانیارییەکانم بسڕێتەوە", chat_id=814)
+    labels = [b["text"] for row in body["reply_markup"]["keyboard"] for b in row]
+    assert any(Translator("ckb")("Yes, delete") in label for label in labels)
+
+
+def test_a_mistyped_code_is_told_so_and_more_after_the_end_says_so(twilio):
+    twilio.say("مرحبا", SENDER)
+    reply = "\n".join(twilio.say("٦١٠٧٧٠٠", SENDER))
+    assert Translator("ar")("I found no case with that code from this number. Please check the code.") in reply
+    twilio.say("0", SENDER)
+    twilio.say("شلون انصب الخيمة", SENDER)
+    for _ in range(12):                                   # page through to the end, then once more
+        last = "\n".join(twilio.say("المزيد", SENDER))
+        if Translator("ar")("That is the whole text.") in last:
+            break
+    assert Translator("ar")("That is the whole text.") in last
+    assert "٠" in last                                    # and still a way on
