@@ -94,6 +94,8 @@ def create(runtime, session, *, title: str, texts: dict, actor: str, fallback: s
         raise BroadcastError(N_("Unknown topic: {names}."), names=topic)
     if scheduled_at is not None and scheduled_at.tzinfo is None:
         scheduled_at = scheduled_at.replace(tzinfo=timezone.utc)
+    if scheduled_at is not None and not utcnow() - timedelta(days=1) <= scheduled_at <= utcnow() + timedelta(days=366):
+        raise BroadcastError(N_("Schedule the broadcast within the next year."))
     broadcast = Broadcast(title=(title or "").strip()[:120] or "Announcement", texts=json.dumps(texts, ensure_ascii=False),
                           fallback=fallback or None, languages=_csv(languages), channels=_csv(channels),
                           areas=_csv(area_ids(content, list(areas))), topic=topic or None, status="draft",
@@ -204,8 +206,14 @@ def pause(session, broadcast: Broadcast, actor: str) -> None:
 def resume(session, broadcast: Broadcast, actor: str) -> None:
     if broadcast.status != "paused":
         raise BroadcastError(N_("Only a paused broadcast can be resumed."))
-    broadcast.status = "sending"
-    broadcast.started_at = broadcast.started_at or utcnow()
+    scheduled = broadcast.scheduled_at
+    if scheduled is not None and scheduled.tzinfo is None:
+        scheduled = scheduled.replace(tzinfo=timezone.utc)
+    if scheduled is not None and scheduled > utcnow() and broadcast.started_at is None:
+        broadcast.status = "scheduled"      # paused before its time: back to waiting for it, not sent now
+    else:
+        broadcast.status = "sending"
+        broadcast.started_at = broadcast.started_at or utcnow()
     session.add(AuditEvent(actor=actor, action="broadcast_resume", target=f"broadcast:{broadcast.id}"))
 
 

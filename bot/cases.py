@@ -117,6 +117,8 @@ def erase_contact(session, contact_id: int, actor: str) -> None:
 
 def find_case(session, code: str) -> Case:
     digits = codes.find_code(code) or code
+    if not digits.isprintable() or len(digits) > 40:
+        raise CaseError(f"no case with code {code!r}")
     case = session.execute(select(Case).where(Case.code == digits)).scalar_one_or_none()
     if case is None:
         raise CaseError(f"no case with code {code}")

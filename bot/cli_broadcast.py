@@ -13,6 +13,8 @@ from handlers.i18n import LANGUAGES
 from . import broadcasts, broadcast_runner
 from .models import Broadcast
 
+BROADCAST_ID = click.IntRange(1, 2 ** 63 - 1)   # a number the database can hold
+
 broadcast_cli = AppGroup("broadcast", help="Announcements to the people who opted in.")
 
 
@@ -96,7 +98,7 @@ def create(title, texts, fallback, languages, channels, areas, topic, at, actor)
 
 
 @broadcast_cli.command("show")
-@click.argument("broadcast_id", type=int)
+@click.argument("broadcast_id", type=BROADCAST_ID)
 def show(broadcast_id):
     """Texts as each channel shows them, audience, expected time."""
     runtime = _runtime()
@@ -124,7 +126,7 @@ def _change(broadcast_id: int, actor: str | None, change) -> Broadcast:
 
 
 @broadcast_cli.command("approve")
-@click.argument("broadcast_id", type=int)
+@click.argument("broadcast_id", type=BROADCAST_ID)
 @click.option("--as", "actor", default=None)
 def approve(broadcast_id, actor):
     """Approve a draft written by someone else."""
@@ -133,7 +135,7 @@ def approve(broadcast_id, actor):
 
 
 @broadcast_cli.command("send")
-@click.argument("broadcast_id", type=int)
+@click.argument("broadcast_id", type=BROADCAST_ID)
 @click.option("--as", "actor", default=None)
 def send(broadcast_id, actor):
     """Send now (or at its scheduled time); the queue worker does the sending."""
@@ -144,7 +146,7 @@ def send(broadcast_id, actor):
 
 
 @broadcast_cli.command("pause")
-@click.argument("broadcast_id", type=int)
+@click.argument("broadcast_id", type=BROADCAST_ID)
 @click.option("--as", "actor", default=None)
 def pause(broadcast_id, actor):
     status, _ = _change(broadcast_id, actor, lambda s, b, a, c: broadcasts.pause(s, b, a))
@@ -152,7 +154,7 @@ def pause(broadcast_id, actor):
 
 
 @broadcast_cli.command("resume")
-@click.argument("broadcast_id", type=int)
+@click.argument("broadcast_id", type=BROADCAST_ID)
 @click.option("--as", "actor", default=None)
 def resume(broadcast_id, actor):
     status, _ = _change(broadcast_id, actor, lambda s, b, a, c: broadcasts.resume(s, b, a))
@@ -161,7 +163,7 @@ def resume(broadcast_id, actor):
 
 
 @broadcast_cli.command("cancel")
-@click.argument("broadcast_id", type=int)
+@click.argument("broadcast_id", type=BROADCAST_ID)
 @click.option("--as", "actor", default=None)
 def cancel(broadcast_id, actor):
     status, dropped = _change(broadcast_id, actor, lambda s, b, a, c: broadcasts.cancel(s, b, a))
@@ -175,7 +177,7 @@ def _bar(p: dict, width: int = 30) -> str:
 
 
 @broadcast_cli.command("status")
-@click.argument("broadcast_id", type=int)
+@click.argument("broadcast_id", type=BROADCAST_ID)
 @click.option("--watch", is_flag=True, help="redraw every second until it is done")
 def status(broadcast_id, watch):
     """Progress: queued, sent, delivered, failed by channel and language, failure reasons, replies."""

@@ -25,7 +25,7 @@ def _actor(name: str | None) -> str:
 
 @feedback_cli.command("list")
 @click.option("--status", multiple=True, type=click.Choice(cases.STATUSES))
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 def list_cases(status, limit):
     """Latest cases: code, date, kind, status, language, channel (texts: use `show`)."""
     with _runtime().transaction() as session:

@@ -4,6 +4,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from handlers.i18n import N_
+
 from . import users
 from .models import AuditEvent, User
 
@@ -58,7 +60,11 @@ def _change(email, change, what):
 @click.argument("email")
 def disable(email):
     """Disable an account (it can no longer sign in; its history stays)."""
-    _change(email, lambda s, u: setattr(u, "active", False), "user_disable")
+    def change(session, user):
+        if users.leaves_no_admin(session, user, active=False):
+            raise users.UserError(N_("That would leave no active admin: make another admin first."))
+        user.active = False
+    _change(email, change, "user_disable")
     click.echo(f"disabled {email}")
 
 
@@ -75,7 +81,11 @@ def enable(email):
 @click.argument("role", type=click.Choice(users.ROLES))
 def set_role(email, role):
     """Change an account's role."""
-    _change(email, lambda s, u: setattr(u, "role", role), "user_set_role")
+    def change(session, user):
+        if users.leaves_no_admin(session, user, role=role):
+            raise users.UserError(N_("That would leave no active admin: make another admin first."))
+        user.role = role
+    _change(email, change, "user_set_role")
     click.echo(f"{email} is now {role}")
 
 

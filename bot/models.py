@@ -198,6 +198,7 @@ class User(Base):
     ui_language: Mapped[str] = mapped_column(String(12), default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # +1 at sign-out
 
 
 class LoginAttempt(Base):

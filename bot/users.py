@@ -5,6 +5,7 @@ admin (everything, users, reveal addresses), officer (cases, answers, broadcasts
 focal_point (an officer who also sees sensitive cases), viewer (read-only, no personal data).
 """
 import hashlib
+import re
 from datetime import timedelta
 
 import pyotp
@@ -52,10 +53,16 @@ def _check_password(password: str) -> None:
         raise UserError(N_("A password needs at least {count} characters."), count=MIN_PASSWORD)
 
 
+_EMAIL = re.compile(r"[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+")
+NAME_LIMIT = 120
+
+
 def create(session, email: str, name: str, password: str, role: str) -> User:
     email = (email or "").strip().lower()
-    if "@" not in email:
+    if len(email) > 200 or not _EMAIL.fullmatch(email):       # 200: what sign-in accepts
         raise UserError(N_("That is not an email address."))
+    if len((name or "").strip()) > NAME_LIMIT or "\x00" in (name or ""):
+        raise UserError(N_("A name can have at most {count} characters."), count=NAME_LIMIT)
     if role not in ROLES:
         raise UserError(N_("The role must be one of {names}."), names=", ".join(ROLES))
     _check_password(password)
@@ -67,8 +74,21 @@ def create(session, email: str, name: str, password: str, role: str) -> User:
     return user
 
 
+def leaves_no_admin(session, user: User, role: str | None = None, active: bool | None = None) -> bool:
+    """Would this change leave no active admin? Then nobody could manage accounts any more."""
+    if user.role != "admin" or not user.active:
+        return False
+    if (role or user.role) == "admin" and (user.active if active is None else active):
+        return False
+    others = session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id))
+    return not others
+
+
 def find(session, email: str) -> User:
-    user = session.execute(select(User).where(User.email == (email or "").strip().lower())).scalar_one_or_none()
+    email = (email or "").strip().lower()
+    user = None if len(email) > 200 or not email.isprintable() else \
+        session.execute(select(User).where(User.email == email)).scalar_one_or_none()
     if user is None:
         raise UserError(N_("No account for {email}."), email=email)
     return user
@@ -115,7 +135,8 @@ def authenticate(session, vault, email: str, password: str, code: str, ip: str) 
         ok = pyotp.TOTP(secret).verify(code.strip(), valid_window=1)
     if not ok:
         session.add(LoginAttempt(email_hash=_digest(email), ip_hash=_digest(ip)))
-        session.add(AuditEvent(actor=f"user:{email}"[:80], action="login_failed"))
+        # "login:" + what was typed, never "user:<id>": a stranger typing "1" must not look like staff member 1
+        session.add(AuditEvent(actor=f"login:{email}"[:80], action="login_failed"))
         return None, "invalid"
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
@@ -125,8 +146,9 @@ def authenticate(session, vault, email: str, password: str, code: str, ip: str) 
 
 
 def session_stamp(user: User) -> str:
-    """Changes when the password changes, so a new password signs out every old session."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+    """Changes when the password changes or the person signs out, so a new password or signing out
+    ends every old session, also a copy of the cookie left on a shared computer."""
+    return hashlib.sha256(f"{user.password_hash}:{user.session_epoch or 0}".encode()).hexdigest()[:16]
 
 
 def enable_totp(session, vault, user: User) -> str:

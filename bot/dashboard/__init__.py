@@ -28,6 +28,22 @@ def runtime():
 
 
 @blueprint.before_request
+def sane_input():
+    """One place for what no page can use: ids beyond what the database holds (404), NUL characters (400)."""
+    if any(isinstance(v, int) and not 0 <= v < 2 ** 63 or isinstance(v, str) and "\x00" in v
+           for v in (request.view_args or {}).values()):
+        abort(404)
+    if any("\x00" in value for source in (request.args, request.form) for value in source.values()):
+        abort(400, "a field holds a NUL character")
+
+
+def page_number(args, limit: int = 100_000) -> int:
+    """?page= as a page that exists or the last one could: digits only, at least 1, at most limit."""
+    raw = (args.get("page") or "1").strip()
+    return min(max(1, int(raw)), limit) if raw.isascii() and raw.isdigit() and len(raw) < 12 else 1
+
+
+@blueprint.before_request
 def load_user():
     g.user = None
     user_id = session.get("user_id")
@@ -61,7 +77,11 @@ def template_helpers():
             return "—"
         if value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
-        text = format_datetime(value.astimezone(zone), "d MMM y HH:mm", locale=BABEL_LOCALE.get(lang, "en"))
+        try:
+            value = value.astimezone(zone)
+        except OverflowError:      # year 1 or 9999 in another zone: shown as stored (UTC)
+            pass
+        text = format_datetime(value, "d MMM y HH:mm", locale=BABEL_LOCALE.get(lang, "en"))
         return to_arabic_digits(text) if lang in ("ar", "ckb") else text
 
     def query_with(**changes) -> str:

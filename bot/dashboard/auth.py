@@ -4,7 +4,7 @@ from datetime import timedelta
 from flask import g, redirect, render_template, request, session, url_for
 
 from .. import users
-from ..models import AuditEvent
+from ..models import AuditEvent, User
 from . import UI_LANGUAGES, blueprint, runtime
 
 
@@ -42,6 +42,8 @@ def login():
 def logout():
     with runtime().transaction() as db:
         db.add(AuditEvent(actor=f"user:{g.user.id}", action="logout"))
+        user = db.get(User, g.user.id)
+        user.session_epoch = (user.session_epoch or 0) + 1     # every copy of the cookie stops working
     session.clear()
     return redirect(url_for("dashboard.login"))
 

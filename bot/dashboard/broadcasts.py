@@ -53,7 +53,7 @@ def new_broadcast():
             try:   # the form's local time is the office's (TIMEZONE, Baghdad by default)
                 zone = ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Baghdad")
                 when = datetime.strptime(form["at"], "%Y-%m-%dT%H:%M").replace(tzinfo=zone).astimezone(timezone.utc)
-            except ValueError:
+            except (ValueError, OverflowError):
                 error = "bad_time"
         if error is None:
             try:

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
+from handlers import codes
 from handlers.content import pick
 from handlers.sms import segments
 
@@ -12,9 +13,10 @@ from .. import cases as case_service
 from .. import media as media_proxy
 from ..masking import mask
 from ..models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, User, utcnow
-from . import blueprint, require, runtime
+from . import blueprint, page_number, require, runtime
 
 PAGE_SIZE = 50
+NOTE_LIMIT = 20_000         # the note box says so (maxlength): nothing is cut without a word
 SEARCH_SCAN_LIMIT = 5000   # texts are encrypted: search decrypts at most this many filtered cases
 
 
@@ -36,6 +38,16 @@ def visible(query):
     return query if users.can(g.user, "see_sensitive") else query.where(Case.sensitive.is_(False))
 
 
+def conversation_hidden(db, contact_id: int) -> bool:
+    """The conversation log of someone who made a sensitive report holds that report (messages are not
+    tied to cases): for staff who may not see sensitive cases it does not exist either."""
+    from .. import users
+    if users.can(g.user, "see_sensitive"):
+        return False
+    return db.execute(select(Case.id).where(Case.contact_id == contact_id, Case.sensitive.is_(True))
+                      .limit(1)).first() is not None
+
+
 def area_names(lang: str) -> dict[str, str]:
     content = runtime().content.get()
     return {a["id"]: pick(a.get("name") or {}, lang) for gov in content.areas for a in gov.get("areas") or []}
@@ -52,10 +64,10 @@ def _filters(args, config):
         if args.get(name):
             try:
                 day = datetime.strptime(args[name], "%Y-%m-%d").replace(tzinfo=timezone.utc)
-            except ValueError:
+                day += timedelta(days=1) if name == "to" else timedelta(0)
+            except (ValueError, OverflowError):      # not a date, or the day after 9999-12-31
                 continue
-            query = query.where(getattr(Case.created_at, op)(day + (timedelta(days=1) if name == "to" else
-                                                                    timedelta(0))))
+            query = query.where(getattr(Case.created_at, op)(day))
     if args.get("overdue") == "yes":
         query = query.where(Case.first_answer_at.is_(None), Case.status.not_in(("resolved", "closed")),
                             or_(Case.sensitive.is_(False) & (Case.created_at < due_before(config, False)),
@@ -75,10 +87,7 @@ def inbox():
     require("see_cases")
     rt = runtime()
     args = request.args
-    try:
-        page = max(1, int(args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = page_number(args)
     query = _filters(args, rt.config).order_by(Case.created_at.desc(), Case.id.desc())
     search = (args.get("q") or "").strip()
     with rt.transaction() as db:
@@ -88,7 +97,9 @@ def inbox():
             rows = db.execute(query.limit(SEARCH_SCAN_LIMIT)).scalars().all() \
                 if users.can(g.user, "see_personal_data") else []
             needle = search.casefold()
-            rows = [c for c in rows if needle in c.code or needle in (rt.vault.decrypt(c.text_enc) or "").casefold()]
+            code = codes.find_code(search)     # "123 4567", "١٢٣-٤٥٦٧": the code as pages and people show it
+            rows = [c for c in rows if needle in c.code or c.code == code
+                    or needle in (rt.vault.decrypt(c.text_enc) or "").casefold()]
             total = len(rows)
             rows = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
         else:
@@ -124,7 +135,7 @@ def case_page(code):
                            .order_by(AuditEvent.id.desc()).limit(50)).scalars().all()
         deliveries = {o.id: o for o in db.execute(select(Outbound).where(Outbound.case_id == case.id)).scalars()}
         log = []
-        if contact is not None and personal:
+        if contact is not None and personal and not conversation_hidden(db, contact.id):
             for m in db.execute(select(Message).where(Message.contact_id == contact.id)
                                 .order_by(Message.id.desc()).limit(30)).scalars().all()[::-1]:
                 replies = json.loads(vault.decrypt(m.replies_enc) or "[]") if m.replies_enc else []
@@ -188,7 +199,7 @@ def change_status(code):
 @blueprint.post("/cases/<code>/note")
 def add_note(code):
     require("act_on_cases")
-    text = (request.form.get("text") or "").strip()[:4000]
+    text = (request.form.get("text") or "").strip()[:NOTE_LIMIT]
     if text:
         with runtime().transaction() as db:
             case = _case_or_404(db, code)
@@ -203,7 +214,14 @@ def assign(code):
     raw = request.form.get("user_id") or ""
     with runtime().transaction() as db:
         case = _case_or_404(db, code)
-        user_id = g.user.id if raw == "me" else (int(raw) if raw.isdigit() else None)
+        if raw == "me":
+            user_id = g.user.id
+        elif raw == "":
+            user_id = None                   # unassign
+        elif raw.isascii() and raw.isdigit() and len(raw) < 12:
+            user_id = int(raw)
+        else:
+            abort(400, "user_id must be a staff member's number, 'me' or empty")
         if user_id is not None and db.get(User, user_id) is None:
             abort(400)
         case.assigned_to = user_id

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from .. import cases as case_service
 from ..masking import mask
 from ..models import AuditEvent, Case, Contact, Message
-from . import blueprint, require, runtime
-from .cases import area_names, visible
+from . import blueprint, page_number, require, runtime
+from .cases import area_names, conversation_hidden, visible
 
 PAGE_SIZE = 50
 
@@ -17,10 +17,7 @@ PAGE_SIZE = 50
 def contacts():
     require("see_personal_data")
     rt = runtime()
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = page_number(request.args)
     query = select(Contact).where(Contact.channel.in_(("telegram", "sms", "whatsapp")))
     for column in ("channel", "language", "area"):
         if request.args.get(column):
@@ -52,8 +49,9 @@ def contact_page(contact_id):
         db.add(AuditEvent(actor=f"user:{g.user.id}", action="view_contact", target=f"contact:{contact.id}"))
         their_cases = db.execute(visible(select(Case).where(Case.contact_id == contact.id))
                                  .order_by(Case.id.desc())).scalars().all()
-        messages = db.execute(select(Message).where(Message.contact_id == contact.id)
-                              .order_by(Message.id.desc()).limit(50)).scalars().all()[::-1]
+        messages = [] if conversation_hidden(db, contact.id) else db.execute(
+            select(Message).where(Message.contact_id == contact.id).order_by(Message.id.desc()).limit(50)
+        ).scalars().all()[::-1]
     log = [{"at": m.created_at, "text": rt.vault.decrypt(m.text_enc) if m.text_enc else "",
             "replies": [r["text"] for r in json.loads(rt.vault.decrypt(m.replies_enc) or "[]")]
             if m.replies_enc else []} for m in messages]

@@ -12,7 +12,7 @@ from .. import cases as case_service
 from .. import export
 from .. import users
 from ..models import AuditEvent, Case, Message, utcnow
-from . import blueprint, require, runtime
+from . import blueprint, page_number, require, runtime
 from .cases import area_names, visible
 from .charts import bars, stacked_columns
 
@@ -94,10 +94,7 @@ def export_cases(fmt):
 @blueprint.get("/audit")
 def audit():
     require("audit_log")
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = page_number(request.args)
     with runtime().transaction() as db:
         query = select(AuditEvent)
         if request.args.get("action"):
