@@ -69,7 +69,7 @@ def reference_votes(content, text, candidates):
                 continue
             if (" " in marker and marker in phrase) or marker in words:
                 votes[lang] += 1
-        for _item, kw_lang, kw in content.keyword_index:
+        for kw_lang, kw in {(kw_lang, tuple(kw)) for _item, kw_lang, kw in content.keyword_index if kw}:
             if kw_lang == lang and all(k in words for k in kw):
                 votes[lang] += 1
     return votes

@@ -161,6 +161,10 @@ def _load(content_dir: Path) -> Content:
                for lang, words in (commands_file.get("language_markers") or {}).items()}
     for lang, words in (commands_file.get("greetings") or {}).items():  # a greeting tells its language too
         markers.setdefault(lang, set()).update(_phrase(str(w)) for w in words or [])
+    for topic in topics:           # so does a one-word topic name ("تەندروستی" alone is Sorani)
+        for lang, title in (topic.title or {}).items():
+            if len(_phrase(str(title)).split()) == 1:
+                markers.setdefault(lang, set()).add(_phrase(str(title)))
 
     index = []
     owners: dict[str, str] = {}

@@ -11,7 +11,7 @@ import re
 
 from .content import Content
 from .search import index_for
-from .text import tokens
+from .text import rejoin_split, tokens
 
 KURDISH_LETTERS = set("ەێۆڕڵڤگچپژکیھ")
 KURDISH_VOWELS = set("ەێۆڕڵڤ")        # never in Arabic writing
@@ -42,7 +42,7 @@ def _marker_votes(content: Content, text: str, candidates: tuple[str, ...]) -> d
         keywords = by_first.get(lang)
         if keywords:
             for word in present:
-                for kw in keywords.get(word, ()):
+                for kw in set(keywords.get(word, ())):   # spellings that fold alike count once
                     if all(k in present for k in kw):
                         votes[lang] += 1
     return votes
@@ -81,6 +81,9 @@ def detect(content: Content, text: str, hint: str | None = None) -> str | None:
         arabic = letters & ARABIC_ONLY
         if not letters & KURDISH_VOWELS and (arabic or not kurdish) and (arabic or hinted not in ("ckb", "kmr")):
             votes = _marker_votes(content, text, ("ar", "ckb", "kmr"))
+            if (split := rejoin_split(text)) is not None:    # Kurdish typed as "گه رما" on an Arabic keyboard
+                kurdish = _marker_votes(content, split, ("ar", "ckb", "kmr"))
+                votes.update({lang: max(votes[lang], kurdish[lang]) for lang in ("ckb", "kmr")})
             if votes["ckb"] > votes["ar"] or votes["kmr"] > votes["ar"]:
                 return "ckb" if votes["ckb"] >= votes["kmr"] else "kmr"
             return "ar"

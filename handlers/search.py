@@ -15,7 +15,7 @@ form of it, no typos or truncations (Arabic دهس must not catch Kurdish دەس
 import math
 
 from .content import Content
-from .text import _stems, tokens
+from .text import _stems, rejoin_split, tokens
 
 SAME_LANGUAGE_BONUS = 1.25
 # Languages whose keywords may match a message's words loosely (prefixes, typos).
@@ -218,6 +218,10 @@ def search(content: Content, text: str, lang: str | None = None) -> list[tuple[s
 def best(content: Content, text: str, lang: str | None = None) -> tuple[str | None, list[str]]:
     """A clear winner, or up to three candidates to offer as a numbered choice."""
     ranked = search(content, text, lang)
+    if (split := rejoin_split(text)) is not None:       # "ته ندروستى": also as the word it stands for
+        rejoined = search(content, split, lang)
+        if rejoined and (not ranked or rejoined[0][1] > ranked[0][1]):
+            ranked = rejoined
     if not ranked:
         return None, []
     if len(ranked) == 1 or ranked[0][1] >= 1.5 * ranked[1][1]:

@@ -70,6 +70,18 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(fold(text)))
 
 
+# Kurdish typed on an Arabic keyboard: ه followed by a space stands for ە inside a word, since a bare
+# ه would join the next letter ("ته ندروستى" = تەندروستی, "گه رما" = گەرما). Only fragments of two or
+# three letters are glued on: "زوره سه رم" keeps زوره as a word.
+_SPLIT_E = re.compile(r"(?<!\S)(\S{1,2}?)ه[ \u200c]+(?=[^\s\d])")
+
+
+def rejoin_split(text: str) -> str | None:
+    """The text with such fragments glued to what follows, or None when it has none."""
+    joined = _SPLIT_E.sub(lambda m: m.group(1) + "ە", text or "")
+    return joined if joined != text else None
+
+
 def stems(token: str) -> set[str]:
     """A token and its forms without a fused Arabic article or conjunction, or a present-tense prefix."""
     return set(_stems(token))

@@ -3,6 +3,7 @@ from .content import Item
 from .conversation import BROWSING, Conversation, action
 from .menu import MENU_FEEDBACK
 from .search import best
+from .text import _stems, rejoin_split, tokens
 from .sms import split_pages
 
 # Room left on an SMS page for the option lines under it (three UCS-2 segments in all).
@@ -90,8 +91,35 @@ def show_step(ctx: Conversation, item_id: str, number: int) -> None:
             image=step.image, back=["item", item.id])
 
 
+def topic_named(content, text: str) -> str | None:
+    """"الصحة", "ته ندروستى", "shelter": a message that is only a topic's name (or one word of it), in any
+    language, gets that topic's list rather than a search."""
+    names = content.__dict__.get("_topic_names")
+    if names is None:
+        names, shared = {}, set()
+        for topic in content.topics:
+            for title in topic.title.values():
+                words = tokens(str(title))
+                names[" ".join(words)] = topic.id
+                for form in {f for w in words if len(w) >= 4 for f in _stems(w)}:
+                    if names.get(form, topic.id) != topic.id:
+                        shared.add(form)
+                    names[form] = topic.id
+        names = {k: v for k, v in names.items() if k and k not in shared}
+        content.__dict__["_topic_names"] = names
+    for candidate in (text, rejoin_split(text)):
+        words = tokens(candidate or "")
+        forms = [" ".join(words)] + (sorted(_stems(words[0])) if len(words) == 1 else [])
+        found = next((names[f] for f in forms if f in names), None) if 0 < len(words) <= 3 else None
+        if found:
+            return found
+    return None
+
+
 def answer_question(ctx: Conversation, text: str) -> None:
     """Free text: the best item, a short numbered choice, or a way forward when nothing matches."""
+    if (named := topic_named(ctx.content, text)) is not None:
+        return topic_menu(ctx, named)
     item_id, candidates = best(ctx.content, text, ctx.lang)
     if item_id:
         ctx.note("topic_hit", item_id)

@@ -175,3 +175,13 @@ def test_a_mistyped_code_is_told_so_and_more_after_the_end_says_so(twilio):
             break
     assert Translator("ar")("That is the whole text.") in last
     assert "٠" in last                                    # and still a way on
+
+
+def test_kurdish_typed_on_an_arabic_keyboard_and_bare_topic_names(twilio, runtime):
+    """"ته ندروستى" is تەندروستی typed with ه + space for ە; a topic's name alone gets its list."""
+    health_ckb = runtime.content.get().topic("health").title["ckb"]
+    heat_ckb = runtime.content.get().items["heat"].sms["ckb"]
+    assert health_ckb in "\n".join(twilio.say("ته ندروستى", "+9647501117001"))
+    assert heat_ckb[:30] in "\n".join(twilio.say("گه رما زوره سه رم گيژ ده خوات", "+9647501117002"))
+    assert runtime.content.get().items["cholera"].sms["ar"][:30] in "\n".join(twilio.say("كوليرا", "+9647501117003"))
+    assert runtime.content.get().topic("shelter").title["ar"] in "\n".join(twilio.say("المأوى", "+9647501117004"))
