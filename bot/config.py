@@ -35,9 +35,18 @@ def _instance_keys(instance: Path) -> dict:
         return json.loads(path.read_text())
     keys = {"SECRET_KEY": secrets.token_urlsafe(32),
             "DATA_KEY": urlsafe_b64encode(secrets.token_bytes(32)).decode()}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under another name, then linked into place: of several processes starting together
+    # (gunicorn's workers), one wins and the others read its keys, never a half-written file.
+    draft = instance / f".{DEV_KEY_FILE}.{os.getpid()}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump(keys, fh)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return json.loads(path.read_text())
+    finally:
+        os.unlink(draft)
     log.warning("generated new keys in %s: keep this file, or set SECRET_KEY and DATA_KEY", path)
     return keys
 
@@ -48,6 +57,7 @@ def load(instance_path: str, environ: dict | None = None) -> dict:
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     config = {name: env.get(name) or None for name in ENV_VARS}
+    config["INSTANCE_DIR"] = str(instance)
     for name, default in INT_VARS.items():
         try:
             config[name] = int(env.get(name)) if env.get(name) else default

@@ -161,8 +161,20 @@ def alembic_config(url: str) -> AlembicConfig:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", lock_path: str | None = None) -> None:
+    """Alembic upgrade; with lock_path, one process at a time (gunicorn's workers start together and
+    would each create the same tables on a fresh SQLite file)."""
+    if lock_path is None:
+        command.upgrade(alembic_config(url), revision)
+        return
+    import fcntl
+    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)        # the others wait, then find the schema current
+        try:
+            command.upgrade(alembic_config(url), revision)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -3,6 +3,7 @@
 Nothing here knows Flask: the worker builds a Runtime straight from the environment.
 """
 import logging
+from pathlib import Path
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -39,7 +40,7 @@ def build(config: dict) -> Runtime:
     """Connect, migrate when allowed (the embedded default), load content and keys."""
     url = config["DATABASE_URL"]
     if config.get("AUTO_MIGRATE"):
-        db.upgrade(url)
+        db.upgrade(url, lock_path=str(Path(config.get("INSTANCE_DIR") or instance_path()) / "migrate.lock"))
     engine = db.make_engine(url)
     store = ContentStore(config.get("CONTENT_DIR") or CONTENT_DIR)
     for problem in store.get().problems:
@@ -57,7 +58,6 @@ _DEFAULT: Runtime | None = None
 def instance_path() -> str:
     """instance/ beside the package (as Flask has it), or INSTANCE_PATH for a worker elsewhere."""
     import os
-    from pathlib import Path
     return os.environ.get("INSTANCE_PATH") or str(Path(__file__).resolve().parent.parent / "instance")
 
 

@@ -34,7 +34,7 @@ def _form(handler: BaseHTTPRequestHandler, body: bytes) -> dict:
 class FakeProviders:
     def __init__(self):
         self.calls: list[dict] = []
-        self.failures: list[tuple] = []   # (service, status, body), used in order
+        self.failures: list[tuple] = []   # (service, status, body, recipient or None), used in order
         self.delay = 0.0
         self.received: list[str] = []     # every request, logged before any delay
         self.updates: list[dict] = []     # for getUpdates
@@ -55,17 +55,18 @@ class FakeProviders:
         self.server.shutdown()
         self.server.server_close()
 
-    def fail_next(self, service: str, status: int, body: dict):
-        self.failures.append((service, status, body))
+    def fail_next(self, service: str, status: int, body: dict, to: str | None = None):
+        """The next call (to this recipient, when given: concurrent senders arrive in any order) fails."""
+        self.failures.append((service, status, body, to))
 
     def sent(self, service: str | None = None) -> list[dict]:
         """Calls that delivered a message (the failures excluded)."""
         return [c for c in self.calls if c["ok"] and c["kind"] == "send" and (service in (None, c["service"]))]
 
-    def _next_failure(self, service: str):
+    def _next_failure(self, service: str, recipient: str | None = None):
         with self._lock:
-            for i, (svc, status, body) in enumerate(self.failures):
-                if svc == service:
+            for i, (svc, status, body, to) in enumerate(self.failures):
+                if svc == service and to in (None, recipient):
                     del self.failures[i]
                     return status, body
         return None
@@ -120,7 +121,7 @@ class FakeProviders:
 
     def _telegram(self, handler, method, params):
         sending = method in ("sendMessage", "sendPhoto")
-        failure = self._next_failure("telegram") if sending else None
+        failure = self._next_failure("telegram", str(params.get("chat_id"))) if sending else None
         if failure:
             self._log("telegram", method, params, False, "send")
             return handler._reply(failure[0], failure[1])
@@ -161,7 +162,7 @@ class FakeProviders:
     def _twilio(self, handler, path, params):
         if not path.endswith("/Messages.json"):
             return handler._reply(404, {"code": 20404, "message": "not found", "status": 404})
-        failure = self._next_failure("twilio")
+        failure = self._next_failure("twilio", params.get("To"))
         if failure:
             self._log("twilio", "Messages", params, False, "send")
             return handler._reply(failure[0], failure[1])

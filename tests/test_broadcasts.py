@@ -326,9 +326,9 @@ def test_the_broadcast_telegram_call_maps_every_answer_as_python_telegram_bot_do
 
 def test_broadcast_failures_are_retried_or_recorded_and_a_block_stops_that_person(runtime, fake):
     ids = [person(runtime, "telegram", str(8100 + n), "ar") for n in range(4)]
-    fake.fail_next("telegram", 429, TELEGRAM_ERRORS[0][1])          # the first: retried after 1 s
-    fake.fail_next("telegram", 403, TELEGRAM_ERRORS[1][1])          # the second: blocked us
-    fake.fail_next("telegram", 400, TELEGRAM_ERRORS[2][1])          # the third: a bad request, not retried
+    fake.fail_next("telegram", 429, TELEGRAM_ERRORS[0][1], to="8100")   # the first: retried after 1 s
+    fake.fail_next("telegram", 403, TELEGRAM_ERRORS[1][1], to="8101")   # the second: blocked us
+    fake.fail_next("telegram", 400, TELEGRAM_ERRORS[2][1], to="8102")   # the third: a bad request, not retried
     broadcast_id = compose(runtime)
     send_now(runtime, broadcast_id)
     assert broadcast_runner.run(runtime) == "idle"

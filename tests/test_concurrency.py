@@ -231,3 +231,50 @@ def test_the_same_message_sid_from_several_processes_into_several_workers_is_han
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Message)) == 1
         assert session.scalar(select(func.count()).select_from(Contact)) == 1
+
+
+def test_the_procfile_web_line_starts_on_a_fresh_embedded_instance(tmp_path):
+    """Four gunicorn workers booting together on a new instance/: one creates the keys and the SQLite
+    schema, the others wait and use them (before, two raced: 'table already exists', master gone)."""
+    import json
+    import os
+    import socket
+    import sqlite3
+    import subprocess
+    import sys
+    import time as _time
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    instance = tmp_path / "fresh-instance"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "DATA_KEY", "SECRET_KEY", "REDIS_URL", "HUEY_IMMEDIATE")}
+    env.update({"INSTANCE_PATH": str(instance), "PYTHONPATH": str(root), "EMBEDDED_WORKER": "0"})
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "bot:create_app()", "-c", "python:bot.gunicorn_conf",
+                                "--bind", f"127.0.0.1:{port}", "--workers", "4", "--threads", "2", "--timeout", "60"],
+                               cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = _time.monotonic() + 60
+        status = None
+        while _time.monotonic() < deadline and status != 200:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/readyz")
+                status = conn.getresponse().status
+            except OSError:
+                _time.sleep(0.3)
+        assert status == 200
+        _time.sleep(2)
+        assert process.poll() is None, "the gunicorn master exited: a worker failed to boot"
+        keys = json.loads((instance / "keys.json").read_text())
+        assert set(keys) == {"SECRET_KEY", "DATA_KEY"}
+        with sqlite3.connect(instance / "bot.sqlite3") as db:
+            current = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        from bot.db import head_revision
+        assert current == head_revision(f"sqlite:///{instance / 'bot.sqlite3'}")
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=30)
