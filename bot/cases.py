@@ -14,6 +14,7 @@ from handlers.i18n import Translator
 
 from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, utcnow
 
+REACHABLE_CHANNELS = ("sms", "whatsapp", "telegram")     # not "web" (the /try page): nothing can reach it
 STATUSES = ("new", "acknowledged", "referred", "in_progress", "resolved", "closed")
 KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
 
@@ -142,7 +143,8 @@ def set_status(session, case: Case, status: str, actor: str) -> None:
 def answer_case(runtime, session, case: Case, text: str, actor: str, status: str | None = None) -> Outbound | None:
     """Store a staff answer and queue it to the person, in their language, with the reference code.
 
-    Returns the queued message (None when the person erased their data or sent STOP).
+    Returns the queued message (None when the person erased their data, sent STOP, or wrote from the
+    /try page, which no message can reach afterwards; the answer is still shown with the status).
     The caller commits, then hands the message to the queue (outbound.enqueue).
     """
     from .outbound import queue_reply
@@ -155,7 +157,7 @@ def answer_case(runtime, session, case: Case, text: str, actor: str, status: str
     vault = runtime.vault
     contact = session.get(Contact, case.contact_id) if case.contact_id else None
     outbound = None
-    if contact is not None and not contact.opted_out:
+    if contact is not None and not contact.opted_out and contact.channel in REACHABLE_CHANNELS:
         t = Translator(contact.language or case.language or "ar")
         body = t("Answer about your message {code}:", code=t.digits(codes.display(case.code)))
         reply = Reply(text=f"{body}\n{text}", language=t.lang)

@@ -132,6 +132,23 @@ def check_content(runtime) -> tuple[str, str]:
     return PASS, f"{len(content.items)} items, no problems"
 
 
+def check_referrals(runtime) -> tuple[str, str]:
+    """Sample referral contacts (content/referrals.yaml) are never shown to people: survivors then get
+    no number to call. Not a failure (a deployment may start without), but said every time."""
+    samples = [r.get("id") or str(r.get("name", {}).get("en", "?")) for r in runtime.content.get().referrals
+               if r.get("sample")]
+    if samples:
+        return WARN, (f"{len(samples)} referral contact(s) still marked sample: true and not shown "
+                      f"({', '.join(map(str, samples))}): verify them and set real numbers in content/referrals.yaml")
+    return PASS, "referral contacts verified (none marked sample)"
+
+
+def check_try_page(config) -> tuple[str, str]:
+    if config.get("TRY_PAGE") and config.get("APP_ENV") == "production":
+        return WARN, "/try is public: anyone can chat and open cases; set TRY_PAGE=0 unless you want that"
+    return PASS, "off" if not config.get("TRY_PAGE") else "on (development)"
+
+
 def run_checks(runtime, config) -> list[tuple[str, str, str]]:
     """Every check as (name, PASS|WARN|FAIL, reason), in the order they are printed."""
     results = [("database", *check_database(runtime, config)),
@@ -143,6 +160,8 @@ def run_checks(runtime, config) -> list[tuple[str, str, str]]:
     if config.get("TELEGRAM_BOT_TOKEN"):
         results.append(("telegram_webhook", *check_telegram_webhook(config)))
     results.append(("content", *check_content(runtime)))
+    results.append(("referrals", *check_referrals(runtime)))
+    results.append(("try_page", *check_try_page(config)))
     return results
 
 

@@ -84,7 +84,7 @@ def answer_case(code, text, status, actor):
         click.echo(f"answer queued as message #{result['outbound_id']} on {result['channel']}; "
                    f"case {result['code']} is {result['status']}")
     else:
-        click.echo(f"answer recorded; the person cannot be reached (data erased or STOP); "
+        click.echo(f"answer recorded; the person cannot be reached (data erased, STOP, or the try page); "
                    f"case {result['code']} is {result['status']}")
 
 

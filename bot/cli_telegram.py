@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from telegram import Update
-from telegram.error import NetworkError, TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from . import inbound
 from .channels import telegram
@@ -36,8 +36,20 @@ def set_webhook():
             await bot.set_webhook(url, secret_token=config.get("TELEGRAM_WEBHOOK_SECRET"),
                                   allowed_updates=["message", "callback_query", "my_chat_member"])
             return await bot.get_webhook_info()
-    info = telegram._run(go())
+    info = _telegram_call(go())
     click.echo(f"webhook set: {info.url} (pending updates: {info.pending_update_count})")
+
+
+def _telegram_call(coro):
+    """A call to the Bot API from the command line: a failure is one line, never the token."""
+    try:
+        return telegram._run(coro)
+    except InvalidToken:
+        raise click.ClickException("Telegram refused TELEGRAM_BOT_TOKEN (check it with @BotFather)") from None
+    except TelegramError as exc:
+        reason = str(exc).replace(current_app.config.get("TELEGRAM_BOT_TOKEN") or "\0", "<token>")
+        raise click.ClickException(f"Telegram could not be reached or refused: {type(exc).__name__}: {reason}") \
+            from None
 
 
 @telegram_cli.command("poll")
@@ -55,7 +67,7 @@ def poll(once, timeout):
 
     async def drop_webhook():
         await bot.delete_webhook()
-    telegram._run(drop_webhook())
+    _telegram_call(drop_webhook())
     click.echo("polling Telegram; Ctrl-C to stop")
     offset = None
     while True:

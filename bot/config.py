@@ -20,7 +20,7 @@ ENV_VARS = (
     "TWILIO_WHATSAPP_FROM", "TWILIO_WHATSAPP_TEMPLATE_SID", "TWILIO_API_URL",
     "MESSAGE_RETENTION_DAYS", "CASE_RETENTION_DAYS", "RESPONSE_DAYS", "SENSITIVE_RESPONSE_HOURS",
     "HUEY_IMMEDIATE", "LOG_FORMAT", "METRICS_TOKEN", "TRY_PAGE", "APP_ENV", "BENCH_COUNT_SQL",
-    "TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID", "BROADCAST_APPROVAL", "EMBEDDED_WORKER",
+    "TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID", "BROADCAST_APPROVAL", "EMBEDDED_WORKER", "TIMEZONE",
 )
 INT_VARS = {"MESSAGE_RETENTION_DAYS": 90, "CASE_RETENTION_DAYS": 365, "RESPONSE_DAYS": 7,
             "SENSITIVE_RESPONSE_HOURS": 24, "BROADCAST_THREADS": 16,
@@ -49,6 +49,20 @@ def _instance_keys(instance: Path) -> dict:
         os.unlink(draft)
     log.warning("generated new keys in %s: keep this file, or set SECRET_KEY and DATA_KEY", path)
     return keys
+
+
+def _zone(name: str | None) -> str:
+    """The office's time zone for the dashboard (times are stored in UTC); a wrong name is said, not fatal."""
+    from zoneinfo import ZoneInfo
+    try:
+        ZoneInfo(name or DEFAULT_TIMEZONE)
+        return name or DEFAULT_TIMEZONE
+    except (ValueError, KeyError, OSError):
+        log.warning("TIMEZONE %r is not a time zone name (like Asia/Baghdad): using %s", name, DEFAULT_TIMEZONE)
+        return DEFAULT_TIMEZONE
+
+
+DEFAULT_TIMEZONE = "Asia/Baghdad"
 
 
 def load(instance_path: str, environ: dict | None = None) -> dict:
@@ -87,6 +101,7 @@ def load(instance_path: str, environ: dict | None = None) -> dict:
     config["BENCH_COUNT_SQL"] = config["BENCH_COUNT_SQL"] == "1"
     config["AUTO_MIGRATE"] = env.get("AUTO_MIGRATE", "1" if config["DATABASE_URL"].startswith("sqlite") else "0") == "1"
     config["TRY_PAGE"] = (config["TRY_PAGE"] or "1") == "1"
+    config["TIMEZONE"] = _zone(config["TIMEZONE"])
     config["HUEY_IMMEDIATE"] = (config["HUEY_IMMEDIATE"] or "0") == "1"
     config["BROADCAST_APPROVAL"] = "none" if (config["BROADCAST_APPROVAL"] or "").lower() == "none" else "required"
     config["EMBEDDED_WORKER"] = (config["EMBEDDED_WORKER"] or ("0" if config["REDIS_URL"] else "1")) == "1" \

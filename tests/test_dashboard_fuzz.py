@@ -472,3 +472,19 @@ def test_old_and_future_dates_behave_in_exports_and_the_inbox(app, staff, cases,
     assert admin.get("/dashboard/export.csv?since=junk").status_code == 400
     assert f'href="/dashboard/cases/{cases["ordinary"]}"' in admin.get("/dashboard/cases?overdue=yes").get_data(as_text=True)
     assert admin.get("/dashboard/reports").status_code == 200
+
+
+def test_an_answer_to_someone_who_sent_stop_says_it_cannot_be_sent(app, staff, runtime, fake):
+    """The dashboard used to say 'Answer queued' for a person who had sent STOP: nothing went out."""
+    from .conftest import Twilio
+    from .test_feedback import code_in
+    sms = Twilio(app.test_client())
+    sms.say("مرحبا", "+9647701239999")
+    sms.say("شكوى", "+9647701239999")
+    code = code_in("\n".join(sms.say("المي مقطوع من يومين", "+9647701239999")))
+    sms.say("توقف", "+9647701239999")
+    officer = sign_in(app, staff["officer"])
+    page = post_form(officer, f"/dashboard/cases/{code}", f"/dashboard/cases/{code}/answer", follow=True,
+                     text="سيصل الماء غدا").get_data(as_text=True)
+    assert "cannot be sent" in page and "Answer queued" not in page
+    assert fake.sent("twilio") == []

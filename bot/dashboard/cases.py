@@ -176,10 +176,11 @@ def answer(code):
         flash("empty_answer")
         return redirect(url_for("dashboard.case_page", code=code))
     try:
-        case_service.answer(runtime(), code, text, _actor(), status if status in case_service.STATUSES else None)
+        result = case_service.answer(runtime(), code, text, _actor(),
+                                     status if status in case_service.STATUSES else None)
     except case_service.CaseError:
         abort(400)
-    flash("answer_queued")
+    flash("answer_queued" if result["outbound_id"] else "answer_unreachable")
     return redirect(url_for("dashboard.case_page", code=code))
 
 

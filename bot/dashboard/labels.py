@@ -14,6 +14,8 @@ BROADCAST_STATUSES = (N_("draft"), N_("approved"), N_("scheduled"), N_("sending"
 DELIVERY = (N_("queued"), N_("sent"), N_("delivered"), N_("failed"), N_("pending"), N_("undeliverable"))
 FLASHES = {
     "answer_queued": N_("Answer queued: it goes out on the person's channel."),
+    "answer_unreachable": N_("Answer saved, but it cannot be sent: the person sent STOP, deleted their data, "
+                             "or wrote from the try page. They see it if they ask for the status."),
     "empty_answer": N_("Write an answer first."),
     "reason_needed": N_("Say why you need the full number."),
     "erased": N_("The person's data was erased."),

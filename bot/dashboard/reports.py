@@ -85,7 +85,8 @@ def export_cases(fmt):
     if not users.can(g.user, "see_sensitive"):
         records = [r for r in records if not r["sensitive"]]
     if fmt == "csv":
-        return Response(export.to_csv(records), mimetype="text/csv",
+        # The byte-order mark tells Excel the file is UTF-8: without it Arabic and Kurdish come out garbled.
+        return Response("\ufeff" + export.to_csv(records), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=feedback.csv"})
     return Response(export.to_json_lines(records), mimetype="application/x-ndjson",
                     headers={"Content-Disposition": "attachment; filename=feedback.jsonl"})
