@@ -42,6 +42,12 @@ def area_options(ctx: Conversation, group: dict, text: str, group_action: list, 
     return shown + [last]
 
 
+def earlier_places(ctx: Conversation, group: dict, pick_action: list, first: int) -> list[tuple]:
+    """The places numbered before this page, still choosable by their number."""
+    return [(str(n), ctx.pick(a.get("name") or {}), [*pick_action, a.get("id")])
+            for n, a in enumerate(group.get("areas") or [], 1)][:first]
+
+
 def area_name(ctx: Conversation, area_id: str | None) -> str | None:
     """A stored area as the person reads it: "Khanke camp", or "Outside a camp (Duhok)" where the place's
     name alone is ambiguous; None when unknown or unset."""

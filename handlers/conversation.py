@@ -80,14 +80,19 @@ class Conversation:
         self.state.data = data
 
     def say(self, text: str, options: list[tuple[str, str, list]] | None = None,
-            image: str | None = None, back: list | None = None) -> Reply:
-        """Add a reply; each option is (key, label, action) and its action is remembered for the next turn."""
+            image: str | None = None, back: list | None = None, unshown: list | None = None) -> Reply:
+        """Add a reply; each option is (key, label, action) and its action is remembered for the next turn.
+
+        unshown: options that still work but are not printed again (the places of earlier SMS pages:
+        someone on page 2 may type the number they read on page 1)."""
         options = options or []
         reply = Reply(text=text.strip(), options=[Option(k, label) for k, label, _ in options],
                       image=image if self.profile.pictures else None, language=self.lang)
         self.replies.append(reply)
         if options or back:
-            self.state.data = {**self.state.data, "options": {k: [label, act] for k, label, act in options}}
+            remembered = {k: [label, act] for k, label, act in (unshown or []) if act}
+            remembered.update({k: [label, act] for k, label, act in options})
+            self.state.data = {**self.state.data, "options": remembered}
             if back:
                 self.state.data["back"] = back
         return reply

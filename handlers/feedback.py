@@ -236,7 +236,7 @@ def area_group(ctx: Conversation, code: str, group_id: str, first: int = 0) -> N
     options = areas.area_options(ctx, group, text, ["area_group", code], ["set_area", code],
                                  ("0", ctx.t("Skip"), ["menu"]), first)
     ctx.go(FEEDBACK_AREA, code=code)
-    ctx.say(text, options, back=["menu"])
+    ctx.say(text, options, back=["menu"], unshown=areas.earlier_places(ctx, group, ["set_area", code], first))
 
 
 @action("set_area")

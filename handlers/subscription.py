@@ -115,7 +115,7 @@ def area_group(ctx: Conversation, mode: str, topic: str, group_id: str, first: i
     options = areas.area_options(ctx, group, text, ["sub_area_group", mode, topic], pick,
                                  _skip(ctx, mode, topic), first)
     ctx.go(SUBSCRIBE_AREA, mode=mode, topic=topic)
-    ctx.say(text, options, back=["sub_areas", mode, topic])
+    ctx.say(text, options, back=["sub_areas", mode, topic], unshown=areas.earlier_places(ctx, group, pick, first))
 
 
 @action("sub_area")

@@ -281,3 +281,19 @@ def test_feedback_uses_the_same_area_list_paged_on_sms(twilio, runtime):
     twilio.say(arabic(place_key("duhok", "duhok-berseve-2")), sender)
     with runtime.transaction() as session:
         assert session.execute(select(Case.area)).scalar_one() == "duhok-berseve-2"
+
+
+def test_a_camp_number_read_on_an_earlier_sms_page_still_works(twilio, runtime):
+    """On page 2 of the camp list, "2" (Sharya, read on page 1) is still that camp, not an error."""
+    t = Translator("ar")
+    sender = "+9647504440009"
+    twilio.say("مرحبا", sender)
+    twilio.say("6", sender)
+    twilio.say("1", sender)
+    page = one_sms(twilio.say(governorate_key("duhok"), sender))
+    assert f". {t('More')}" in page
+    more = next(line.split(".")[0] for line in page.split("\n") if line.endswith(f". {t('More')}"))
+    one_sms(twilio.say(more, sender))                                      # now on page 2
+    second = CONTENT.areas[0]["areas"][1]
+    consent = one_sms(twilio.say(place_key("duhok", second["id"]), sender))
+    assert second["name"]["ar"] in consent and t(CONSENT) in consent
