@@ -12,7 +12,8 @@ def build_app(test_config: dict | None = None) -> Flask:
     test_config = dict(test_config or {})
     instance_path = test_config.pop("INSTANCE_PATH", None) or os.environ.get("INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+    # Operator commands print what they did; their INFO lines (migrations, channels off) only get in the way.
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL") or ("WARNING" if _running_another_command() else "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = config_module.load(app.instance_path, test_config.pop("ENVIRON", None))
     settings.update(test_config)

@@ -117,8 +117,11 @@ def export_cases(fmt, since, status, include_sensitive_text, actor):
 def queue_status():
     """How many outbound messages are in each state."""
     with _runtime().transaction() as session:
-        for status, count in session.execute(select(Outbound.status, func.count()).group_by(Outbound.status)):
-            click.echo(f"{status:<14} {count}")
+        counts = session.execute(select(Outbound.status, func.count()).group_by(Outbound.status)).all()
+    if not counts:
+        click.echo("no outbound messages yet")
+    for status, count in counts:
+        click.echo(f"{status:<14} {count}")
 
 
 @queue_cli.command("sweep")
@@ -130,4 +133,5 @@ def queue_sweep():
 @queue_cli.command("purge")
 def queue_purge():
     """Apply the retention periods now (the worker does this every six hours)."""
-    click.echo(retention.purge(_runtime()))
+    done = retention.purge(_runtime())
+    click.echo("emptied: " + ", ".join(f"{count} {what}" for what, count in done.items()))

@@ -40,9 +40,13 @@ def create(email, name, role, password):
 def list_users():
     """All accounts: email, role, active, second factor, last login."""
     with _runtime().transaction() as session:
-        for user in session.execute(select(User).order_by(User.id)).scalars():
+        accounts = session.execute(select(User).order_by(User.id)).scalars().all()
+        if not accounts:
+            click.echo("no staff account yet: flask --app bot users create you@example.org --role admin")
+        for user in accounts:
+            last = user.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if user.last_login_at else "never"
             click.echo(f"{user.email:<32} {user.role:<12} {'active' if user.active else 'disabled':<9} "
-                       f"{'2FA' if user.totp_secret_enc else '-':<4} {user.last_login_at or 'never'}")
+                       f"{'2FA' if user.totp_secret_enc else '-':<4} {last}")
 
 
 def _change(email, change, what):
