@@ -152,6 +152,9 @@ def audience(runtime, session, broadcast: Broadcast) -> dict:
             result["whatsapp_outside_window"] += int(stale or 0)
     speeds = rates(runtime.config)
     result["seconds"] = max([n / speeds[c] for c, n in result["by_channel"].items() if n] or [0])
+    # People on a channel with no provider settings would each end as "failed: channel_off": say so first.
+    result["channels_off"] = {c: n for c, n in result["by_channel"].items()
+                              if n and not runtime.channels.get(c, False)}
     return result
 
 

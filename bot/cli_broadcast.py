@@ -56,6 +56,9 @@ def _describe(runtime, session, broadcast: Broadcast) -> None:
     if reach["whatsapp_outside_window"]:
         how = "the broadcast template" if reach["whatsapp_template"] else "nothing: not reachable on WhatsApp"
         click.echo(f"WhatsApp contacts outside the 24-hour window: {reach['whatsapp_outside_window']} (they get {how})")
+    for channel, count in reach["channels_off"].items():
+        click.echo(f"WARNING: {channel} is off (its provider settings are not set): {count} people there "
+                   "would not receive it")
     click.echo(f"expected time to send at the configured rates: {_duration(reach['seconds'])}")
 
 

@@ -395,3 +395,20 @@ def test_outcomes_whose_write_failed_are_written_later(runtime, fake, monkeypatc
     with runtime.transaction() as session:
         statuses = [r.status for r in session.scalars(select(Outbound).where(Outbound.broadcast_id == broadcast_id))]
     assert statuses == ["sent"] * 3
+
+
+def test_a_broadcast_to_a_channel_that_is_off_is_said_before_sending(environ, tmp_path):
+    """SMS without Twilio settings: `broadcast show` warns that those people would not receive it."""
+    from bot import create_app
+    off = {k: v for k, v in environ.items() if not k.startswith("TWILIO_")}
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "off"), "ENVIRON": off, "TESTING": True})
+    runtime = app.extensions["bot"]
+    try:
+        person(runtime, "sms", "+9647500000991", "ar")
+        person(runtime, "telegram", "9991", "ar")
+        broadcast_id = compose(runtime)
+        shown = app.test_cli_runner().invoke(args=["broadcast", "show", str(broadcast_id)]).output
+        assert "WARNING: sms is off" in shown and "1 people there would not receive it" in shown
+        assert "telegram is off" not in shown
+    finally:
+        runtime.engine.dispose()
