@@ -3,6 +3,7 @@
 Nothing here knows Flask: the worker builds a Runtime straight from the environment.
 """
 import logging
+import threading
 from pathlib import Path
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -61,11 +62,20 @@ def instance_path() -> str:
     return os.environ.get("INSTANCE_PATH") or str(Path(__file__).resolve().parent.parent / "instance")
 
 
+_BUILDING = threading.Lock()
+
+
 def default() -> Runtime:
-    """The process-wide runtime for code that runs outside a request (queue worker)."""
+    """The process-wide runtime for code that runs outside a request (queue worker).
+
+    Built once under a lock: the consumer's worker threads start together, and each used to build its
+    own (two engines, two migration runs at once; a start-up hook that failed then left an interrupted
+    broadcast to the next minute's tick)."""
     global _DEFAULT
     if _DEFAULT is None:
-        _DEFAULT = build(config_module.load(instance_path()))
+        with _BUILDING:
+            if _DEFAULT is None:
+                _DEFAULT = build(config_module.load(instance_path()))
     return _DEFAULT
 
 
