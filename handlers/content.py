@@ -83,6 +83,7 @@ class Content:
     # built from keyword_index when the content loads (search.SearchIndex), rebuilt if keyword_index is replaced
     search_index: object = field(default=None, repr=False, compare=False)
     phrase_matcher: object = field(default=None, repr=False, compare=False)
+    topic_names: dict | None = field(default=None, repr=False, compare=False)   # topics.topic_named
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)

@@ -4,6 +4,8 @@ Sensitive reports (abuse, exploitation, fraud by aid workers, danger to life) ar
 handled survivor-first: no blame, no questions for detail, referral contacts, and
 the case is flagged so only focal points see it. Storage is behind ctx.services.
 """
+from functools import lru_cache
+
 from . import areas, codes
 from .content import Content
 from .i18n import N_
@@ -43,21 +45,27 @@ class PhraseMatcher:
         return [p for p in phrases if p]
 
     @staticmethod
-    def forms(words: list[str]) -> tuple[set[str], set[str]]:
+    def forms(words: list[str]) -> tuple[frozenset[str], frozenset[str]]:
         """(every form of every word without hamza, every beginning of 4+ letters of every form)."""
-        whole: set[str] = set()
-        begins: set[str] = set()
-        for word in words:
-            for form in stems(word):
-                whole.add(_dehamza(form))
-                begins.update(form[:k] for k in range(4, len(form) + 1))
-        return whole, begins
+        return _forms(tuple(words))
 
     @staticmethod
     def matches(phrases, forms: tuple[set[str], set[str]]) -> bool:
         whole, begins = forms
         return any(all(bare in whole or (start is not None and start in begins) for bare, start in phrase)
                    for phrase in phrases)
+
+
+@lru_cache(maxsize=1024)
+def _forms(words: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    # Cached: one message is checked for feedback words, sensitive words, status and erasure phrases.
+    whole: set[str] = set()
+    begins: set[str] = set()
+    for word in words:
+        for form in stems(word):
+            whole.add(_dehamza(form))
+            begins.update(form[:k] for k in range(4, len(form) + 1))
+    return frozenset(whole), frozenset(begins)
 
 
 def _dehamza(word: str) -> str:
@@ -86,15 +94,18 @@ def is_sensitive(content: Content, text: str) -> bool:
 def asks_status(content: Content, text: str) -> bool:
     """"شنو صار بشكواي", "سکاڵاکەم چی لێهات؟": a question about one's own feedback, without the code."""
     found = matcher(content)
-    forms = found.forms(tokens(text))
-    return found.matches(found.status_mine, forms) and found.matches(found.status_asking, forms)
+    return _both(found, found.status_mine, found.status_asking, text)
 
 
 def asks_erase(content: Content, text: str) -> bool:
     """"ممكن تمسحون رقمي ومعلوماتي": the person then confirms, or not."""
     found = matcher(content)
+    return _both(found, found.erase_data, found.erase_delete, text)
+
+
+def _both(found: PhraseMatcher, first: list, second: list, text: str) -> bool:
     forms = found.forms(tokens(text))
-    return found.matches(found.erase_data, forms) and found.matches(found.erase_delete, forms)
+    return found.matches(first, forms) and found.matches(second, forms)
 
 
 def looks_like_case_code(text: str) -> bool:
@@ -199,12 +210,15 @@ def _sensitive_reply(ctx: Conversation, code: str) -> None:
              t("Only a trained staff member will see your message, in confidence, within {hours} hours.",
                hours=hours),
              t("Your reference code is {code}.", code=t.digits(codes.display(code)))]
-    contacts = referral_lines(ctx, "sensitive")
-    if contacts:
-        lines.append(t("If you are in danger or need help now:"))
-        lines.extend(contacts)
+    lines.extend(_help_now(ctx))
     ctx.go(BROWSING)
     ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])], back=["menu"])
+
+
+def _help_now(ctx: Conversation) -> list[str]:
+    """The referral contacts for someone in danger, under their heading; nothing when none is configured."""
+    contacts = referral_lines(ctx, "sensitive")
+    return [ctx.t("If you are in danger or need help now:"), *contacts] if contacts else []
 
 
 def offer_sensitive(ctx: Conversation, text: str) -> None:
@@ -213,10 +227,7 @@ def offer_sensitive(ctx: Conversation, text: str) -> None:
     ctx.go(FEEDBACK_SENSITIVE, text=text)
     lines = [t("What you wrote sounds serious. You are not to blame."),
              t("Do you want us to pass it, in confidence, to a trained staff member?")]
-    contacts = referral_lines(ctx, "sensitive")
-    if contacts:
-        lines.append(t("If you are in danger or need help now:"))
-        lines.extend(contacts)
+    lines.extend(_help_now(ctx))
     ctx.say("\n".join(lines), [("1", t("Yes, pass it on"), ["sensitive_yes"]), ("2", t("No"), ["sensitive_no"])],
             back=["menu"])
 
@@ -264,8 +275,7 @@ def on_sensitive_answer(ctx: Conversation, text: str, command: str | None) -> No
     if answer == "yes":
         return sensitive_yes(ctx)
     t = ctx.t
-    contacts = referral_lines(ctx, "sensitive")
-    help_lines = [t("If you are in danger or need help now:"), *contacts] if contacts else []
+    help_lines = _help_now(ctx)
     if answer == "no":
         ctx.go(BROWSING, text=ctx.state.data.get("text", ""))
         return ctx.say("\n".join([t("We will not pass it on. If you change your mind, send 1."), *help_lines]),

@@ -94,7 +94,7 @@ def show_step(ctx: Conversation, item_id: str, number: int) -> None:
 def topic_named(content, text: str) -> str | None:
     """"الصحة", "ته ندروستى", "shelter": a message that is only a topic's name (or one word of it), in any
     language, gets that topic's list rather than a search."""
-    names = content.__dict__.get("_topic_names")
+    names = content.topic_names
     if names is None:
         names, shared = {}, set()
         for topic in content.topics:
@@ -105,8 +105,7 @@ def topic_named(content, text: str) -> str | None:
                     if names.get(form, topic.id) != topic.id:
                         shared.add(form)
                     names[form] = topic.id
-        names = {k: v for k, v in names.items() if k and k not in shared}
-        content.__dict__["_topic_names"] = names
+        names = content.topic_names = {k: v for k, v in names.items() if k and k not in shared}
     for candidate in (text, rejoin_split(text)):
         words = tokens(candidate or "")
         forms = [" ".join(words)] + (sorted(_stems(words[0])) if len(words) == 1 else [])
