@@ -21,6 +21,7 @@ ENV_VARS = (
     "MESSAGE_RETENTION_DAYS", "CASE_RETENTION_DAYS", "RESPONSE_DAYS", "SENSITIVE_RESPONSE_HOURS",
     "HUEY_IMMEDIATE", "LOG_FORMAT", "METRICS_TOKEN", "TRY_PAGE", "APP_ENV", "BENCH_COUNT_SQL",
     "TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID", "BROADCAST_APPROVAL", "EMBEDDED_WORKER", "TIMEZONE",
+    "INBOUND_MODE",
 )
 INT_VARS = {"MESSAGE_RETENTION_DAYS": 90, "CASE_RETENTION_DAYS": 365, "RESPONSE_DAYS": 7,
             "SENSITIVE_RESPONSE_HOURS": 24, "BROADCAST_THREADS": 16,
@@ -107,6 +108,11 @@ def load(instance_path: str, environ: dict | None = None) -> dict:
     config["EMBEDDED_WORKER"] = (config["EMBEDDED_WORKER"] or ("0" if config["REDIS_URL"] else "1")) == "1" \
         and not config["HUEY_IMMEDIATE"]
     config["HUEY_SQLITE_PATH"] = str(instance / "queue.sqlite3")
+    mode = (config["INBOUND_MODE"] or "inline").lower()
+    if mode not in ("inline", "queue"):
+        log.error("INBOUND_MODE must be inline or queue, not %r: using inline", mode)
+        mode = "inline"
+    config["INBOUND_MODE"] = mode
     return config
 
 

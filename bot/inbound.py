@@ -15,7 +15,9 @@ from handlers import ContactState, Incoming, Reply, respond
 from handlers.text import clean_for_storage
 
 from .cases import CaseServices, as_aware
+from .channels.base import merge
 from .models import Contact, Message, utcnow
+from .outbound import queue_reply
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class Outcome:
     duplicate: bool = False
     language: str | None = None
     events: list = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)   # outbound rows holding the replies (queue_replies)
+    erased: bool = False
 
 
 def load_state(runtime: Runtime, contact: Contact) -> ContactState:
@@ -67,7 +71,9 @@ def load_state(runtime: Runtime, contact: Contact) -> ContactState:
                         topics=[t for t in (contact.topics or "").split(",") if t], idle_seconds=idle)
 
 
-def receive(runtime: Runtime, incoming: Incoming) -> Outcome:
+def receive(runtime: Runtime, incoming: Incoming, queue_replies: bool = False) -> Outcome:
+    """queue_replies: the turn is answered from the queue (see intake), not in the webhook response:
+    the replies become an outbound row in the same transaction, so a crash never keeps one without the other."""
     vault = runtime.vault
     text = clean_for_storage(incoming.text)
     incoming.text = text
@@ -83,7 +89,7 @@ def receive(runtime: Runtime, incoming: Incoming) -> Outcome:
                       "created_at": now}
     try:
         with runtime.transaction() as session:
-            return _receive(runtime, session, incoming, contact_values, message_values, now)
+            return _receive(runtime, session, incoming, contact_values, message_values, now, queue_replies)
     except _Duplicate as duplicate:     # raised inside: the transaction rolled back, the upsert with it
         return duplicate.outcome
 
@@ -94,7 +100,7 @@ class _Duplicate(Exception):
 
 
 def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict, message_values: dict,
-             now) -> Outcome:
+             now, queue_replies: bool) -> Outcome:
     vault = runtime.vault
     connection = session.connection()          # Core statements: the ORM adds nothing on this path
     contact = connection.execute(_UPSERT_CONTACT, contact_values).one()   # a Row: .id, .language, ...
@@ -108,7 +114,7 @@ def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict
     ctx = respond(runtime.content.get(), incoming, state, services, runtime.config)
     if services.erased:     # the confirmation holds no personal data: kept, so a repeat is answered alike
         _keep_replies(connection, vault, message_id, ctx, None)
-        return Outcome(ctx.replies, language=ctx.lang, events=ctx.events)
+        return Outcome(ctx.replies, language=ctx.lang, events=ctx.events, erased=True)
     if session.new or session.dirty or session.deleted:
         session.flush()      # a case opened by the dialogue, as the ORM would before the statements below
     connection.execute(_UPDATE_CONTACT, {
@@ -118,7 +124,10 @@ def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict
         "topics": ",".join(state.topics), "last_seen_at": now})
     shown = [e[1] for e in ctx.events if e[0] == "item"]
     _keep_replies(connection, vault, message_id, ctx, shown[-1] if shown else None)
-    return Outcome(ctx.replies, language=ctx.lang, events=ctx.events)
+    queued = []
+    if queue_replies and (reply := merge(ctx.replies)) is not None:
+        queued.append(queue_reply(runtime, session, contact, reply).id)
+    return Outcome(ctx.replies, language=ctx.lang, events=ctx.events, queued=queued)
 
 
 def _keep_replies(connection, vault, message_id: int, ctx, item: str | None) -> None:

@@ -16,9 +16,11 @@ log = logging.getLogger(__name__)
 def _make_huey():
     settings = config_module.load(runtime_module.instance_path())
     immediate = settings["HUEY_IMMEDIATE"]
+    # results=False: nothing reads a task's return value, and Huey would keep every one (a string per
+    # message sent) in Redis or the queue file for ever.
     if settings.get("REDIS_URL"):
-        return RedisHuey("bot", url=settings["REDIS_URL"], immediate=immediate)
-    return SqliteHuey("bot", filename=settings["HUEY_SQLITE_PATH"], immediate=immediate)
+        return RedisHuey("bot", url=settings["REDIS_URL"], immediate=immediate, results=False)
+    return SqliteHuey("bot", filename=settings["HUEY_SQLITE_PATH"], immediate=immediate, results=False)
 
 
 huey = _make_huey()
@@ -28,6 +30,14 @@ huey = _make_huey()
 def send_outbound_task(outbound_id: int) -> str:
     from .outbound import send_one
     return send_one(runtime_module.default(), outbound_id)
+
+
+@huey.task(retries=8, retry_delay=15, context=False)
+def receive_task(sealed: str) -> str:
+    """A message the webhook acknowledged at once (INBOUND_MODE=queue): sealed, see intake.
+    Retried while the database is down; the provider's id makes a second run a duplicate."""
+    from .intake import process
+    return process(runtime_module.default(), sealed)
 
 
 @huey.periodic_task(crontab(minute="*/2"))

@@ -8,7 +8,7 @@ import logging
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
 from sqlalchemy.exc import OperationalError
 
-from . import inbound, observability, outbound
+from . import inbound, intake, observability, outbound
 from .channels import telegram, twilio
 from .channels.base import BadRequest, Ignored
 
@@ -44,6 +44,17 @@ def _database_down(exc):
     return response
 
 
+@blueprint.errorhandler(intake.QueueUnavailable)
+def _queue_down(exc):
+    response = _error(503, "temporarily unavailable, please retry")
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _queued() -> bool:
+    return current_app.config["INBOUND_MODE"] == "queue"
+
+
 @blueprint.post("/webhooks/telegram")
 def telegram_update():
     config = current_app.config
@@ -61,6 +72,9 @@ def telegram_update():
     if isinstance(parsed, Ignored):
         return jsonify(ok=True, ignored=parsed.reason)
     g.channel = "telegram"
+    if _queued():
+        intake.accept(_runtime(), parsed)
+        return jsonify(ok=True)
     outcome = inbound.receive(_runtime(), parsed)
     observability.record_turn("telegram", outcome)
     body = telegram.webhook_response(parsed, outcome.replies, config)
@@ -83,6 +97,9 @@ def twilio_message():
     _twilio_checked()
     incoming = twilio.parse_form(request.form)
     g.channel = incoming.channel
+    if _queued():
+        intake.accept(_runtime(), incoming)
+        return Response(twilio.twiml(incoming.channel, [], current_app.config), mimetype="application/xml")
     outcome = inbound.receive(_runtime(), incoming)
     observability.record_turn(incoming.channel, outcome)
     return Response(twilio.twiml(incoming.channel, outcome.replies, current_app.config),

@@ -6,6 +6,8 @@ person blocked us or opted out), window (WhatsApp 24-hour rule), failed (with re
 """
 from dataclasses import dataclass
 
+from handlers.types import Reply
+
 SENT, RETRY, STOPPED, WINDOW, FAILED = "sent", "retry", "stopped", "window", "failed"
 
 
@@ -39,3 +41,14 @@ class StatusUpdate:
     provider_id: str
     status: str
     error_code: str | None = None
+
+
+def merge(replies: list[Reply]) -> Reply | None:
+    """Several replies of one turn as one message: one Telegram method fits in a webhook response, and a
+    turn answered from the queue goes out as one row, so its parts cannot overtake each other."""
+    if not replies:
+        return None
+    last = replies[-1]
+    image = next((r.image for r in replies if r.image), None)
+    return Reply(text="\n\n".join(r.text for r in replies if r.text), options=last.options,
+                 image=image, language=last.language)

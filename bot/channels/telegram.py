@@ -23,7 +23,7 @@ from telegram.request import BaseRequest
 
 from handlers.types import Incoming, Media, Reply
 
-from .base import FAILED, RETRY, SENT, STOPPED, BadRequest, Ignored, SendResult
+from .base import FAILED, RETRY, SENT, STOPPED, BadRequest, Ignored, SendResult, merge
 from .plain import option_key
 
 CHANNEL = "telegram"
@@ -138,16 +138,6 @@ def keyboard(reply: Reply) -> dict | None:
     return {"is_persistent": True,
             "keyboard": [[{"text": f"{option_key(o.key, reply.language)}. {o.label}"}] for o in reply.options],
             "resize_keyboard": True}
-
-
-def merge(replies: list[Reply]) -> Reply | None:
-    """Several replies of one turn as one Telegram message (one method fits in a webhook response)."""
-    if not replies:
-        return None
-    last = replies[-1]
-    image = next((r.image for r in replies if r.image), None)
-    return Reply(text="\n\n".join(r.text for r in replies if r.text), options=last.options,
-                 image=image, language=last.language)
 
 
 def webhook_response(incoming: Incoming, replies: list[Reply], config: dict) -> dict | None:

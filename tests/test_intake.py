@@ -1,0 +1,251 @@
+"""INBOUND_MODE=queue: the webhook acknowledges at once and the queue worker answers through the provider's API.
+
+In-process (HUEY_IMMEDIATE, the suite's default) for the dialogue's side; a real gunicorn and a real Huey
+consumer for the production shape (SqliteHuey, and RedisHuey where Redis runs, always in CI)."""
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
+
+from bot import create_app
+from bot.models import Case, Contact, Message, Outbound
+
+from .conftest import PUBLIC_URL, SECRET, TWILIO_TOKEN, Telegram, Twilio, payload
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def queued_app(environ, tmp_path):
+    application = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True,
+                              "ENVIRON": {**environ, "INBOUND_MODE": "queue"}})
+    yield application
+    application.extensions["bot"].engine.dispose()
+
+
+@pytest.fixture
+def qtelegram(queued_app):
+    return Telegram(queued_app.test_client())
+
+
+@pytest.fixture
+def qtwilio(queued_app):
+    return Twilio(queued_app.test_client())
+
+
+def count(app, model) -> int:
+    with app.extensions["bot"].transaction() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_telegram_is_acknowledged_at_once_and_answered_through_the_api(qtelegram, queued_app, fake):
+    response = qtelegram.post(qtelegram.update("مرحبا", chat_id=424242))
+    assert response.status_code == 200
+    assert response.get_json() == {"ok": True}            # no method in the response: the answer goes by API
+    sent = fake.sent("telegram")
+    assert len(sent) == 1 and str(sent[0]["params"]["chat_id"]) == "424242"
+    assert "keyboard" in json.loads(sent[0]["params"]["reply_markup"])     # the menu's buttons
+    with queued_app.extensions["bot"].transaction() as session:
+        row = session.execute(select(Outbound)).scalar_one()
+        assert (row.status, row.purpose, row.channel) == ("sent", "reply", "telegram")
+    # the conversation goes on as inline: a menu choice, then a topic list
+    qtelegram.post(qtelegram.update("١", chat_id=424242))
+    qtelegram.post(qtelegram.update("١", chat_id=424242))
+    texts = [s["params"]["text"] for s in fake.sent("telegram")]
+    assert len(texts) == 3 and texts[1] != texts[2]
+    assert count(queued_app, Message) == 3
+
+
+def test_sms_is_acknowledged_with_empty_twiml_and_answered_by_the_messages_api(qtwilio, queued_app, fake):
+    response = qtwilio.post(qtwilio.form("هلو", "+9647701112233"))
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).endswith("<Response />")
+    sent = fake.sent("twilio")
+    assert len(sent) == 1 and sent[0]["params"]["To"] == "+9647701112233"
+    assert sent[0]["params"]["From"] == "+9647000000000" and sent[0]["params"]["Body"]
+
+
+def test_a_complaint_in_queue_mode_gets_its_reference_code(qtwilio, queued_app, fake):
+    sender = "whatsapp:+9647701112244"
+    for text in ("مرحبا", "١", "شكوى", "الماي مقطوع بالمخيم من ثلاث ايام"):
+        assert qtwilio.post(qtwilio.form(text, sender)).status_code == 200
+    bodies = [s["params"]["Body"] for s in fake.sent("twilio")]
+    assert len(bodies) == 4
+    assert re.search(r"[\d٠-٩]{3} [\d٠-٩]{4}", bodies[-1]), bodies[-1]
+    assert count(queued_app, Case) == 1
+
+
+def test_a_repeated_delivery_is_answered_once(qtelegram, queued_app, fake):
+    update = qtelegram.update("hello", chat_id=777001, language_code="en")
+    for _ in range(3):
+        assert qtelegram.post(update).status_code == 200
+    assert len(fake.sent("telegram")) == 1
+    assert count(queued_app, Message) == 1 and count(queued_app, Outbound) == 1
+
+
+def test_erasure_is_confirmed_although_the_address_is_gone(qtelegram, queued_app, fake):
+    chat = 777002
+    qtelegram.post(qtelegram.update("hello", chat_id=chat, language_code="en"))
+    qtelegram.post(qtelegram.update("1", chat_id=chat, language_code="en"))     # English
+    qtelegram.post(qtelegram.update("delete my data", chat_id=chat, language_code="en"))
+    asked = fake.sent("telegram")[-1]["params"]["text"]
+    assert "delete" in asked.lower()
+    qtelegram.post(qtelegram.update("yes", chat_id=chat, language_code="en"))
+    last = fake.sent("telegram")[-1]["params"]
+    assert str(last["chat_id"]) == str(chat) and last["text"] != asked
+    assert count(queued_app, Contact) == 0
+
+
+def test_nothing_readable_is_put_on_the_queue(queued_app):
+    from bot import intake
+    from handlers.types import Incoming, Media
+    runtime = queued_app.extensions["bot"]
+    incoming = Incoming("sms", "+9647709998877", "my daughter has diarrhoea", "SM" + "1" * 32,
+                        media=[Media("https://api.twilio.com/m/1", "image/jpeg")], language_hint="ar")
+    sealed = intake.seal(runtime, incoming)
+    assert "+9647709998877" not in sealed and "diarrhoea" not in sealed
+    assert intake.unseal(runtime, sealed) == incoming
+
+
+# ---- production shape: gunicorn acknowledging, a separate Huey consumer answering ---------------------
+def _queue_backends():
+    backends = ["sqlite"]
+    try:
+        import redis
+        redis.Redis.from_url("redis://127.0.0.1:6379/14").ping()
+        backends.append("redis")
+    except Exception:
+        if os.environ.get("CI") == "true":
+            backends.append("redis-missing")
+    return backends
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(params=_queue_backends())
+def production(request, environ, tmp_path):
+    """Procfile-like: gunicorn (2 workers) in queue mode, and a Huey consumer; yields the web port."""
+    if request.param == "redis-missing":
+        pytest.fail("Redis is required in CI and is not reachable at 127.0.0.1:6379")
+    env = {k: v for k, v in os.environ.items() if k != "HUEY_IMMEDIATE"}
+    env.update(environ)
+    env.update({"INSTANCE_PATH": str(tmp_path / "prod-instance"), "HUEY_IMMEDIATE": "0", "INBOUND_MODE": "queue",
+                "PYTHONPATH": str(ROOT), "EMBEDDED_WORKER": "0"})
+    if request.param == "redis":
+        import redis
+        redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+    port = _free_port()
+    processes = {
+        "web": subprocess.Popen([sys.executable, "-m", "gunicorn", "bot:create_app()", "--bind", f"127.0.0.1:{port}",
+                                 "--workers", "2", "--threads", "4"], cwd=ROOT, env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        "worker": subprocess.Popen([sys.executable, "-m", "huey.bin.huey_consumer", "bot.queue.huey", "-w", "4",
+                                    "-k", "thread"], cwd=ROOT, env=env, start_new_session=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)}
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if _post(port, "/healthz", b"", {}, method="GET")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("gunicorn did not start")
+        yield port
+    finally:
+        for process in processes.values():
+            try:
+                os.killpg(process.pid, 15)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=30)
+
+
+def _post(port, path, body, headers, method="POST"):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8")
+    finally:
+        conn.close()
+
+
+def _twilio(port, sender, text, sid):
+    form = {**payload("twilio", "sms"), "Body": text, "From": sender, "MessageSid": sid, "SmsMessageSid": sid,
+            "SmsSid": sid}
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + "/webhooks/twilio", form)
+    return _post(port, "/webhooks/twilio", urlencode(form).encode(),
+                 {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+
+
+def _telegram(port, chat, text, update_id):
+    update = payload("telegram", "text")
+    update["update_id"] = update_id
+    update["message"]["text"] = text
+    update["message"]["chat"]["id"] = update["message"]["from"]["id"] = chat
+    return _post(port, "/webhooks/telegram", json.dumps(update, ensure_ascii=False).encode(),
+                 {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET})
+
+
+def test_gunicorn_acknowledges_and_a_separate_consumer_answers_each_message_once(production, fake, runtime):
+    people = 12
+    for n in range(people):
+        for step, text in enumerate(("مرحبا", "١")):
+            sid = f"SM{n:016d}{step:016d}"
+            for _ in range(2):                                   # every post delivered twice
+                status, body = _twilio(production, f"+96477000{n:05d}", text, sid)
+                assert status == 200 and "<Message>" not in body
+            status, body = _telegram(production, 880000 + n, text, 900000 + n * 10 + step)
+            assert status == 200 and json.loads(body) == {"ok": True}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(fake.sent()) < people * 4:
+        time.sleep(0.2)
+    time.sleep(1)                       # anything sent twice would come now
+    sms = [s["params"]["To"] for s in fake.sent("twilio")]
+    chats = [str(s["params"]["chat_id"]) for s in fake.sent("telegram")]
+    assert sorted(sms) == sorted([f"+96477000{n:05d}" for n in range(people)] * 2)
+    assert sorted(chats) == sorted([str(880000 + n) for n in range(people)] * 2)
+    with runtime.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == people * 4
+        assert session.scalar(select(func.count()).select_from(Contact)) == people * 2
+
+
+def test_the_webhook_answers_503_when_the_queue_is_down(environ, tmp_path):
+    """Redis not reachable: the provider is told to deliver again, nothing is lost or half-stored."""
+    env = {k: v for k, v in os.environ.items() if k != "HUEY_IMMEDIATE"}
+    env.update(environ)
+    env.update({"INSTANCE_PATH": str(tmp_path / "down-instance"), "HUEY_IMMEDIATE": "0", "INBOUND_MODE": "queue",
+                "REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0", "EMBEDDED_WORKER": "0", "PYTHONPATH": str(ROOT)})
+    script = """
+import json, sys
+from tests.conftest import Telegram, Twilio
+from bot import create_app
+app = create_app()
+client = app.test_client()
+t = Telegram(client).post(Telegram(client).update("hello", chat_id=1234))
+w = Twilio(client).post(Twilio(client).form("hello", "+9647701234000"))
+print(json.dumps([t.status_code, t.headers.get("Retry-After"), w.status_code, w.get_data(as_text=True)]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    telegram_status, retry_after, twilio_status, body = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (telegram_status, retry_after, twilio_status) == (503, "5", 503)
+    assert "retry" in body
