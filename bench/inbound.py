@@ -127,7 +127,9 @@ class Server:
     def __init__(self, name: str, app_spec: str, env: dict, workdir: Path):
         self.name, self.port = name, free_port()
         command = web_line().replace('"bot:create_app()"', f'"{app_spec}"')
-        env = dict(env, PORT=str(self.port), PROMETHEUS_MULTIPROC_DIR=str(workdir / f"prometheus-{name}"))
+        env = dict(env, PORT=str(self.port))
+        env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(workdir / f"prometheus-{name}"))
+        Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(exist_ok=True)
         self.log = open(workdir / f"{name}.log", "w")
         self.process = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -174,6 +176,81 @@ class Server:
         self.log.close()
 
 
+class Worker:
+    """The Procfile's worker line (the Huey consumer), for INBOUND_MODE=queue, with the web's metrics folder."""
+
+    def __init__(self, env: dict, workdir: Path):
+        line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("worker:"))
+        self.log = open(workdir / "worker.log", "w")
+        self.process = subprocess.Popen(["bash", "-c", "exec " + line[len("worker:"):].strip()], cwd=ROOT, env=env,
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def peak_rss_mb(self) -> float:
+        found = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{self.process.pid}/status").read_text())
+        return round(int(found.group(1)) / 1024, 1) if found else 0.0
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+class FakeProvider:
+    """bench/fake_provider.py: answers the worker's sendMessage / Messages.json calls, counts them."""
+
+    def __init__(self):
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "fake_provider.py"), "--port", "0"],
+                                        stdout=subprocess.PIPE, text=True, start_new_session=True)
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("listening "):
+            raise SystemExit(f"fake provider did not start: {line!r}")
+        self.url = line.split(" ", 1)[1]
+
+    def count(self) -> int:
+        with urllib.request.urlopen(self.url + "/stats", timeout=30) as response:
+            return json.loads(response.read())["count"]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def backlog(url: str) -> tuple[int, int]:
+    """(messages stored, outbound rows not yet sent or failed): what the worker has done and has left."""
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return (conn.execute(text("SELECT count(*) FROM messages")).scalar(),
+                    conn.execute(text("SELECT count(*) FROM outbound WHERE status IN ('pending', 'queued', "
+                                      "'sending')")).scalar())
+    finally:
+        engine.dispose()
+
+
+def drain(url: str, accepted_before: int, accepted: int, started: float, timeout: float = 900) -> dict:
+    """Wait until every message the webhook acknowledged is stored and answered (or, when the request file
+    came round again and repeats were duplicates, until nothing moves for 3 s); seconds since the run began."""
+    deadline = time.monotonic() + timeout
+    last, still_since = -1, time.monotonic()
+    while True:
+        stored, unsent = backlog(url)
+        now = time.monotonic()
+        if stored != last:
+            last, still_since = stored, now
+        if unsent == 0 and (stored - accepted_before >= accepted or now - still_since > 3) or now > deadline:
+            break
+        time.sleep(0.5)
+    seconds = time.monotonic() - started
+    return {"stored": stored - accepted_before, "unsent": unsent, "seconds": seconds,
+            "processed_per_s": (stored - accepted_before) / seconds if seconds else 0.0}
+
+
 def metric_sum(server: Server, name: str, route_prefix: str = "/webhooks/") -> float:
     request = urllib.request.Request(server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     with urllib.request.urlopen(request, timeout=10) as response:
@@ -192,12 +269,14 @@ def wrk(url: str, requests_file: Path, seconds: int, connections: int, threads: 
         env["BENCH_RATE"] = str(rate)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
                "-s", str(ROOT / "bench" / "requests.lua"), url]
+    began = time.monotonic()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 120)
     found = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.M)
     if not found:
         raise SystemExit(f"wrk said:\n{done.stdout}\n{done.stderr}")
     result = json.loads(found.group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["began"] = began
     result["errors"] = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
     for key in ("p50", "p90", "p99", "max"):
         result[f"{key}_ms"] = result.pop(f"{key}_us") / 1000
@@ -217,11 +296,13 @@ def prepare_database(kind: str, workdir: Path, admin_url: str) -> str:
     return url
 
 
-def bench_database(kind: str, args) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-    log(f"\n== {kind} (work files in {workdir})")
+def bench_database(kind: str, args, mode: str = "inline") -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-{mode}-"))
+    log(f"\n== {kind}, INBOUND_MODE={mode} (work files in {workdir})")
     url = prepare_database(kind, workdir, args.admin_url)
-    unused = f"http://127.0.0.1:{free_port()}"   # nothing listens there: no call leaves this machine
+    fake = FakeProvider() if mode == "queue" else None
+    # inline: nothing listens there, no call leaves this machine; queue: the worker sends to the loopback fake
+    unused = fake.url if fake else f"http://127.0.0.1:{free_port()}"
     env = dict(os.environ, DATABASE_URL=url, INSTANCE_PATH=str(workdir / "instance"), APP_ENV="production",
                SECRET_KEY="bench-secret-key", DATA_KEY=DATA_KEY, PUBLIC_URL=PUBLIC_URL, AUTO_MIGRATE="0",
                TELEGRAM_BOT_TOKEN="123456:BENCH", TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET, TELEGRAM_API_URL=unused,
@@ -230,6 +311,14 @@ def bench_database(kind: str, args) -> dict:
                METRICS_TOKEN=METRICS_TOKEN, BENCH_COUNT_SQL="1", TRY_PAGE="0", LOG_LEVEL=args.log_level)
     env.pop("REDIS_URL", None)
     env.pop("HUEY_IMMEDIATE", None)
+    env["INBOUND_MODE"] = mode
+    if mode == "queue" and kind == "postgresql":     # the production profile: PostgreSQL and RedisHuey
+        import redis
+        redis.Redis.from_url(args.redis_url).flushdb()
+        env["REDIS_URL"] = args.redis_url
+    if mode == "queue":       # the worker's SQL statements land in the same metrics as the web's
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(workdir / "prometheus-app")
+        env["EMBEDDED_WORKER"] = "0"
     env.setdefault("WEB_CONCURRENCY", str(args.workers))
     env.setdefault("WEB_THREADS", str(args.threads))
     log(f"gunicorn: {web_line()}  (WEB_CONCURRENCY={env['WEB_CONCURRENCY']}, WEB_THREADS={env['WEB_THREADS']})")
@@ -241,7 +330,21 @@ def bench_database(kind: str, args) -> dict:
     log(f"requests: {count} per run from {args.contacts} people (sms, whatsapp, telegram; ar, ckb, kmr)")
 
     app = Server("app", "bot:create_app()", env, workdir)
-    bare = Server("bare", "bench.bare_app:create_app()", env, workdir)
+    bare = Server("bare", "bench.bare_app:create_app()", {k: v for k, v in env.items()
+                                                          if k != "PROMETHEUS_MULTIPROC_DIR"}, workdir)
+    worker = Worker(env, workdir) if mode == "queue" else None
+    drains: dict = {}
+
+    def after(name: str, run: dict, before: int) -> None:
+        """Queue mode: the run's messages are only acknowledged; wait until each is stored and answered."""
+        if worker:
+            accepted = run["requests"] - run["errors"]
+            drains[name] = drain(url, before, accepted, run["began"])
+            d = drains[name]
+            log(f"  queue: {d['stored']} of {accepted} acknowledged messages stored and answered "
+                f"{d['seconds']:.1f} s after the run began ({d['processed_per_s']:.0f} messages/s end to end)"
+                + (f", {d['unsent']} replies still unsent" if d["unsent"] else ""))
+
     try:
         app.wait_ready()
         bare.wait_ready()
@@ -249,30 +352,44 @@ def bench_database(kind: str, args) -> dict:
         bare_run = wrk(bare.url, files["full"], args.duration, args.connections, args.wrk_threads)
         log(f"bare : {bare_run['rps']:.0f} req/s, p50 {bare_run['p50_ms']:.1f} ms, p99 {bare_run['p99_ms']:.1f} ms")
 
-        wrk(app.url, files["warm"], 5, args.connections, args.wrk_threads)
-        sql_before, count_before = metric_sum(app, "bot_sql_statements_total"), \
+        warm = wrk(app.url, files["warm"], 5, args.connections, args.wrk_threads)
+        after("warm", warm, 0)
+        routes = "" if worker else "/webhooks/"       # queue mode: the statements are the worker's ("queue")
+        stored_before = backlog(url)[0]
+        sql_before, count_before = metric_sum(app, "bot_sql_statements_total", routes), \
             metric_sum(app, "bot_webhook_seconds_count")
         app_run = wrk(app.url, files["full"], args.duration, args.connections, args.wrk_threads)
-        sql_after, count_after = metric_sum(app, "bot_sql_statements_total"), \
+        after("full", app_run, stored_before)
+        sql_after, count_after = metric_sum(app, "bot_sql_statements_total", routes), \
             metric_sum(app, "bot_webhook_seconds_count")
-        handled = count_after - count_before
+        handled = (backlog(url)[0] - stored_before) if worker else count_after - count_before
         sql_per_message = (sql_after - sql_before) / handled if handled else float("nan")
         log(f"bot  : {app_run['rps']:.0f} req/s, p50 {app_run['p50_ms']:.1f} ms, p99 {app_run['p99_ms']:.1f} ms, "
             f"{sql_per_message:.2f} SQL/message ({handled:.0f} messages counted by /metrics)")
 
         half_rate = bare_run["rps"] / 2
+        stored_before = backlog(url)[0]
         half_run = wrk(app.url, files["half"], args.duration, args.half_connections, args.wrk_threads, rate=half_rate)
+        after("half", half_run, stored_before)
         log(f"bot at half the bare rate ({half_rate:.0f}/s asked, {half_run['rps']:.0f}/s done): "
             f"p50 {half_run['p50_ms']:.1f} ms, p99 {half_run['p99_ms']:.1f} ms")
         own_rate = app_run["rps"] / 2     # for capacity planning: latency at half of what the bot itself can do
+        stored_before = backlog(url)[0]
         own_run = wrk(app.url, files["own"], args.duration, args.half_connections, args.wrk_threads, rate=own_rate)
+        after("own", own_run, stored_before)
         log(f"bot at half its own rate ({own_rate:.0f}/s asked, {own_run['rps']:.0f}/s done): "
             f"p50 {own_run['p50_ms']:.1f} ms, p99 {own_run['p99_ms']:.1f} ms")
-        rss = {"app": app.peak_rss_mb(), "bare": bare.peak_rss_mb()}
+        rss = {"app": app.peak_rss_mb(), "bare": bare.peak_rss_mb(),
+               "worker": worker.peak_rss_mb() if worker else None}
+        sent = fake.count() if fake else None
     finally:
         app.stop()
         bare.stop()
-    result = {"database": kind, "bare": bare_run, "app": app_run, "half": half_run, "half_rate": half_rate,
+        if worker:
+            worker.stop()
+        if fake:
+            fake.stop()
+    result = {"database": kind if mode == "inline" else f"{kind} (queue)", "mode": mode, "drains": drains, "provider_received": sent, "bare": bare_run, "app": app_run, "half": half_run, "half_rate": half_rate,
               "own_half": own_run, "own_half_rate": own_rate,
               "ratio": app_run["rps"] / bare_run["rps"], "sql_per_message": sql_per_message,
               "messages_counted": handled, "peak_rss_mb": rss, "workdir": str(workdir)}
@@ -307,6 +424,18 @@ def report(results: list[dict]) -> None:
             f"(bare {max(r['peak_rss_mb']['bare'] or [0]):.0f}) | "
             f"{r['half_rate']:.0f} / {h['rps']:.0f}, {h['p50_ms']:.1f} / {h['p99_ms']:.1f} | "
             f"{r['own_half_rate']:.0f} / {o['rps']:.0f}, {o['p50_ms']:.1f} / {o['p99_ms']:.1f} |")
+    queued = [r for r in results if r.get("mode") == "queue"]
+    if queued:
+        log("\nQueue mode, answered by the worker (the Procfile's worker line on the same machine): stored and "
+            "answered, seconds from the run's start until the last reply went out, messages/s end to end")
+        log("| database | full speed | half bare rate | half own rate | worker peak RSS MB | replies at the fake |")
+        log("|---|---|---|---|---|---|")
+        for r in queued:
+            cells = [f"{d['stored']} in {d['seconds']:.0f} s = {d['processed_per_s']:.0f}/s"
+                     + (f", {d['unsent']} unsent" if d["unsent"] else "")
+                     for d in (r["drains"].get(k) for k in ("full", "half", "own")) if d]
+            log(f"| {r['database']} | " + " | ".join(cells) + f" | {r['peak_rss_mb']['worker']:.0f} | "
+                f"{r['provider_received']} |")
 
 
 def main() -> int:
@@ -319,6 +448,10 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections at full speed")
     parser.add_argument("--half-connections", type=int, default=64, help="wrk connections for the half-rate run")
     parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--inbound", choices=["inline", "queue", "both"], default="both",
+                        help="INBOUND_MODE: answer in the webhook response, or acknowledge and answer from the queue")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13",
+                        help="RedisHuey for queue mode on PostgreSQL (this Redis database is emptied)")
     parser.add_argument("--contacts", type=int, default=12000, help="distinct people per request file")
     parser.add_argument("--workers", type=int, default=4, help="WEB_CONCURRENCY when the environment has none")
     parser.add_argument("--threads", type=int, default=4, help="WEB_THREADS when the environment has none")
@@ -329,7 +462,8 @@ def main() -> int:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk`")
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    results = [bench_database(kind, args) for kind in kinds]
+    modes = ["inline", "queue"] if args.inbound == "both" else [args.inbound]
+    results = [bench_database(kind, args, mode) for kind in kinds for mode in modes]
     return conclude(results, report, verdict, args.json, log)
 
 

@@ -74,11 +74,14 @@ def configure_logging(json_format: bool) -> None:
 
 
 def count_sql(engine) -> None:
-    """BENCH_COUNT_SQL=1: count every statement sent to the database, per route (bench/inbound.py reads it)."""
+    """BENCH_COUNT_SQL=1: count every statement sent to the database, per route (bench/inbound.py reads it);
+    outside a request (the queue worker's tasks) as route "queue"."""
     from sqlalchemy import event
 
     def _count():
-        if has_request_context() and request.url_rule is not None:
+        if not has_request_context():
+            SQL_STATEMENTS.labels("queue").inc()
+        elif request.url_rule is not None:
             SQL_STATEMENTS.labels(request.url_rule.rule).inc()
 
     # Every statement, plus the BEGIN each transaction sends (psycopg2 sends it implicitly, SQLite
@@ -89,9 +92,6 @@ def count_sql(engine) -> None:
 
 def init_app(app) -> None:
     """One line per request: id, route, channel, status, duration. The path holds no personal data."""
-    if app.config.get("BENCH_COUNT_SQL"):
-        count_sql(app.extensions["bot"].engine)
-
     @app.before_request
     def _start():
         # 16 hex digits, as uuid4().hex[:16] gave, without a getrandom() call per request (random

@@ -43,6 +43,9 @@ def build(config: dict) -> Runtime:
     if config.get("AUTO_MIGRATE"):
         db.upgrade(url, lock_path=str(Path(config.get("INSTANCE_DIR") or instance_path()) / "migrate.lock"))
     engine = db.make_engine(url)
+    if config.get("BENCH_COUNT_SQL"):
+        from .observability import count_sql
+        count_sql(engine)
     store = ContentStore(config.get("CONTENT_DIR") or CONTENT_DIR)
     for problem in store.get().problems:
         log.warning("content: %s", problem)

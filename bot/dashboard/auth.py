@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from flask import g, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 
 from .. import users
 from ..models import AuditEvent, User
@@ -61,3 +62,14 @@ def init_session(app) -> None:
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=public.startswith("https://"),
                       PERMANENT_SESSION_LIFETIME=timedelta(hours=12))
+    app.session_interface = _NoSessionForProviders()
+
+
+class _NoSessionForProviders(SecureCookieSessionInterface):
+    """Telegram and Twilio never hold a session cookie: their posts skip opening one (a signing
+    serializer built per request) and get Flask's null session, which refuses to store anything."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/webhooks/"):
+            return None
+        return super().open_session(app, request)
