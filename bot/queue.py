@@ -1,9 +1,12 @@
 """The task queue: SqliteHuey in instance/ by default, RedisHuey when REDIS_URL is set.
 
 Run the consumer with `huey_consumer bot.queue.huey` (the Procfile's worker).
-Tasks carry only row ids: the database row is the message, the task a courier.
+Tasks carry row ids (the database row is the message, the task a courier), or with INBOUND_MODE=queue
+a message sealed with DATA_KEY (see intake): nothing in the queue is readable without the key.
 """
 import logging
+import sqlite3
+import time
 
 from huey import RedisHuey, SqliteHuey, crontab
 
@@ -20,7 +23,20 @@ def _make_huey():
     # message sent) in Redis or the queue file for ever.
     if settings.get("REDIS_URL"):
         return RedisHuey("bot", url=settings["REDIS_URL"], immediate=immediate, results=False)
-    return SqliteHuey("bot", filename=settings["HUEY_SQLITE_PATH"], immediate=immediate, results=False)
+    return _sqlite_huey(settings["HUEY_SQLITE_PATH"], immediate)
+
+
+def _sqlite_huey(path: str, immediate: bool) -> SqliteHuey:
+    """SqliteHuey sets WAL mode as it opens the file, and SQLite refuses that at once, without waiting,
+    while another process (the consumer starting beside the web) holds the file: a process importing
+    this module then died with "database is locked". A few tries, a quarter second apart."""
+    for attempt in range(40):
+        try:
+            return SqliteHuey("bot", filename=path, immediate=immediate, results=False)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 39:
+                raise
+            time.sleep(0.25)
 
 
 huey = _make_huey()
