@@ -1,6 +1,7 @@
 """Inbound webhook benchmark: the bot under gunicorn against a bare Flask app under the same gunicorn.
 
-    python bench/inbound.py --database both          # sqlite and postgresql, 20 s per run
+    python bench/inbound.py --database both          # sqlite and postgresql, inline and queue mode, 20 s per run
+    python bench/inbound.py --database postgresql --inbound inline
 
 Needs wrk (Debian/Ubuntu: `apt-get install -y wrk`; macOS: `brew install wrk`), PostgreSQL for
 --database postgresql (an admin URL that may create the database `bench_inbound`).
@@ -18,6 +19,10 @@ What it does, per database:
 5. SQL statements per message from the bot's own /metrics (BENCH_COUNT_SQL=1 counts every statement per
    route, summed over the gunicorn workers by Prometheus' multiprocess mode) and peak RSS (VmHWM) of
    every worker from /proc.
+
+With INBOUND_MODE=queue (--inbound queue or both) the Procfile's worker line runs beside gunicorn, the
+providers are bench/fake_provider.py on loopback, and after each run the script waits until every
+acknowledged message is stored and its reply sent: the seconds that took and messages/s end to end.
 
 Targets (exit 1 when one is missed): >= 50 % of the bare rps; p99 < 100 ms at half the bare rate;
 <= 8 SQL statements per message; no errors.
@@ -114,14 +119,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def web_line() -> str:
+def procfile_line(name: str) -> str:
     for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line[len("web:"):].strip()
-    raise SystemExit("no web: line in Procfile")
+        if line.startswith(f"{name}:"):
+            return line[len(name) + 1:].strip()
+    raise SystemExit(f"no {name}: line in Procfile")
 
 
-class Server:
+def web_line() -> str:
+    return procfile_line("web")
+
+
+class Process:
+    """A started Procfile line in its own process group; stop() ends the group."""
+    process: subprocess.Popen
+    log: object
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+class Server(Process):
     """One gunicorn started from the Procfile's web line, in its own process group."""
 
     def __init__(self, name: str, app_spec: str, env: dict, workdir: Path):
@@ -165,40 +190,17 @@ class Server:
                 peaks.append(round(int(found.group(1)) / 1024, 1))
         return peaks
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-
-
-class Worker:
+class Worker(Process):
     """The Procfile's worker line (the Huey consumer), for INBOUND_MODE=queue, with the web's metrics folder."""
 
     def __init__(self, env: dict, workdir: Path):
-        line = next(l for l in (ROOT / "Procfile").read_text().splitlines() if l.startswith("worker:"))
         self.log = open(workdir / "worker.log", "w")
-        self.process = subprocess.Popen(["bash", "-c", "exec " + line[len("worker:"):].strip()], cwd=ROOT, env=env,
+        self.process = subprocess.Popen(["bash", "-c", "exec " + procfile_line("worker")], cwd=ROOT, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def peak_rss_mb(self) -> float:
         found = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{self.process.pid}/status").read_text())
         return round(int(found.group(1)) / 1024, 1) if found else 0.0
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-
 
 class FakeProvider:
     """bench/fake_provider.py: answers the worker's sendMessage / Messages.json calls, counts them."""

@@ -37,15 +37,11 @@ def _too_large(exc):
 
 
 @blueprint.errorhandler(OperationalError)
-def _database_down(exc):
-    log.error("database unavailable: %s", type(exc).__name__)
-    response = _error(503, "temporarily unavailable, please retry")
-    response.headers["Retry-After"] = "5"
-    return response
-
-
 @blueprint.errorhandler(intake.QueueUnavailable)
-def _queue_down(exc):
+def _unavailable(exc):
+    """The database or the queue is down: 503, and the provider delivers again."""
+    if isinstance(exc, OperationalError):
+        log.error("database unavailable: %s", type(exc).__name__)   # intake logged the queue's own
     response = _error(503, "temporarily unavailable, please retry")
     response.headers["Retry-After"] = "5"
     return response

@@ -21,6 +21,7 @@ from bot import create_app
 from bot.models import Case, Contact, Message, Outbound
 
 from .conftest import PUBLIC_URL, SECRET, TWILIO_TOKEN, Telegram, Twilio, payload
+from .test_queue import _queue_backends
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,18 +119,6 @@ def test_nothing_readable_is_put_on_the_queue(queued_app):
 
 
 # ---- production shape: gunicorn acknowledging, a separate Huey consumer answering ---------------------
-def _queue_backends():
-    backends = ["sqlite"]
-    try:
-        import redis
-        redis.Redis.from_url("redis://127.0.0.1:6379/14").ping()
-        backends.append("redis")
-    except Exception:
-        if os.environ.get("CI") == "true":
-            backends.append("redis-missing")
-    return backends
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
