@@ -141,13 +141,18 @@ def test_a_badini_speaker_on_whatsapp_subscribes_to_migration_news_outside_a_cam
     assert f'{place("duhok", "duhok-outside-camp", "kmr")} ({CONTENT.areas[0]["name"]["kmr"]})' in mine
 
 
+def duhok_camps_by_sms(twilio, sender: str, greeting: str) -> str:
+    """Greeting, 6 (where I live), 1, Duhok: the first SMS page of Duhok's camp list."""
+    twilio.say(greeting, sender)
+    twilio.say("6", sender)
+    twilio.say("1", sender)
+    return one_sms(twilio.say(governorate_key("duhok"), sender))
+
+
 def test_latin_kurmanji_on_sms_pages_through_a_long_camp_list(twilio, runtime):
     t = Translator("kmr_latn")
     sender = "+9647504440004"
-    twilio.say("silav", sender)
-    twilio.say("6", sender)
-    twilio.say("1", sender)
-    page = one_sms(twilio.say(governorate_key("duhok"), sender))
+    page = duhok_camps_by_sms(twilio, sender, "silav")
     seen = []
     while f". {t('More')}" in page:
         more = next(line.split(".")[0] for line in page.split("\n") if line.endswith(f". {t('More')}"))
@@ -287,10 +292,7 @@ def test_a_camp_number_read_on_an_earlier_sms_page_still_works(twilio, runtime):
     """On page 2 of the camp list, "2" (Sharya, read on page 1) is still that camp, not an error."""
     t = Translator("ar")
     sender = "+9647504440009"
-    twilio.say("مرحبا", sender)
-    twilio.say("6", sender)
-    twilio.say("1", sender)
-    page = one_sms(twilio.say(governorate_key("duhok"), sender))
+    page = duhok_camps_by_sms(twilio, sender, "مرحبا")
     assert f". {t('More')}" in page
     more = next(line.split(".")[0] for line in page.split("\n") if line.endswith(f". {t('More')}"))
     one_sms(twilio.say(more, sender))                                      # now on page 2
