@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from handlers.i18n import LANGUAGES
 
-from . import broadcasts, broadcast_runner
+from . import broadcast_runner, broadcasts, users
 from .models import Broadcast
 
 BROADCAST_ID = click.IntRange(1, 2 ** 63 - 1)   # a number the database can hold
@@ -22,8 +22,30 @@ def _runtime():
     return current_app.extensions["bot"]
 
 
-def _actor(name: str | None) -> str:
+def _actor(name: str | None, session=None) -> str:
+    """A staff account's email names that account (user:<id>, as the dashboard records it); any other
+    name is recorded as typed, as a command-line user."""
+    if session is not None and name and "@" in name:
+        try:
+            return f"user:{users.find(session, name).id}"
+        except users.UserError as exc:
+            raise click.ClickException(str(exc))
     return name if name and name.startswith("user:") else f"cli:{name or getpass.getuser()}"
+
+
+def _approver(name: str | None, session) -> str:
+    """Approval is the second person's check, so it names a staff account that may approve, not any name."""
+    if not name or "@" not in name:
+        raise click.ClickException("approve needs --as EMAIL: the staff account of the second person "
+                                   "(admin, officer or focal point)")
+    try:
+        user = users.find(session, name)
+    except users.UserError as exc:
+        raise click.ClickException(str(exc))
+    if not users.can(user, "approve_broadcast"):
+        raise click.ClickException(f"{user.email} may not approve broadcasts (role {user.role}, "
+                                   f"{'active' if user.active else 'disabled'})")
+    return f"user:{user.id}"
 
 
 def _get(session, broadcast_id: int) -> Broadcast:
@@ -73,7 +95,8 @@ def _describe(runtime, session, broadcast: Broadcast) -> None:
 @click.option("--area", "areas", multiple=True, help="camp, district or governorate id from content/areas.yaml")
 @click.option("--topic", default=None, help="only people subscribed to this topic (or to everything)")
 @click.option("--at", "at", default=None, help="send later: YYYY-MM-DD HH:MM (UTC)")
-@click.option("--as", "actor", default=None, help="your name, for the audit log and the approval rule")
+@click.option("--as", "actor", default=None,
+              help="your staff account's email (or a name), for the audit log and the approval rule")
 def create(title, texts, fallback, languages, channels, areas, topic, at, actor):
     """Write a broadcast (a draft); it shows the audience and the expected time."""
     parsed = {}
@@ -91,7 +114,7 @@ def create(title, texts, fallback, languages, channels, areas, topic, at, actor)
     runtime = _runtime()
     try:
         with runtime.transaction() as session:
-            broadcast = broadcasts.create(runtime, session, title=title, texts=parsed, actor=_actor(actor),
+            broadcast = broadcasts.create(runtime, session, title=title, texts=parsed, actor=_actor(actor, session),
                                           fallback=fallback, languages=languages, channels=channels, areas=areas,
                                           topic=topic, scheduled_at=when)
             _describe(runtime, session, broadcast)
@@ -116,12 +139,12 @@ def list_broadcasts():
             click.echo(f"{b.id:>5}  {b.status:<10} {b.recipients:>7}  {b.title}")
 
 
-def _change(broadcast_id: int, actor: str | None, change) -> Broadcast:
+def _change(broadcast_id: int, actor: str | None, change, who=_actor) -> Broadcast:
     runtime = _runtime()
     try:
         with runtime.transaction() as session:
             broadcast = _get(session, broadcast_id)
-            result = change(session, broadcast, _actor(actor), runtime.config)
+            result = change(session, broadcast, who(actor, session), runtime.config)
             status = broadcast.status
     except broadcasts.BroadcastError as exc:
         raise click.ClickException(str(exc))
@@ -130,10 +153,10 @@ def _change(broadcast_id: int, actor: str | None, change) -> Broadcast:
 
 @broadcast_cli.command("approve")
 @click.argument("broadcast_id", type=BROADCAST_ID)
-@click.option("--as", "actor", default=None)
+@click.option("--as", "actor", default=None, metavar="EMAIL", help="your staff account")
 def approve(broadcast_id, actor):
-    """Approve a draft written by someone else."""
-    status, _ = _change(broadcast_id, actor, broadcasts.approve)
+    """Approve a draft written by someone else, as a staff account that may approve."""
+    status, _ = _change(broadcast_id, actor, broadcasts.approve, who=_approver)
     click.echo(f"broadcast {broadcast_id}: {status}")
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import broadcast_runner, broadcasts
+from bot import broadcast_runner, broadcasts, users
 from bot.models import Broadcast, Contact, Outbound, utcnow
 
 from .test_queue import ROOT, _start_worker, _wait, worker_env  # noqa: F401  (fixture)
@@ -245,8 +245,27 @@ def test_the_command_line_composes_approves_sends_and_reports(app, runtime, fake
     broadcast_id = int(made.output.strip().split()[-2])
     refused = runner.invoke(args=["broadcast", "send", str(broadcast_id), "--as", "amal"])
     assert refused.exit_code != 0 and "approval" in refused.output
-    assert runner.invoke(args=["broadcast", "approve", str(broadcast_id), "--as", "amal"]).exit_code != 0
-    assert runner.invoke(args=["broadcast", "approve", str(broadcast_id), "--as", "karwan"]).exit_code == 0
+    with runtime.transaction() as db:
+        users.create(db, "amal@agency.example", "Amal", "long enough password", "officer")
+        users.create(db, "karwan@agency.example", "Karwan", "long enough password", "focal_point")
+        users.create(db, "viewer@agency.example", "Vian", "long enough password", "viewer")
+
+    def approve(who):
+        return runner.invoke(args=["broadcast", "approve", str(broadcast_id), "--as", who])
+    assert "needs --as EMAIL" in approve("karwan").output            # a name is not a second person's check
+    assert "No account" in approve("nobody@agency.example").output
+    assert "may not approve" in approve("viewer@agency.example").output
+    # the draft was written as "amal", a name: her account approving it is a different actor, so the
+    # author check needs the account from the start; a draft written with --as EMAIL is refused to its author
+    mine = runner.invoke(args=["broadcast", "create", "--title", "mine", "--text", "ar=تجربة", "--as", "amal@agency.example"])
+    mine_id = int(mine.output.strip().split()[-2])
+    refused = runner.invoke(args=["broadcast", "approve", str(mine_id), "--as", "AMAL@agency.example"])
+    assert refused.exit_code != 0 and "second person" in refused.output
+    assert approve("karwan@agency.example").exit_code == 0
+    with runtime.transaction() as db:
+        approved = db.get(Broadcast, broadcast_id)
+        karwan = users.find(db, "karwan@agency.example")
+        assert approved.status == "approved" and approved.approved_by == f"user:{karwan.id}"
     sent = runner.invoke(args=["broadcast", "send", str(broadcast_id), "--as", "amal"])
     assert sent.exit_code == 0, sent.output                    # HUEY_IMMEDIATE: the runner ran already
     status = runner.invoke(args=["broadcast", "status", str(broadcast_id)])
