@@ -7,7 +7,9 @@ a long list is shown in pages that each fit three segments, keeping each place's
 number, with "More" leading to the rest.
 """
 from .conversation import Conversation
+from .search import word_matches
 from .sms import fits_sms
+from .text import rejoin_split, tokens
 
 
 def governorate_options(ctx: Conversation, group_action: list) -> list[tuple]:
@@ -62,3 +64,51 @@ def area_name(ctx: Conversation, area_id: str | None) -> str | None:
 
 def is_area(ctx: Conversation, area_id: str | None) -> bool:
     return area_name(ctx, area_id) is not None
+
+
+def named_place(content, text: str) -> tuple[str, str] | None:
+    """A short message that names a place ("دهوك", "khanke", "كمب شاريا"): ("group", governorate id)
+    or ("area", area id); None when it names none, or more than one, or is a sentence.
+
+    Every language's name counts (people write the Arabic name of a Kurdish town); words that several
+    names share ("camp", مخيم, کەمپی) do not tell a place, a typo in a long word is forgiven."""
+    index = content.__dict__.get("_place_index")
+    if index is None:
+        index = content.__dict__["_place_index"] = _place_index(content)
+    for candidate in (text, rejoin_split(text)):
+        words = tokens(candidate or "")
+        if not 0 < len(words) <= 4:
+            continue
+        found = {place for place, needed in index
+                 if all(any(word_matches(n, w, loose=len(n) >= 5) for w in words) for n in needed)}
+        places = {f for f in found if f[0] == "area"}
+        if len(places) == 1:                # "erbil baharka": the camp
+            return places.pop()
+        groups = {f for f in found if f[0] == "group"} | {("group", _group_of(content, p[1])) for p in places}
+        if len(groups) == 1:                # "كبرتو": Kabarto 1 or 2, so Duhok's list
+            return groups.pop()
+    return None
+
+
+def _group_of(content, area_id: str) -> str | None:
+    return next((g.get("id") for g in content.areas if any(a.get("id") == area_id for a in g.get("areas") or [])),
+                None)
+
+
+def _place_index(content) -> list[tuple[tuple[str, str], tuple[str, ...]]]:
+    names = []
+    for group in content.areas:
+        names += [(("group", group.get("id")), tokens(str(n))) for n in (group.get("name") or {}).values()]
+        for area in group.get("areas") or []:
+            names += [(("area", area.get("id")), tokens(str(n))) for n in (area.get("name") or {}).values()]
+    places_with = {}
+    for place, words in names:
+        for word in set(words):
+            places_with.setdefault(word, set()).add(place)
+    common = {w for w, places in places_with.items() if len(places) > 3}
+    index = []
+    for place, words in names:
+        needed = tuple(w for w in words if w not in common)
+        if needed and (place, needed) not in index:
+            index.append((place, needed))
+    return index

@@ -6,7 +6,7 @@ the case is flagged so only focal points see it. Storage is behind ctx.services.
 """
 from functools import lru_cache
 
-from . import areas, codes
+from . import areas, codes, topics
 from .content import Content
 from .i18n import N_
 from .conversation import (BROWSING, ERASE_CONFIRM, FEEDBACK_AREA, FEEDBACK_KIND, FEEDBACK_SENSITIVE,
@@ -34,6 +34,7 @@ class PhraseMatcher:
         self.sensitive = self._phrases(w for ws in lists for w in ws or [])
         self.status_mine, self.status_asking = self._pair(content, "status", "mine", "asking")
         self.erase_data, self.erase_delete = self._pair(content, "erase", "data", "delete")
+        self.announce = None        # only_announces: built when first needed
 
     def _pair(self, content: Content, section: str, *parts: str) -> list:
         lists = content.feedback.get(section) or {}
@@ -80,10 +81,26 @@ def matcher(content: Content) -> PhraseMatcher:
 
 
 def trigger_kind(content: Content, phrase: str) -> str | None:
-    """The feedback kind a message announces ("شكوى", "pêşniyar", "complaint ..."), if any."""
+    """The feedback kind a message announces ("شكوى", "pêşniyar", "complaint ..."), if any.
+
+    Thanks first ("شكرا على المساعدة", "زۆر سوپاس بۆ هاوکارییەکەتان") is thanks, though help is named."""
     found = matcher(content)
-    forms = found.forms(phrase.split())
+    words = phrase.split()
+    opening = found.forms(words[:2])
+    if any(found.matches(phrases, opening) for kind, phrases in found.kinds if kind == "thanks"):
+        return "thanks"
+    forms = found.forms(words)
     return next((kind for kind, phrases in found.kinds if found.matches(phrases, forms)), None)
+
+
+def only_announces(content: Content, phrase: str) -> bool:
+    """"اريد اقدم شكوى", "سڵاو دەمەوێت سکاڵایەک بنێرم": nothing but the wish to give feedback of a kind."""
+    found = matcher(content)
+    if found.announce is None:
+        words = [w for ws in (content.feedback.get("announce") or {}).values() for w in ws or []]
+        found.announce = frozenset(t for w in words for t in tokens(str(w)))
+    return all(word in found.announce or word in content.greetings or trigger_kind(content, word)
+               for word in phrase.split())
 
 
 def is_sensitive(content: Content, text: str) -> bool:
@@ -258,9 +275,26 @@ def set_area(ctx: Conversation, code: str, area_id: str) -> None:
 
 
 def on_more(ctx: Conversation, text: str, command: str | None) -> None:
-    """After the code was given, more words or media join the same case."""
+    """After the code was given, more words or media join the same case, except what is plainly
+    something else: a place answers "where are you?"; a question the content answers is answered (the
+    person is not left with "added to your case" and no answer); a report that sounds sensitive is offered
+    to a focal point apart, not added where every officer reads it; a short thank-you is welcomed."""
     code = ctx.state.data.get("code")
     media = [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
+    if code and text and not media:
+        if (place := areas.named_place(ctx.content, text)) is not None:
+            kind, place_id = place
+            return set_area(ctx, code, place_id) if kind == "area" else area_group(ctx, code, place_id)
+        if is_sensitive(ctx.content, text):
+            return offer_sensitive(ctx, text)
+        phrase = " ".join(tokens(text))
+        kind = trigger_kind(ctx.content, phrase)
+        if kind == "thanks" and len(phrase.split()) <= SHORT_TRIGGER:
+            return welcome_thanks(ctx)
+        if kind and only_announces(ctx.content, phrase):       # "گازندە", "اريد اقدم شكوى": a new one
+            return start(ctx, kind)
+        if topics.topic_named(ctx.content, text) or topics.best(ctx.content, text, ctx.lang)[0]:
+            return topics.answer_question(ctx, text)
     if code and (text or media) and ctx.services.add_to_case(code, text, media):
         ctx.say(ctx.t("Added to your case {code}.", code=ctx.t.digits(codes.display(code))),
                 [("0", ctx.t("Main menu"), ["menu"])], back=["menu"])

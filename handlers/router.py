@@ -128,14 +128,15 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
         ctx.say(welcome)
         feedback.media_received(ctx, media)
         return ctx
-    if command or _is_greeting(ctx.content, phrase) or not phrase:
+    kind = feedback.trigger_kind(ctx.content, phrase)
+    if command or not phrase or (_is_greeting(ctx.content, phrase) and kind is None):
         ctx.say(welcome)
         menu.main_menu(ctx)
         return ctx
     ctx.say(welcome)
     if feedback.is_sensitive(ctx.content, text):
         feedback.offer_sensitive(ctx, text)
-    elif (kind := feedback.trigger_kind(ctx.content, phrase)) is not None:
+    elif kind is not None:      # "سڵاو، دەمەوێت سکاڵایەک بنێرم": the greeting and the wish
         _feedback_by_words(ctx, kind, text, phrase)
     else:
         topics.answer_question(ctx, text)
@@ -149,7 +150,7 @@ def _feedback_by_words(ctx: Conversation, kind: str, text: str, phrase: str) -> 
     words = phrase.split()
     if kind == "thanks" and len(words) <= feedback.SHORT_TRIGGER:
         return feedback.welcome_thanks(ctx)    # "شكرا" at the end of a chat: not a form to fill
-    if len(words) <= feedback.SHORT_TRIGGER:
+    if len(words) <= feedback.SHORT_TRIGGER or feedback.only_announces(ctx.content, phrase):
         return feedback.start(ctx, kind)   # "I want to ask a question": ask for it, do not file the sentence
     announced = feedback.trigger_kind(ctx.content, " ".join(words[:2])) is not None   # "اقتراح: ..."
     asking = kind in ("question", "help_request")

@@ -180,3 +180,73 @@ def test_every_status_change_is_recorded_with_who_and_when(twilio, runtime):
                                  .order_by(CaseEvent.id)).scalars().all()
     assert [(e.status_to, e.actor) for e in events] == [("new", "person"), ("referred", "officer-1"),
                                                         ("closed", "officer-2")]
+
+
+def _added_texts(runtime, case: Case) -> list[str]:
+    with runtime.transaction() as session:
+        events = session.execute(select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                                         CaseEvent.action == "added")).scalars().all()
+        return [json.loads(runtime.vault.decrypt(e.text_enc))["text"] for e in events if e.text_enc]
+
+
+def test_after_the_code_a_typed_place_a_question_or_more_words_each_go_where_they_belong(twilio, runtime):
+    """"Where are you? (optional)" follows the code: a typed town or camp answers it, a question is
+    answered, only the rest joins the case."""
+    sender = "+9647501230001"
+    twilio.say("مرحبا", sender)
+    twilio.say("شكوى", sender)
+    code = code_in("\n".join(twilio.say("ماكو ماء بالخيمة من ثلاث ايام", sender)))
+    places = "\n".join(twilio.say("دهوك", sender))            # the governorate typed: its list
+    assert "شاريا" in places and "خانكي" in places
+    thanks = "\n".join(twilio.say("مخيم خانكي", sender))       # a camp typed: kept with the case
+    assert thanks.startswith("شكر")
+    assert only_case(runtime).area == "duhok-khanke"
+
+    sender2 = "+9647501230002"
+    twilio.say("مرحبا", sender2)
+    twilio.say("شكوى", sender2)
+    twilio.say("الحمام مكسور", sender2)
+    more = "\n".join(twilio.say("والباب ما يتسكر من اسبوع", sender2))   # more of the same complaint
+    assert "الإضافة" in more, more
+    answer = "\n".join(twilio.say("شلون اعرف اذا ابني عنده كوليرا", sender2))   # a new question: answered
+    assert "إسهال" in answer and "الإرواء" in answer, answer     # the cholera page on SMS
+    assert "الإضافة" not in answer
+    with runtime.transaction() as session:
+        case = session.execute(select(Case).where(Case.code != code)).scalar_one()
+    assert _added_texts(runtime, case) == ["والباب ما يتسكر من اسبوع"]
+
+
+def test_after_the_code_a_sensitive_report_is_offered_apart_not_added_to_the_ordinary_case(telegram, runtime):
+    chat = 555000901
+    telegram.say("سڵاو", chat, None)
+    telegram.say("سکاڵا", chat, None)
+    telegram.say("ئاو نییە لە کەمپەکە", chat, None)
+    offer = telegram.say("کارمەندێکی ڕێکخراوێک داوای پارەی لێ کردم بۆ ئەوەی ناوم بنووسێت", chat, None)
+    assert "نهێنی" in offer["text"] and not _added_texts(runtime, only_case(runtime))
+    telegram.say("1", chat, None)
+    with runtime.transaction() as session:
+        flags = sorted(c.sensitive for c in session.execute(select(Case)).scalars())
+    assert flags == [False, True]
+
+
+@pytest.mark.parametrize("wish", ["سلاڤ، ئەز دڤێت گازندەکێ بکەم", "مرحبا اريد اقدم شكوى لو سمحت",
+                                  "سڵاو، دەمەوێت سکاڵایەک بنێرم", "slav ez dixwazim gazindekê bikim"])
+def test_saying_one_wants_to_complain_asks_for_the_complaint_instead_of_filing_the_wish(twilio, runtime, wish):
+    sender = "+9647501230011"
+    twilio.say(wish, sender)
+    with runtime.transaction() as session:
+        assert session.execute(select(Case)).first() is None
+    code_in("\n".join(twilio.say("خیمەکەمان دڕاوە و کەس نەهات / the tent is torn", sender)))
+    case = only_case(runtime)
+    assert case.kind == "complaint" and "torn" in runtime.vault.decrypt(case.text_enc)
+
+
+@pytest.mark.parametrize("thanks", ["شكرا الكم على المساعدة الله يحفظكم", "زۆر سوپاس بۆ هاوکارییەکەتان"])
+def test_thanks_for_the_help_is_thanks_not_a_request_for_help(twilio, runtime, thanks):
+    sender = "+9647501230012"
+    twilio.say("مرحبا", sender)
+    reply = "\n".join(twilio.say(thanks, sender))
+    with runtime.transaction() as session:
+        kinds = [c.kind for c in session.execute(select(Case)).scalars()]
+    assert kinds in ([], ["thanks"]) and "2." not in reply.split("\n")[0], reply
+    assert kinds == ["thanks"] or "1." in reply        # filed, or welcomed with the way to pass it on
