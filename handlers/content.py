@@ -192,6 +192,8 @@ def _load(content_dir: Path) -> Content:
     problems.extend(_check_texts(content))
     from .search import index_for   # here, not at the top: search imports this module
     index_for(content)              # built once per load, so no request pays for it
+    from .langid import model_for
+    model_for(content)
     return content
 
 

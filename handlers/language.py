@@ -10,6 +10,7 @@ decide between them; the person can always switch.
 import re
 
 from .content import Content
+from .langid import model_for
 from .search import index_for
 from .text import rejoin_split, tokens
 
@@ -73,33 +74,41 @@ _RAW_WORD = re.compile(r"\w+")
 
 
 def detect(content: Content, text: str, hint: str | None = None) -> str | None:
-    """The language of a message, or None when nothing in it tells (digits, emoji)."""
+    """The language of a message, or None when nothing in it tells (digits, emoji).
+
+    Letters narrow the candidates (a Kurdish vowel rules Arabic out, ç ê î ş û mean Kurmanji); among
+    those left, marker words and grammar vote and the letter statistics (langid) weigh every message,
+    so one shared word does not decide alone and a message with no marker word is still told. A close
+    call goes to the first candidate: Arabic, then the phone's language, then Sorani (most speakers)."""
     hinted = TELEGRAM_HINTS.get((hint or "").split("-")[0].lower())
     letters = set(text)
     if _ARABIC_SCRIPT.search(text):
         kurdish = letters & KURDISH_LETTERS
         arabic = letters & ARABIC_ONLY
         if not letters & KURDISH_VOWELS and (arabic or not kurdish) and (arabic or hinted not in ("ckb", "kmr")):
-            votes = _marker_votes(content, text, ("ar", "ckb", "kmr"))
-            if (split := rejoin_split(text)) is not None:    # Kurdish typed as "گه رما" on an Arabic keyboard
-                kurdish = _marker_votes(content, split, ("ar", "ckb", "kmr"))
-                votes.update({lang: max(votes[lang], kurdish[lang]) for lang in ("ckb", "kmr")})
-            if votes["ckb"] > votes["ar"] or votes["kmr"] > votes["ar"]:
-                return "ckb" if votes["ckb"] >= votes["kmr"] else "kmr"
-            return "ar"
-        votes = _marker_votes(content, text, ("ckb", "kmr"))
-        if votes["kmr"] > votes["ckb"]:
-            return "kmr"
-        if votes["ckb"] > votes["kmr"]:
-            return "ckb"
-        return hinted if hinted in ("ckb", "kmr") else "ckb"
+            return _weigh(content, text, ("ar", "ckb", "kmr"))
+        return _weigh(content, text, ("kmr", "ckb") if hinted == "kmr" else ("ckb", "kmr"))
     if _LATIN.search(text):
         if letters & KURMANJI_LATIN:
             return "kmr_latn"
-        votes = _marker_votes(content, text, ("kmr_latn", "en"))
-        if votes["kmr_latn"] > votes["en"]:
-            return "kmr_latn"
-        if votes["en"] > votes["kmr_latn"]:
-            return "en"
-        return "kmr_latn" if hinted == "kmr" else "en"
+        return _weigh(content, text, ("kmr_latn", "en") if hinted == "kmr" else ("en", "kmr_latn"))
     return hinted
+
+
+VOTE = 0.2          # one marker word or grammar sign, in langid's units (mean log-probability per n-gram)
+CLOSE = 0.1         # scores nearer than this are a close call: the candidates' order decides
+
+
+def _weigh(content: Content, text: str, candidates: tuple[str, ...]) -> str:
+    votes = _marker_votes(content, text, candidates)
+    model = model_for(content)
+    scores = model.scores(text, candidates)
+    if (split := rejoin_split(text)) is not None:    # Kurdish typed as "گه رما" on an Arabic keyboard
+        joined, joined_scores = _marker_votes(content, split, candidates), model.scores(split, candidates)
+        votes = {lang: max(votes[lang], joined[lang]) for lang in candidates}
+        scores = {lang: max(scores[lang], joined_scores[lang]) for lang in candidates}
+    if len(set(votes.values())) == 1 and len(tokens(split or text)) < 2:
+        return candidates[0]        # one unknown word ("كوليرا" is Arabic and Kurdish): too little to weigh
+    total = {lang: scores[lang] + VOTE * votes[lang] for lang in candidates}
+    best = max(total.values())
+    return next(lang for lang in candidates if total[lang] > best - CLOSE)

@@ -8,6 +8,8 @@ Order matters and is the whole policy:
 5. a state waiting for words (feedback text, a yes/no) takes them;
 6. anything else is a question for search.
 """
+import re
+
 from . import feedback, menu, subscription, topics
 from .content import Content
 from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, ContactState,
@@ -194,6 +196,8 @@ def _is_greeting(content: Content, phrase: str) -> bool:
 
 
 _KURDISH_ONLY = set("ێۆڕڵەڤ")
+_LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
+_ARABIC = re.compile("[\u0600-\u06ff]")
 
 
 def _follow_language(ctx: Conversation, text: str) -> None:
@@ -203,11 +207,15 @@ def _follow_language(ctx: Conversation, text: str) -> None:
     change the language; Sorani and Badini never switch by guess (they share letters).
     """
     current = ctx.lang
+    kurdish_letters = bool(set(text) & _KURDISH_ONLY)
+    latin_now = current in ("en", "kmr_latn")
+    if not (current == "ar" and kurdish_letters) and latin_now == (_LATIN.search(text) is not None
+                                                                   and _ARABIC.search(text) is None):
+        return                  # same script, no Kurdish letter after Arabic: nothing could change
     seen = detect(ctx.content, text)
     if seen is None or seen == current:
         return
-    latin_now, latin_seen = current in ("en", "kmr_latn"), seen in ("en", "kmr_latn")
-    kurdish_letters = bool(set(text) & _KURDISH_ONLY)
+    latin_seen = seen in ("en", "kmr_latn")
     if latin_now != latin_seen and len(tokens(text)) >= 2 or (current == "ar" and kurdish_letters):
         ctx.state.language = seen
         ctx.set_language(seen)

@@ -185,3 +185,7 @@ def test_kurdish_typed_on_an_arabic_keyboard_and_bare_topic_names(twilio, runtim
     assert heat_ckb[:30] in "\n".join(twilio.say("گه رما زوره سه رم گيژ ده خوات", "+9647501117002"))
     assert runtime.content.get().items["cholera"].sms["ar"][:30] in "\n".join(twilio.say("كوليرا", "+9647501117003"))
     assert runtime.content.get().topic("shelter").title["ar"] in "\n".join(twilio.say("المأوى", "+9647501117004"))
+    # no Kurdish letter and no marker word: the letters' statistics still tell Sorani and Badini from Arabic
+    sorani = "\n".join(twilio.say("منداله كه م تاي هه يه جي بكه م", "+9647501117005"))
+    badini = "\n".join(twilio.say("زاروكي من تا هه يه دي ج كه م", "+9647501117006"))
+    assert sorani.startswith("بەخێربێیت") and badini.startswith("ب خێر بێی"), (sorani[:40], badini[:40])

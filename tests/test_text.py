@@ -79,5 +79,29 @@ def test_the_language_of_a_first_message(content, text, hint, lang):
     assert detect(content, text, hint) == lang
 
 
+# Messages with no marker word: told by their letters (handlers/langid.py). Kurdish typed on an Arabic
+# keyboard (ه for ە, ي for ێ, و for ۆ, ك for ک, ج for چ, ب for پ), Badini in Latin letters without ç ê î ş û.
+@pytest.mark.parametrize("text, lang", [
+    ("ابني حرارته عالية من البارحة شنو اسوي", "ar"),
+    ("الخيمة دا تخر مي من فوك", "ar"),
+    ("كوليرا", "ar"),                                   # one word in both languages: Arabic, as before
+    ("منداله كه م تاي هه يه جي بكه م", "ckb"),
+    ("جادره كه مان دلوپه ده كات", "ckb"),
+    ("كه ي خيوه ت دابه ش ده كه ن", "ckb"),
+    ("نيشانه كاني كوليرا جين", "ckb"),
+    ("چۆن دەست بشۆم", "ckb"),
+    ("زاروكي من تا هه يه دي ج كه م", "kmr"),
+    ("كوني مه ئاف دجيتي", "kmr"),
+    ("کۆنێ مە ئاڤ دچیتێ", "kmr"),
+    ("قاچاخچی پارە ژ مە دخوازیت بۆ ئەورووپا", "kmr"),
+    ("kone me av dicite", "kmr_latn"),
+    ("qacaxci pere ji me dixwaze", "kmr_latn"),
+    ("cend sing pedivine", "kmr_latn"),
+    ("the tent is leaking", "en"),
+])
+def test_the_language_of_a_message_without_marker_words(content, text, lang):
+    assert detect(content, text) == lang
+
+
 def test_tokens_are_folded_words():
     assert tokens("Hello, WORLD!") == ["hello", "world"]

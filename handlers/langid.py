@@ -1,0 +1,114 @@
+"""How much a text looks like each language, letter by letter: naive Bayes over character n-grams.
+
+Marker words decide a language only when a message holds one; many do not ("نيشانه كاني كوليرا جين",
+"cend sing pedivine"). Letter sequences still tell: Sorani -ەکان, لە, -ەوە; Badini -ێن, د-, ژ; Arabic ال-.
+The statistics are learnt from our own texts in each language (topic texts, keywords, feedback words,
+place names, the interface catalogs), folded as messages are, and once more with ە split from the
+next letter as Arabic keyboards leave it ("ته ندروستى"). No language model library covers Sorani
+and Badini in Arabic script (CLD and fastText know Sorani, none Badini), hence these few lines.
+"""
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+
+from babel.messages.pofile import read_po
+
+from .i18n import LOCALES_DIR
+from .text import tokens
+
+LANGUAGES = ("ar", "ckb", "kmr", "kmr_latn", "en")
+SIZES = (1, 2, 3, 4)
+_UNSEEN = 0.5               # add-k smoothing
+_VOCABULARY = 200_000       # n-grams any language could have
+_SPLIT = re.compile("([هە])(?=\\w)")
+_PLACEHOLDER = re.compile(r"\{\w+\}")
+
+
+def grams(text: str) -> list[str]:
+    out = []
+    for word in tokens(text):
+        if word.isdigit():
+            continue
+        padded = f" {word} "
+        out.extend(padded[i:i + n] for n in SIZES for i in range(len(padded) - n + 1))
+    return out
+
+
+class Model:
+    def __init__(self, samples: dict[str, list[str]]):
+        self.logp: dict[str, dict[str, float]] = {}
+        self.unseen: dict[str, float] = {}
+        for lang, texts in samples.items():
+            counts = Counter()
+            for text in texts:
+                counts.update(grams(text))
+                if lang in ("ckb", "kmr"):
+                    counts.update(grams(_SPLIT.sub(r"\1 ", text)))
+            denominator = sum(counts.values()) + _UNSEEN * _VOCABULARY
+            self.logp[lang] = {g: math.log((n + _UNSEEN) / denominator) for g, n in counts.items()}
+            self.unseen[lang] = math.log(_UNSEEN / denominator)
+
+    def scores(self, text: str, languages: tuple[str, ...]) -> dict[str, float]:
+        """Mean log-probability of the text's n-grams in each language (higher is likelier)."""
+        found = grams(text)
+        scores = {}
+        for lang in languages:
+            logp, unseen = self.logp.get(lang, {}), self.unseen.get(lang, math.log(_UNSEEN / _VOCABULARY))
+            scores[lang] = sum(logp.get(g, unseen) for g in found) / max(1, len(found))
+        return scores
+
+
+def model_for(content) -> Model:
+    """Built when content loads (half a second), kept on it; the same texts reuse the last model."""
+    model = content.__dict__.get("_langid")
+    if model is None:
+        samples = {lang: list(_catalog_texts(lang)) for lang in LANGUAGES}
+        _collect([content.feedback, content.areas, [t.title for t in content.topics]], samples)
+        for item in content.items.values():
+            _collect([item.title, item.sms, item.text, item.keywords, [(s.text, s.sms) for s in item.steps]], samples)
+        for lang, words in content.markers.items():
+            samples.setdefault(lang, []).extend(sorted(words))
+        key = hash(tuple((lang, tuple(texts)) for lang, texts in sorted(samples.items())))
+        model = _trained.get(key)
+        if model is None:                     # content reloaded unchanged (or another app in the process)
+            _trained.clear()
+            model = _trained[key] = Model(samples)
+        content.__dict__["_langid"] = model
+    return model
+
+
+_trained: dict[int, Model] = {}
+
+
+def _collect(node, samples: dict[str, list[str]]) -> None:
+    """Every string found under a language's key, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in samples and isinstance(value, (str, list)):
+                for text in (value if isinstance(value, list) else [value]):
+                    if isinstance(text, (str, int, float)):
+                        samples[key].append(str(text))
+                    else:
+                        _collect(text, samples)
+            else:
+                _collect(value, samples)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _collect(value, samples)
+
+
+@lru_cache(maxsize=None)
+def _catalog_texts(lang: str) -> tuple[str, ...]:
+    path = LOCALES_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return ()
+    with path.open("rb") as fh:
+        catalog = read_po(fh)
+    texts = []
+    for message in catalog:
+        if message.id and not message.fuzzy and (message.string or lang == "en"):
+            strings = message.string or message.id        # English: the msgid is the text
+            strings = strings if isinstance(strings, tuple) else (strings,)
+            texts.extend(_PLACEHOLDER.sub(" ", s) for s in strings if s)
+    return tuple(texts)
