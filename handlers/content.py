@@ -84,6 +84,8 @@ class Content:
     search_index: object = field(default=None, repr=False, compare=False)
     phrase_matcher: object = field(default=None, repr=False, compare=False)
     topic_names: dict | None = field(default=None, repr=False, compare=False)   # topics.topic_named
+    language_names: dict = field(default_factory=dict)   # folded name -> language code, or "kurdish"
+    language_talk: set = field(default_factory=set)       # folded words around a name: "speak", "in"
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -167,6 +169,15 @@ def _load(content_dir: Path) -> Content:
             if len(_phrase(str(title)).split()) == 1:
                 markers.setdefault(lang, set()).add(_phrase(str(title)))
 
+    language_names = {}
+    for lang, names in (commands_file.get("language_names") or {}).items():
+        for name in names or []:
+            if (phrase := _phrase(str(name))):
+                if language_names.get(phrase, lang) != lang:
+                    problems.append(f"commands.yaml: language name {name!r} is both {language_names[phrase]} and {lang}")
+                language_names[phrase] = lang
+    language_talk = {t for w in commands_file.get("language_talk") or [] for t in tokens(str(w))}
+
     index = []
     owners: dict[str, str] = {}
     for item in items.values():
@@ -182,7 +193,7 @@ def _load(content_dir: Path) -> Content:
 
     content = Content(
         topics=topics, items=items, commands=commands, greetings=greetings, markers=markers,
-        keyword_index=index,
+        keyword_index=index, language_names=language_names, language_talk=language_talk,
         areas=(_read(content_dir / "areas.yaml").get("governorates") or []),
         referrals=(_read(content_dir / "referrals.yaml").get("contacts") or []),
         feedback=_read(content_dir / "feedback.yaml"),

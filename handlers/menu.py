@@ -3,7 +3,7 @@
 Announcements (menu 6) are in subscription.py."""
 from .conversation import BROWSING, CHOOSING_LANGUAGE, Conversation, action, run
 from .i18n import LANGUAGES, NATIVE_NAMES, N_, Translator
-from .text import tokens
+from .text import rejoin_split, stems, tokens
 
 MENU_FEEDBACK = "5"
 MENU_ANNOUNCEMENTS = "6"
@@ -64,6 +64,50 @@ def language_menu(ctx: Conversation, first: bool = False, media: list | None = N
     ctx.say("\n".join(prompts),
             [(str(n), NATIVE_NAMES[lang], ["set_language", lang]) for n, lang in enumerate(LANGUAGES, 1)],
             back=["menu"])
+
+
+def named_language(content, text: str) -> str | None:
+    """"بالعربي", "بە عەرەبی قسە بکە", "ez dixwazim bi erebî biaxivim": the language a short message asks
+    for; "kurdish" when it names Kurdish without the dialect; None when it names none or says more."""
+    for candidate in (text, rejoin_split(text)):
+        if candidate and (lang := _named(content, tokens(candidate))):
+            return "kmr_latn" if lang == "kmr" and any("a" <= ch.lower() <= "z" for ch in text) else lang
+    return None
+
+
+def _named(content, words: list[str]) -> str | None:
+    if not 0 < len(words) <= 5:
+        return None
+    names, found, used = content.language_names, set(), set()
+    for size in (3, 2, 1):
+        for i in range(len(words) - size + 1):
+            if used & set(range(i, i + size)):
+                continue
+            forms = [" ".join(words[i:i + size])] if size > 1 else sorted(stems(words[i]))
+            lang = next((names[f] for f in forms if f in names), None)
+            if lang:
+                found.add(lang)
+                used.update(range(i, i + size))
+    rest = [w for i, w in enumerate(words) if i not in used]
+    if len(found) != 1 or not all(is_request_word(content, w) for w in rest):
+        return None
+    return found.pop()
+
+
+def is_request_word(content, word: str) -> bool:
+    """A word around what is asked for ("اريد", "please", "show me"), not a question of its own."""
+    announce = content.__dict__.get("_announce")
+    if announce is None:
+        lists = (content.feedback.get("announce") or {}).values()
+        announce = content.__dict__["_announce"] = {t for ws in lists for w in ws or [] for t in tokens(str(w))}
+    return word in content.language_talk or word in announce or word in content.greetings
+
+
+def ask_for_language(ctx: Conversation, lang: str) -> None:
+    """A language asked for by name: switched at once; Kurdish without the dialect asks which."""
+    if lang == "kurdish":
+        return language_menu(ctx)
+    set_language(ctx, lang)
 
 
 @action("set_language")

@@ -15,7 +15,7 @@ from .content import Content
 from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, ContactState,
                            Conversation, Services, run)
 from .language import detect
-from .text import clean_for_storage, number_rest, parse_number, to_ascii_digits, tokens
+from .text import clean_for_storage, number_rest, parse_number, stems, to_ascii_digits, tokens
 from .types import Incoming
 
 # States that consume free text themselves (after commands and numbers had their chance);
@@ -83,6 +83,12 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
         menu.main_menu(ctx, intro=ctx.t("Hello!"))
     elif state.state in TEXT_STATES:
         TEXT_STATES[state.state](ctx, text, command)
+    elif (asked := menu.named_language(content, text)) is not None:
+        menu.ask_for_language(ctx, asked)
+    elif _asks_for(content, phrase) == "menu":
+        menu.main_menu(ctx)
+    elif _asks_for(content, phrase) == "language":
+        menu.language_menu(ctx)
     elif feedback.asks_status(content, text):
         feedback.show_my_cases(ctx)
     elif feedback.asks_erase(content, text):
@@ -109,8 +115,9 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
     question, again until one is chosen; a voice note or photo waits there and is offered to the
     team once the person has read the welcome."""
     media = list(ctx.state.data.get("media") or []) + feedback.incoming_media(ctx)
-    lang = detect(ctx.content, text, ctx.incoming.language_hint)
-    if lang is None:
+    asked = menu.named_language(ctx.content, text)          # "بالعربي", "kurdish please"
+    lang = asked if asked not in (None, "kurdish") else detect(ctx.content, text, ctx.incoming.language_hint)
+    if lang is None or asked == "kurdish":
         menu.language_menu(ctx, first=True, media=media)
         return ctx
     ctx.state.language = lang
@@ -131,7 +138,7 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
         feedback.media_received(ctx, media)
         return ctx
     kind = feedback.trigger_kind(ctx.content, phrase)
-    if command or not phrase or (_is_greeting(ctx.content, phrase) and kind is None):
+    if command or not phrase or asked or (_is_greeting(ctx.content, phrase) and kind is None):
         ctx.say(welcome)
         menu.main_menu(ctx)
         return ctx
@@ -176,7 +183,9 @@ def on_language_text(ctx: Conversation, text: str, command: str | None) -> None:
     if ctx.state.data.get("first"):
         _first_message(ctx, text, command)
         return
-    lang = detect(ctx.content, text, ctx.incoming.language_hint)
+    asked = menu.named_language(ctx.content, text)          # "سۆرانی", "bi kurmancî"
+    lang = asked if asked != "kurdish" else None
+    lang = lang or (None if asked else detect(ctx.content, text, ctx.incoming.language_hint))
     if lang is None:
         return menu.language_menu(ctx)
     menu.set_language(ctx, lang)
@@ -185,6 +194,24 @@ def on_language_text(ctx: Conversation, text: str, command: str | None) -> None:
 def _stored(state: ContactState, key: str) -> list | None:
     entry = (state.data.get("options") or {}).get(key)
     return entry[1] if entry else None
+
+
+def _asks_for(content: Content, phrase: str) -> str | None:
+    """"رجعني للقائمة الرئيسية", "غير اللغة رجاء": the menu or the language question asked for in a few
+    words around its command word (only these two: STOP and the rest stay whole-message commands)."""
+    words = phrase.split()
+    if not 1 < len(words) <= 4:
+        return None
+    found, used = set(), set()
+    for i, word in enumerate(words):
+        pair = " ".join(words[i:i + 2])
+        for size, form in [(2, pair), *((1, f) for f in sorted(stems(word)))]:
+            if content.commands.get(form) in ("menu", "language"):
+                found.add(content.commands[form])
+                used.update(range(i, i + size))
+    if len(found) != 1 or not all(i in used or menu.is_request_word(content, w) for i, w in enumerate(words)):
+        return None
+    return found.pop()
 
 
 def _is_greeting(content: Content, phrase: str) -> bool:

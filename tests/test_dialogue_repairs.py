@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from bot.models import Case, Contact, utcnow
-from handlers.i18n import Translator
+from handlers.i18n import NATIVE_NAMES, Translator
 from handlers.text import to_ascii_digits
 
 from .test_feedback import code_in
@@ -189,3 +189,28 @@ def test_kurdish_typed_on_an_arabic_keyboard_and_bare_topic_names(twilio, runtim
     sorani = "\n".join(twilio.say("منداله كه م تاي هه يه جي بكه م", "+9647501117005"))
     badini = "\n".join(twilio.say("زاروكي من تا هه يه دي ج كه م", "+9647501117006"))
     assert sorani.startswith("بەخێربێیت") and badini.startswith("ب خێر بێی"), (sorani[:40], badini[:40])
+
+
+def test_a_language_asked_for_in_a_few_words_is_switched_to(twilio, runtime):
+    """"بە عەرەبی قسە بکە", "ممكن تحجي كردي", "ez dixwazim bi erebî biaxivim": not questions for search."""
+    menu_ar = Translator("ar")("Main menu. Send a number, or write your question:")
+    sender = "+9647501118001"
+    twilio.say("سڵاو", sender)
+    switched = "\n".join(twilio.say("دەمەوێت بە عەرەبی قسە بکەم", sender))
+    assert menu_ar in switched
+    which = "\n".join(twilio.say("ممكن تحجي كردي", sender))      # Kurdish, but which? the language question
+    assert all(NATIVE_NAMES[lang] in which for lang in ("ckb", "kmr")), which
+    latin = "+9647501118002"
+    twilio.say("slav", latin)
+    assert menu_ar in "\n".join(twilio.say("ez dixwazim bi erebî biaxivim", latin))
+    first = "\n".join(twilio.say("english please", "+9647501118003"))    # as a first message too
+    assert "Main menu" in first
+
+
+def test_the_menu_asked_for_in_a_few_words_but_a_list_in_a_complaint_is_not_the_menu(twilio):
+    menu_ar = Translator("ar")("Main menu. Send a number, or write your question:")
+    sender = "+9647501118004"
+    twilio.say("مرحبا", sender)
+    twilio.say("شلون اغسل ايدي", sender)
+    assert menu_ar in "\n".join(twilio.say("رجعني للقائمة الرئيسية", sender))
+    assert menu_ar not in "\n".join(twilio.say("اسمي مو بالقائمة مال التوزيع", sender))
