@@ -138,7 +138,12 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
         feedback.media_received(ctx, media)
         return ctx
     kind = feedback.trigger_kind(ctx.content, phrase)
-    if command or not phrase or asked or (_is_greeting(ctx.content, phrase) and kind is None):
+    if _asks_for(ctx.content, phrase) == "language":
+        ctx.say(welcome)
+        menu.language_menu(ctx)
+        return ctx
+    if command or not phrase or asked or (_is_greeting(ctx.content, phrase) and kind is None) \
+            or _asks_for(ctx.content, phrase) == "menu":
         ctx.say(welcome)
         menu.main_menu(ctx)
         return ctx
