@@ -19,6 +19,9 @@ def build_app(test_config: dict | None = None) -> Flask:
     settings.update(test_config)
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    if settings.get("TRUSTED_PROXIES"):      # behind nginx / a load balancer: the client is in X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"])
     app.secret_key = settings["SECRET_KEY"]
 
     runtime = runtime_module.build(settings)

@@ -19,7 +19,7 @@ from .models import AuditEvent, LoginAttempt, User, utcnow
 
 ROLES = ("admin", "officer", "focal_point", "viewer")
 MIN_PASSWORD = 10
-MAX_FAILURES = 5               # per account or per address ...
+MAX_FAILURES = 5               # per account from one address; x4 per address, x10 per account ...
 FAILURE_WINDOW = timedelta(minutes=15)   # ... in this window
 _hasher = PasswordHasher()
 
@@ -104,12 +104,16 @@ def _digest(value: str) -> str:
 
 
 def throttled(session, email: str, ip: str) -> bool:
+    """Guessing is slowed per account *from one address* and per address, so a stranger's five wrong
+    passwords do not lock the real person out; an account guessed at from many addresses is slowed too,
+    but only after many more failures (a lockout then costs an attacker a botnet, not five posts)."""
     since = utcnow() - FAILURE_WINDOW
-    by_email = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.at >= since, LoginAttempt.email_hash == _digest(email.lower())))
-    by_ip = session.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.at >= since, LoginAttempt.ip_hash == _digest(ip)))
-    return by_email >= MAX_FAILURES or by_ip >= MAX_FAILURES * 4
+    recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.at >= since)
+    email_hash, ip_hash = _digest(email.lower()), _digest(ip)
+    by_pair = session.scalar(recent.where(LoginAttempt.email_hash == email_hash, LoginAttempt.ip_hash == ip_hash))
+    by_ip = session.scalar(recent.where(LoginAttempt.ip_hash == ip_hash))
+    by_email = session.scalar(recent.where(LoginAttempt.email_hash == email_hash))
+    return by_pair >= MAX_FAILURES or by_ip >= MAX_FAILURES * 4 or by_email >= MAX_FAILURES * 10
 
 
 def authenticate(session, vault, email: str, password: str, code: str, ip: str) -> tuple[User | None, str]:

@@ -430,3 +430,35 @@ def test_admins_manage_staff_accounts_in_the_dashboard(app, staff, runtime):
         assert db.get(User, shilan.id).role == "viewer" and db.get(User, shilan.id).active is False
         actions = set(db.execute(select(AuditEvent.action)).scalars())
     assert {"user_create", "user_role", "user_disable"} <= actions
+
+
+def test_a_strangers_wrong_passwords_do_not_lock_the_staff_member_out(app, staff):
+    """Five wrong passwords from one address stop that address, not the person signing in from another."""
+    stranger = app.test_client()
+    token = csrf_token(stranger, "/dashboard/login")
+    for _ in range(users.MAX_FAILURES):
+        stranger.post("/dashboard/login", data={"email": staff["officer"], "password": "x" * 12, "csrf_token": token},
+                      environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    again = stranger.post("/dashboard/login", data={"email": staff["officer"], "password": PASSWORD,
+                                                    "csrf_token": token}, environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert again.status_code == 429
+    officer = app.test_client()
+    token = csrf_token(officer, "/dashboard/login")
+    signed_in = officer.post("/dashboard/login", data={"email": staff["officer"], "password": PASSWORD,
+                                                       "csrf_token": token}, environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert signed_in.status_code == 302
+
+
+def test_behind_a_trusted_proxy_the_client_address_comes_from_x_forwarded_for(tmp_path):
+    from flask import request
+
+    from bot import create_app
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+                      "TRUSTED_PROXIES": 1, "HUEY_IMMEDIATE": "1", "TESTING": True})
+
+    @app.get("/_whoami")
+    def whoami():
+        return request.remote_addr or ""
+    seen = app.test_client().get("/_whoami", headers={"X-Forwarded-For": "198.51.100.7"},
+                                 environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert seen.get_data(as_text=True) == "198.51.100.7"
