@@ -19,11 +19,14 @@ from sqlalchemy.exc import InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# How long a SQLite writer waits for the lock before the request gets its 503: under Twilio's 15 s webhook
+# timeout and gunicorn's 30 s, so the provider hears "try again" instead of a dropped connection.
+LOCK_WAIT = 10.0
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": LOCK_WAIT, "check_same_thread": False})
         _tune_sqlite(engine)
         return engine
     engine = create_engine(url, pool_size=5, max_overflow=10)
@@ -69,7 +72,7 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -79,7 +82,7 @@ def _tune_sqlite(engine: Engine) -> None:
         begin_immediate(connection.connection.driver_connection)
 
 
-def begin_immediate(raw: sqlite3.Connection, timeout: float = 30.0) -> None:
+def begin_immediate(raw: sqlite3.Connection, timeout: float = LOCK_WAIT) -> None:
     """BEGIN IMMEDIATE, waiting for the write lock by polling every millisecond or so.
 
     SQLite's own busy handler backs off to 100 ms sleeps, so under load (several gunicorn workers and
@@ -102,7 +105,7 @@ def begin_immediate(raw: sqlite3.Connection, timeout: float = 30.0) -> None:
             time.sleep(pause * (0.5 + random.random()))
             pause = min(pause * 1.5, 0.004)
     finally:
-        raw.execute("PRAGMA busy_timeout=30000")
+        raw.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

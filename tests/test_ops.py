@@ -56,3 +56,26 @@ def test_logs_and_metrics_hold_no_phone_number_chat_id_or_text(twilio, telegram,
     assert "/webhooks/twilio" in logs
     for secret in ("9647501239876", "24681357", "الكوليرا", "جارنا", "سکچوون"):
         assert secret not in metrics and secret not in logs, secret
+
+
+def test_a_sqlite_write_lock_held_elsewhere_is_a_503_before_twilio_gives_up(twilio, runtime):
+    """A backup or a stuck process holding SQLite's write lock: the webhook waits db.LOCK_WAIT, then 503
+    with Retry-After, well inside Twilio's 15 s (it was 30 s: Twilio had hung up by then)."""
+    import sqlite3
+    import time
+    url = runtime.config["DATABASE_URL"]
+    if not url.startswith("sqlite"):
+        import pytest
+        pytest.skip("SQLite's lock")
+    holder = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = time.monotonic()
+        response = twilio.post(twilio.form("مرحبا", "+9647501119001"))
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503 and response.headers.get("Retry-After"), response.get_data(as_text=True)
+    assert db.LOCK_WAIT - 1 <= waited < 15
+    assert twilio.say("مرحبا", "+9647501119001")          # the lock gone, the retry is answered
