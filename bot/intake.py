@@ -12,11 +12,11 @@ provider's id makes a second run a duplicate, never a second answer.
 import json
 import logging
 
-from handlers.types import Incoming, Media
+from handlers.types import Incoming, Media, Reply
 
 from . import inbound, observability, outbound
 from .channels import telegram, twilio
-from .channels.base import merge
+from .channels.base import RETRY, SENT, merge
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +65,36 @@ def process(runtime, sealed: str) -> str:
         return "duplicate"
     if outcome.erased:
         # The contact and its address are gone with the erasure, so no outbound row can hold the
-        # confirmation: it goes once, straight from here (it holds nothing personal).
-        send_now(runtime, incoming.channel, incoming.address, merge(outcome.replies))
+        # confirmation: it goes as its own sealed task, retried while the provider is unreachable.
+        reply = merge(outcome.replies)
+        if reply is not None:
+            from .queue import erasure_notice_task
+            erasure_notice_task(runtime.vault.encrypt(json.dumps(
+                {"channel": incoming.channel, "address": incoming.address, "reply": reply.to_dict()},
+                ensure_ascii=False)))
         return "erased"
     outbound.enqueue(outcome.queued)
     return "answered"
 
 
-def send_now(runtime, channel: str, address: str, reply) -> str | None:
-    if reply is None:
-        return None
+class SendAgain(Exception):
+    """The provider could not take the message now (connection, 5xx, throttled): the task is retried."""
+
+
+def send_erasure_notice(runtime, sealed: str) -> str:
+    opened = runtime.vault.decrypt(sealed)
+    if opened is None:
+        log.error("an erasure notice in the queue does not open with this DATA_KEY: dropped")
+        return "unreadable"
+    data = json.loads(opened)
+    channel, address, reply = data["channel"], data["address"], Reply.from_dict(data["reply"])
     if channel == "telegram":
         result = telegram.send(runtime.config, address, reply, runtime.content.get().images_dir)
     else:
         result = twilio.send(runtime.config, channel, address, reply)
     observability.record_send(channel, result.outcome if not result.reason else f"{result.outcome}:{result.reason}")
+    if result.outcome == RETRY:
+        raise SendAgain(result.reason or "retry")
+    if result.outcome != SENT:
+        log.warning("erasure confirmation not delivered (%s %s)", result.outcome, result.reason or "")
     return result.outcome

@@ -56,6 +56,14 @@ def receive_task(sealed: str) -> str:
     return process(runtime_module.default(), sealed)
 
 
+@huey.task(retries=10, retry_delay=30, context=False)
+def erasure_notice_task(sealed: str) -> str:
+    """"Your data is deleted", to an address no row holds any more (INBOUND_MODE=queue): sealed, and
+    retried for about five minutes while the provider cannot be reached."""
+    from .intake import send_erasure_notice
+    return send_erasure_notice(runtime_module.default(), sealed)
+
+
 @huey.periodic_task(crontab(minute="*/2"))
 def sweep_task() -> int:
     from .outbound import sweep

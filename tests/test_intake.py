@@ -107,6 +107,25 @@ def test_erasure_is_confirmed_although_the_address_is_gone(qtelegram, queued_app
     assert count(queued_app, Contact) == 0
 
 
+def test_an_erasure_confirmation_the_provider_refused_is_tried_again(qtelegram, queued_app, fake):
+    """The address lives only in the sealed task: a 5xx from Telegram schedules a retry, which sends it."""
+    from bot.queue import huey
+    huey.flush()                      # the in-process queue's schedule outlives each test
+    chat = 777003
+    for text in ("hello", "1", "delete my data"):
+        qtelegram.post(qtelegram.update(text, chat_id=chat, language_code="en"))
+    sent_before = len(fake.sent("telegram"))
+    fake.fail_next("telegram", 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, to=str(chat))
+    qtelegram.post(qtelegram.update("yes", chat_id=chat, language_code="en"))
+    assert len(fake.sent("telegram")) == sent_before and count(queued_app, Contact) == 0
+    retries = [t for t in huey.scheduled() if t.name.endswith("erasure_notice_task")]
+    assert len(retries) == 1 and str(chat) not in repr(retries[0].args)      # sealed: no chat id readable
+    huey.execute(retries[0], timestamp=retries[0].eta)                        # as the consumer would, 30 s later
+    huey.flush()
+    last = fake.sent("telegram")[-1]["params"]
+    assert len(fake.sent("telegram")) == sent_before + 1 and str(last["chat_id"]) == str(chat)
+
+
 def test_nothing_readable_is_put_on_the_queue(queued_app):
     from bot import intake
     from handlers.types import Incoming, Media
