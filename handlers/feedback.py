@@ -11,7 +11,7 @@ from .content import Content
 from .i18n import N_
 from .conversation import (BROWSING, ERASE_CONFIRM, FEEDBACK_AREA, FEEDBACK_KIND, FEEDBACK_SENSITIVE,
                            FEEDBACK_TEXT, Conversation, action)
-from .menu import main_menu, referral_lines, yes_or_no
+from .menu import is_request_word, main_menu, referral_lines, yes_or_no
 from .text import stems, tokens
 
 KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
@@ -34,7 +34,6 @@ class PhraseMatcher:
         self.sensitive = self._phrases(w for ws in lists for w in ws or [])
         self.status_mine, self.status_asking = self._pair(content, "status", "mine", "asking")
         self.erase_data, self.erase_delete = self._pair(content, "erase", "data", "delete")
-        self.announce = None        # only_announces: built when first needed
 
     def _pair(self, content: Content, section: str, *parts: str) -> list:
         lists = content.feedback.get(section) or {}
@@ -95,12 +94,7 @@ def trigger_kind(content: Content, phrase: str) -> str | None:
 
 def only_announces(content: Content, phrase: str) -> bool:
     """"اريد اقدم شكوى", "سڵاو دەمەوێت سکاڵایەک بنێرم": nothing but the wish to give feedback of a kind."""
-    found = matcher(content)
-    if found.announce is None:
-        words = [w for ws in (content.feedback.get("announce") or {}).values() for w in ws or []]
-        found.announce = frozenset(t for w in words for t in tokens(str(w)))
-    return all(word in found.announce or word in content.greetings or trigger_kind(content, word)
-               for word in phrase.split())
+    return all(is_request_word(content, word) or trigger_kind(content, word) for word in phrase.split())
 
 
 def is_sensitive(content: Content, text: str) -> bool:

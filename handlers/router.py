@@ -6,7 +6,8 @@ Order matters and is the whole policy:
 3. command words (STOP, HELP, menu, back, language, announcements...) work in every state;
 4. a number picks one of the options the person was last shown;
 5. a state waiting for words (feedback text, a yes/no) takes them;
-6. anything else is a question for search.
+6. a language, the menu or the language question asked for in a few words ("بالعربي", "رجعني للقائمة");
+7. anything else is a question for search (or feedback, a status question, a greeting).
 """
 import re
 
