@@ -46,7 +46,8 @@ class Model:
                 if lang in ("ckb", "kmr"):
                     counts.update(grams(_SPLIT.sub(r"\1 ", text)))
             denominator = sum(counts.values()) + _UNSEEN * _VOCABULARY
-            self.logp[lang] = {g: math.log((n + _UNSEEN) / denominator) for g, n in counts.items()}
+            self.logp[lang] = {g: math.log((n + _UNSEEN) / denominator) for g, n in counts.items()
+                               if n > 1}     # seen once: no better than unseen, and a third of the memory
             self.unseen[lang] = math.log(_UNSEEN / denominator)
 
     def scores(self, text: str, languages: tuple[str, ...]) -> dict[str, float]:

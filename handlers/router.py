@@ -86,9 +86,9 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
         TEXT_STATES[state.state](ctx, text, command)
     elif (asked := menu.named_language(content, text)) is not None:
         menu.ask_for_language(ctx, asked)
-    elif _asks_for(content, phrase) == "menu":
+    elif (wanted := _asks_for(content, phrase)) == "menu":
         menu.main_menu(ctx)
-    elif _asks_for(content, phrase) == "language":
+    elif wanted == "language":
         menu.language_menu(ctx)
     elif feedback.asks_status(content, text):
         feedback.show_my_cases(ctx)
@@ -139,12 +139,12 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
         feedback.media_received(ctx, media)
         return ctx
     kind = feedback.trigger_kind(ctx.content, phrase)
-    if _asks_for(ctx.content, phrase) == "language":
+    wanted = _asks_for(ctx.content, phrase)
+    if wanted == "language":
         ctx.say(welcome)
         menu.language_menu(ctx)
         return ctx
-    if command or not phrase or asked or (_is_greeting(ctx.content, phrase) and kind is None) \
-            or _asks_for(ctx.content, phrase) == "menu":
+    if command or not phrase or asked or (_is_greeting(ctx.content, phrase) and kind is None) or wanted == "menu":
         ctx.say(welcome)
         menu.main_menu(ctx)
         return ctx
