@@ -19,9 +19,9 @@ KURDISH_VOWELS = set("ەێۆڕڵڤ")        # never in Arabic writing
 ARABIC_ONLY = set("ةكيىأإؤ")
 KURMANJI_LATIN = set("çêîşûÇÊÎŞÛ")
 TELEGRAM_HINTS = {"ar": "ar", "ckb": "ckb", "ku": "kmr", "kmr": "kmr", "en": "en"}
-_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
+ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 _ARTICLE = ("ال", "بال", "وال", "فال", "کال", "لل")    # folded: ك is ک
-_LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
+LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
 
 
 def _marker_votes(content: Content, text: str, candidates: tuple[str, ...]) -> dict[str, int]:
@@ -82,13 +82,13 @@ def detect(content: Content, text: str, hint: str | None = None) -> str | None:
     call goes to the first candidate: Arabic, then the phone's language, then Sorani (most speakers)."""
     hinted = TELEGRAM_HINTS.get((hint or "").split("-")[0].lower())
     letters = set(text)
-    if _ARABIC_SCRIPT.search(text):
+    if ARABIC_SCRIPT.search(text):
         kurdish = letters & KURDISH_LETTERS
         arabic = letters & ARABIC_ONLY
         if not letters & KURDISH_VOWELS and (arabic or not kurdish) and (arabic or hinted not in ("ckb", "kmr")):
             return _weigh(content, text, ("ar", "ckb", "kmr"))
         return _weigh(content, text, ("kmr", "ckb") if hinted == "kmr" else ("ckb", "kmr"))
-    if _LATIN.search(text):
+    if LATIN.search(text):
         if letters & KURMANJI_LATIN:
             return "kmr_latn"
         return _weigh(content, text, ("kmr_latn", "en") if hinted == "kmr" else ("en", "kmr_latn"))

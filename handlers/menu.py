@@ -3,6 +3,7 @@
 Announcements (menu 6) are in subscription.py."""
 from .conversation import BROWSING, CHOOSING_LANGUAGE, Conversation, action, run
 from .i18n import LANGUAGES, NATIVE_NAMES, N_, Translator
+from .language import LATIN
 from .text import rejoin_split, stems, tokens
 
 MENU_FEEDBACK = "5"
@@ -71,7 +72,7 @@ def named_language(content, text: str) -> str | None:
     for; "kurdish" when it names Kurdish without the dialect; None when it names none or says more."""
     for candidate in (text, rejoin_split(text)):
         if candidate and (lang := _named(content, tokens(candidate))):
-            return "kmr_latn" if lang == "kmr" and any("a" <= ch.lower() <= "z" for ch in text) else lang
+            return "kmr_latn" if lang == "kmr" and LATIN.search(text) else lang
     return None
 
 

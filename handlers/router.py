@@ -9,13 +9,11 @@ Order matters and is the whole policy:
 6. a language, the menu or the language question asked for in a few words ("بالعربي", "رجعني للقائمة");
 7. anything else is a question for search (or feedback, a status question, a greeting).
 """
-import re
-
 from . import feedback, menu, subscription, topics
 from .content import Content
 from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, ContactState,
                            Conversation, Services, run)
-from .language import detect
+from .language import ARABIC_SCRIPT, LATIN, detect
 from .text import clean_for_storage, number_rest, parse_number, stems, to_ascii_digits, tokens
 from .types import Incoming
 
@@ -229,8 +227,6 @@ def _is_greeting(content: Content, phrase: str) -> bool:
 
 
 _KURDISH_ONLY = set("ێۆڕڵەڤ")
-_LATIN = re.compile("[A-Za-z\u00c0-\u024f]")
-_ARABIC = re.compile("[\u0600-\u06ff]")
 
 
 def _follow_language(ctx: Conversation, text: str) -> None:
@@ -242,8 +238,8 @@ def _follow_language(ctx: Conversation, text: str) -> None:
     current = ctx.lang
     kurdish_letters = bool(set(text) & _KURDISH_ONLY)
     latin_now = current in ("en", "kmr_latn")
-    if not (current == "ar" and kurdish_letters) and latin_now == (_LATIN.search(text) is not None
-                                                                   and _ARABIC.search(text) is None):
+    if not (current == "ar" and kurdish_letters) and latin_now == (LATIN.search(text) is not None
+                                                                   and ARABIC_SCRIPT.search(text) is None):
         return                  # same script, no Kurdish letter after Arabic: nothing could change
     seen = detect(ctx.content, text)
     if seen is None or seen == current:
