@@ -24,12 +24,16 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LOCK_WAIT = 10.0
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, autocommit: bool = False) -> Engine:
+    """autocommit: for single statements that need no transaction around them (the send path's claim and
+    outcome): no BEGIN and COMMIT round trips. Its own engine and pool: an autocommit setting on pooled
+    connections shared with the transactional engine would be reset to pysqlite's implicit transactions."""
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": LOCK_WAIT, "check_same_thread": False})
-        _tune_sqlite(engine)
+        engine = create_engine(url, connect_args={"timeout": LOCK_WAIT, "check_same_thread": False}, **options)
+        _tune_sqlite(engine, begin_immediate=not autocommit)
         return engine
-    engine = create_engine(url, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=2 if autocommit else 5, max_overflow=10, **options)
     _ping_when_idle(engine)
     return engine
 
@@ -66,7 +70,7 @@ def _ping_when_idle(engine: Engine) -> None:
             raise InvalidatePoolError("ping failed on a connection idle in the pool")
 
 
-def _tune_sqlite(engine: Engine) -> None:
+def _tune_sqlite(engine: Engine, begin_immediate: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
@@ -77,12 +81,13 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        begin_immediate(connection.connection.driver_connection)
+    if begin_immediate:
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            _begin_immediate(connection.connection.driver_connection)
 
 
-def begin_immediate(raw: sqlite3.Connection, timeout: float = LOCK_WAIT) -> None:
+def _begin_immediate(raw: sqlite3.Connection, timeout: float = LOCK_WAIT) -> None:
     """BEGIN IMMEDIATE, waiting for the write lock by polling every millisecond or so.
 
     SQLite's own busy handler backs off to 100 ms sleeps, so under load (several gunicorn workers and

@@ -59,7 +59,7 @@ class Outcome:
     duplicate: bool = False
     language: str | None = None
     events: list = field(default_factory=list)
-    queued: list[int] = field(default_factory=list)   # outbound rows holding the replies (queue_replies)
+    queued: list[tuple[int, Reply]] = field(default_factory=list)   # (outbound row, its reply) (queue_replies)
     erased: bool = False
 
 
@@ -126,7 +126,7 @@ def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict
     _keep_replies(connection, vault, message_id, ctx, shown[-1] if shown else None)
     queued = []
     if queue_replies and (reply := merge(ctx.replies)) is not None:
-        queued.append(queue_reply(runtime, session, contact, reply).id)
+        queued.append((queue_reply(runtime, session, contact, reply).id, reply))
     return Outcome(ctx.replies, language=ctx.lang, events=ctx.events, queued=queued)
 
 

@@ -6,7 +6,7 @@ times out after 15 s and Telegram delivers again. In queue mode the webhook only
 (signature, shape), seals the message with the data key (the queue may be Redis: nothing readable
 lands there) and hands it to the queue; the worker runs the same `inbound.receive` as inline mode,
 which dedupes on the provider's id and writes the turn's reply as an outbound row in the same
-transaction; the outbound queue sends it. A task that fails (database down) is retried: the
+transaction, then sends that row itself (outbound.send_now). A task that fails (database down) is retried: the
 provider's id makes a second run a duplicate, never a second answer.
 """
 import json
@@ -73,7 +73,10 @@ def process(runtime, sealed: str) -> str:
                 {"channel": incoming.channel, "address": incoming.address, "reply": reply.to_dict()},
                 ensure_ascii=False)))
         return "erased"
-    outbound.enqueue(outcome.queued)
+    # The reply row was written with the message; this task sends it now, with the address and text in
+    # hand (no second task, no reading them back). Should the worker die first, the sweep finds it pending.
+    for outbound_id, reply in outcome.queued:
+        outbound.send_now(runtime, outbound_id, incoming.address, reply)
     return "answered"
 
 

@@ -73,9 +73,10 @@ def configure_logging(json_format: bool) -> None:
         root.handlers[:] = [handler]
 
 
-def count_sql(engine) -> None:
+def count_sql(engine, begins: bool = True) -> None:
     """BENCH_COUNT_SQL=1: count every statement sent to the database, per route (bench/inbound.py reads it);
-    outside a request (the queue worker's tasks) as route "queue"."""
+    outside a request (the queue worker's tasks) as route "queue". begins=False for an autocommit engine,
+    which sends no BEGIN (SQLAlchemy still fires the event)."""
     from sqlalchemy import event
 
     def _count():
@@ -87,7 +88,8 @@ def count_sql(engine) -> None:
     # Every statement, plus the BEGIN each transaction sends (psycopg2 sends it implicitly, SQLite
     # explicitly as BEGIN IMMEDIATE): both are round trips. COMMIT is not counted.
     event.listen(engine, "before_cursor_execute", lambda *args: _count())
-    event.listen(engine, "begin", lambda conn: _count())
+    if begins:
+        event.listen(engine, "begin", lambda conn: _count())
 
 
 def init_app(app) -> None:

@@ -110,6 +110,18 @@ def _hot_transaction(runtime, engine=None):
             yield conn
 
 
+@contextmanager
+def _hot_statement(runtime):
+    """One statement on its own, in autocommit (runtime.statement_engine): no BEGIN and COMMIT round
+    trips for an UPDATE that is atomic by itself. SQLite's writers of this process take turns as above."""
+    if runtime.engine.dialect.name == "sqlite":
+        with _sqlite_turn, runtime.statement_engine.connect() as conn:
+            yield conn
+    else:
+        with runtime.statement_engine.connect() as conn:
+            yield conn
+
+
 def _claim(runtime, outbound_id: int):
     """Claim the row (pending/queued -> sending) and, in the same transaction, read what sending it
     needs: (row, contact, broadcast) as read-only rows with the models' attribute names, or None
@@ -141,8 +153,9 @@ def _reply_of(runtime, row: Outbound, broadcast: Broadcast | None = None) -> Rep
 
 def _deliver(runtime, row: Outbound, contact: Contact, template: dict | None = None,
              broadcast: Broadcast | None = None, reply: Reply | None = None, address: str | None = None):
-    """reply and address: already rendered and decrypted (a prepared broadcast row, see send_prepared)."""
-    prepared = reply is not None and address is not None
+    """reply and address: already rendered and decrypted (a prepared broadcast row, see send_prepared, or
+    a reply sent by the task that wrote it, see send_now)."""
+    prepared = reply is not None and address is not None and row.broadcast_id is not None
     reply = reply if reply is not None else _reply_of(runtime, row, broadcast)
     address = address if address is not None else runtime.vault.decrypt(contact.address_enc)
     if row.channel == "telegram":
@@ -164,6 +177,28 @@ def send_one(runtime, outbound_id: int) -> str:
         if gate is not None:
             gate[1]()
     record_send(claimed[0].channel if claimed else _channel_of(runtime, outbound_id), status)
+    return status
+
+
+def send_now(runtime, outbound_id: int, address: str, reply: Reply) -> str:
+    """A reply the queue worker wrote a moment ago in the turn's transaction (INBOUND_MODE=queue), sent by
+    the same task with the address and text it has in hand: the claim and the outcome are one autocommit
+    UPDATE each, no transaction is open during the provider call, and a crash before the claim leaves the
+    row pending for the sweep. Anything but a plain send goes on as send_one's would (retry, window)."""
+    from .observability import record_send
+    with _hot_statement(runtime) as conn:
+        row = conn.execute(_CLAIM, {"outbound_id": outbound_id, "now": utcnow()}).one_or_none()
+    if row is None:
+        return "not_claimed"
+    result = _deliver(runtime, row, None, reply=reply, address=address)
+    if result.outcome == SENT:
+        status = _finish(runtime, outbound_id, "sent", provider_id=result.provider_id)
+    else:
+        with _hot_statement(runtime) as conn:
+            contact = conn.execute(_CONTACT, {"contact_id": row.contact_id}).one_or_none()
+        status = _conclude(runtime, row, contact, None, result) if contact is not None \
+            else _finish(runtime, outbound_id, "undeliverable", "contact_erased")
+    record_send(row.channel, status)
     return status
 
 
@@ -189,6 +224,13 @@ def _send_one(runtime, outbound_id: int, claimed: list) -> str:
         result = _broadcast_template(runtime, row, contact, broadcast)   # no free text will pass: don't try
     else:
         result = _deliver(runtime, row, contact, broadcast=broadcast)
+    return _conclude(runtime, row, contact, broadcast, result)
+
+
+def _conclude(runtime, row, contact: Contact, broadcast: Broadcast | None, result) -> str:
+    """After the provider call: the outcome recorded, a retry scheduled, or the fallback for a closed
+    WhatsApp window."""
+    outbound_id = row.id
     if result is not None and result.outcome == WINDOW:
         result = _broadcast_template(runtime, row, contact, broadcast) if row.purpose == "broadcast" \
             else _outside_window(runtime, row, contact)
@@ -267,7 +309,7 @@ def _outside_window(runtime, row: Outbound, contact: Contact):
 def _finish(runtime, outbound_id: int, status: str, reason: str | None = None, detail: str | None = None,
             provider_id: str | None = None) -> str:
     now = utcnow()
-    with _hot_transaction(runtime) as conn:
+    with _hot_statement(runtime) as conn:
         conn.execute(_FINISH, {"outbound_id": outbound_id, "status": status, "reason": reason, "detail": detail,
                                "provider_id": provider_id, "sent_at": now if status == "sent" else None,
                                "now": now})

@@ -33,6 +33,21 @@ class Runtime:
         return db.transaction(self.sessions)
 
     @cached_property
+    def statement_engine(self) -> Engine:
+        """Autocommit, for one statement at a time (the send path): built when first used, so the web
+        processes in inline mode never open it."""
+        engine = db.make_engine(self.engine.url.render_as_string(hide_password=False), autocommit=True)
+        if self.config.get("BENCH_COUNT_SQL"):
+            from .observability import count_sql
+            count_sql(engine, begins=False)
+        return engine
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if "statement_engine" in self.__dict__:
+            self.statement_engine.dispose()
+
+    @cached_property
     def channels(self) -> dict[str, bool]:
         return config_module.channels_enabled(self.config)
 

@@ -112,7 +112,7 @@ def environ(database_url, fake, tmp_path):
 def app(environ, tmp_path):
     application = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "ENVIRON": environ, "TESTING": True})
     yield application
-    application.extensions["bot"].engine.dispose()
+    application.extensions["bot"].dispose()
 
 
 @pytest.fixture

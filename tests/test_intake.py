@@ -126,6 +126,55 @@ def test_an_erasure_confirmation_the_provider_refused_is_tried_again(qtelegram, 
     assert len(fake.sent("telegram")) == sent_before + 1 and str(last["chat_id"]) == str(chat)
 
 
+def _count_statements(runtime):
+    """Every statement sent to the database plus each transaction's BEGIN, as bench/inbound.py counts
+    them (BENCH_COUNT_SQL): the autocommit engine sends no BEGIN."""
+    from sqlalchemy import event
+    counted = []
+    for engine, begins in ((runtime.engine, True), (runtime.statement_engine, False)):
+        event.listen(engine, "before_cursor_execute", lambda *args: counted.append(args[2].split()[0]))
+        if begins:
+            event.listen(engine, "begin", lambda conn: counted.append("BEGIN"))
+    return counted
+
+
+def test_the_worker_stores_answers_and_records_a_message_in_at_most_eight_statements(qtwilio, queued_app, fake):
+    """The issue's budget (bench/inbound.py measures it under load): the turn's transaction, the reply's
+    row, then one UPDATE to claim it and one to record that it went."""
+    runtime = queued_app.extensions["bot"]
+    sender = "+9647701119900"
+    qtwilio.post(qtwilio.form("مرحبا", sender))                     # a new person: created on the way
+    counted = _count_statements(runtime)
+    for text in ("١", "شنو اعراض الكوليرا"):
+        del counted[:]
+        assert qtwilio.post(qtwilio.form(text, sender)).status_code == 200
+        assert len(counted) <= 8, counted
+        assert counted.count("UPDATE") >= 2          # the claim and the outcome
+    assert len(fake.sent("twilio")) == 3
+    with runtime.transaction() as session:
+        assert [r.status for r in session.execute(select(Outbound)).scalars()] == ["sent"] * 3
+
+
+def test_a_reply_the_provider_refused_is_sent_again_later(qtelegram, queued_app, fake):
+    """The task that wrote the reply sends it; a 5xx leaves the row queued with a retry scheduled."""
+    from bot.queue import huey
+    huey.flush()
+    chat = 777004
+    fake.fail_next("telegram", 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, to=str(chat))
+    assert qtelegram.post(qtelegram.update("hello", chat_id=chat, language_code="en")).status_code == 200
+    assert fake.sent("telegram") == []
+    with queued_app.extensions["bot"].transaction() as session:
+        row = session.execute(select(Outbound)).scalar_one()
+        assert (row.status, row.attempts, row.failure_reason is not None) == ("queued", 1, True)
+    retries = [t for t in huey.scheduled() if t.name.endswith("send_outbound_task")]
+    assert len(retries) == 1 and retries[0].args == (row.id,)
+    huey.execute(retries[0], timestamp=retries[0].eta)
+    huey.flush()
+    assert [str(s["params"]["chat_id"]) for s in fake.sent("telegram")] == [str(chat)]
+    with queued_app.extensions["bot"].transaction() as session:
+        assert session.execute(select(Outbound.status)).scalar_one() == "sent"
+
+
 def test_nothing_readable_is_put_on_the_queue(queued_app):
     from bot import intake
     from handlers.types import Incoming, Media
