@@ -33,7 +33,8 @@ def make_engine(url: str, autocommit: bool = False) -> Engine:
         engine = create_engine(url, connect_args={"timeout": LOCK_WAIT, "check_same_thread": False}, **options)
         _tune_sqlite(engine, begin_immediate=not autocommit)
         return engine
-    engine = create_engine(url, pool_size=2 if autocommit else 5, max_overflow=10, **options)
+    # autocommit: the queue worker's threads and a broadcast's senders (BROADCAST_THREADS, 16) record outcomes
+    engine = create_engine(url, pool_size=2 if autocommit else 5, max_overflow=18 if autocommit else 10, **options)
     _ping_when_idle(engine)
     return engine
 

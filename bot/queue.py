@@ -9,6 +9,7 @@ import sqlite3
 import time
 
 from huey import RedisHuey, SqliteHuey, crontab
+from huey.signals import SIGNAL_INTERRUPTED
 
 from . import config as config_module
 from . import runtime as runtime_module
@@ -54,6 +55,18 @@ def receive_task(sealed: str) -> str:
     Retried while the database is down; the provider's id makes a second run a duplicate."""
     from .intake import process
     return process(runtime_module.default(), sealed)
+
+
+@huey.signal(SIGNAL_INTERRUPTED)
+def run_again_after_restart(signal, task, *args, **kwargs) -> None:
+    """The consumer was stopped (SIGTERM: a deploy, a restart) while this task ran, and its threads die with
+    it. An inbound message exists nowhere else (the provider had its 200 long ago), so it is queued again for
+    the next consumer; if the first run got as far as storing it, the rerun is a duplicate. Scheduled a few
+    seconds ahead, not pushed: this consumer's idle threads still wait on the queue (Redis BRPOP) as it exits
+    and would take it with them. Sends need nothing: their rows are in the database and the sweep finds them."""
+    if isinstance(task, receive_task.task_class):
+        log.warning("an inbound message was being handled as the worker stopped: queued again")
+        receive_task.schedule(task.args, delay=5)
 
 
 @huey.task(retries=10, retry_delay=30, context=False)

@@ -193,9 +193,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Production:
+    """The web and worker processes of one test; the worker can be stopped and started again."""
+
+    def __init__(self, port: int, env: dict):
+        self.port, self.env, self.processes = port, env, {}
+
+    def start_worker(self) -> None:
+        self.processes["worker"] = subprocess.Popen(
+            [sys.executable, "-m", "huey.bin.huey_consumer", "bot.queue.huey", "-w", "4", "-k", "thread"], cwd=ROOT,
+            env=self.env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self, name: str) -> None:
+        """SIGTERM, as a platform sends on a deploy or restart, then wait for the process to end."""
+        process = self.processes[name]
+        try:
+            os.killpg(process.pid, 15)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=30)
+
+
 @pytest.fixture(params=_queue_backends())
 def production(request, environ, tmp_path):
-    """Procfile-like: gunicorn (2 workers) in queue mode, and a Huey consumer; yields the web port."""
+    """Procfile-like: gunicorn (2 workers) in queue mode, and a Huey consumer."""
     if request.param == "redis-missing":
         pytest.fail("Redis is required in CI and is not reachable at 127.0.0.1:6379")
     env = {k: v for k, v in os.environ.items() if k != "HUEY_IMMEDIATE"}
@@ -207,13 +228,12 @@ def production(request, environ, tmp_path):
         redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
         env["REDIS_URL"] = "redis://127.0.0.1:6379/14"
     port = _free_port()
-    processes = {
-        "web": subprocess.Popen([sys.executable, "-m", "gunicorn", "bot:create_app()", "--bind", f"127.0.0.1:{port}",
-                                 "--workers", "2", "--threads", "4"], cwd=ROOT, env=env, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        "worker": subprocess.Popen([sys.executable, "-m", "huey.bin.huey_consumer", "bot.queue.huey", "-w", "4",
-                                    "-k", "thread"], cwd=ROOT, env=env, start_new_session=True,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)}
+    production = Production(port, env)
+    production.processes["web"] = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "bot:create_app()", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "--threads", "4"], cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    production.start_worker()
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -224,14 +244,10 @@ def production(request, environ, tmp_path):
                 time.sleep(0.2)
         else:
             pytest.fail("gunicorn did not start")
-        yield port
+        yield production
     finally:
-        for process in processes.values():
-            try:
-                os.killpg(process.pid, 15)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=30)
+        for name in production.processes:
+            production.stop(name)
 
 
 def _post(port, path, body, headers, method="POST"):
@@ -267,9 +283,9 @@ def test_gunicorn_acknowledges_and_a_separate_consumer_answers_each_message_once
         for step, text in enumerate(("مرحبا", "١")):
             sid = f"SM{n:016d}{step:016d}"
             for _ in range(2):                                   # every post delivered twice
-                status, body = _twilio(production, f"+96477000{n:05d}", text, sid)
+                status, body = _twilio(production.port, f"+96477000{n:05d}", text, sid)
                 assert status == 200 and "<Message>" not in body
-            status, body = _telegram(production, 880000 + n, text, 900000 + n * 10 + step)
+            status, body = _telegram(production.port, 880000 + n, text, 900000 + n * 10 + step)
             assert status == 200 and json.loads(body) == {"ok": True}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(fake.sent()) < people * 4:
@@ -282,6 +298,41 @@ def test_gunicorn_acknowledges_and_a_separate_consumer_answers_each_message_once
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Message)) == people * 4
         assert session.scalar(select(func.count()).select_from(Contact)) == people * 2
+
+
+def _wait_for(condition, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_message_being_handled_when_the_worker_is_stopped_is_handled_after_the_restart(production, fake,
+                                                                                        runtime):
+    """A deploy stops the consumer with SIGTERM. The provider had its 200 long ago and the sealed task is
+    the message's only copy: a task cut off mid-turn goes back on the queue, the next consumer runs it."""
+    sender = "+9647700099001"
+    assert _twilio(production.port, sender, "مرحبا", "SM" + "7" * 32)[0] == 200
+    assert _wait_for(lambda: len(fake.sent("twilio")) == 1)
+    with runtime.engine.connect() as conn:       # the person's row held: the next turn waits inside its transaction
+        # (SQLite: the engine's BEGIN IMMEDIATE takes the one write lock; PostgreSQL: the row's lock)
+        conn.exec_driver_sql("SELECT id FROM contacts" + ("" if conn.dialect.name == "sqlite" else " FOR UPDATE"))
+        assert _twilio(production.port, sender, "١", "SM" + "8" * 32)[0] == 200
+        time.sleep(2)                            # the consumer has taken the task and waits for the lock
+        production.stop("worker")
+        conn.rollback()
+    assert count_messages(runtime) == 1          # the second turn never finished
+    production.start_worker()
+    assert _wait_for(lambda: count_messages(runtime) == 2 and len(fake.sent("twilio")) == 2)
+    time.sleep(1)                                # a second answer would come now
+    assert [s["params"]["To"] for s in fake.sent("twilio")] == [sender, sender]
+
+
+def count_messages(runtime) -> int:
+    with runtime.transaction() as session:
+        return session.scalar(select(func.count()).select_from(Message))
 
 
 def test_the_webhook_answers_503_when_the_queue_is_down(environ, tmp_path):
