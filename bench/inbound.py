@@ -356,7 +356,8 @@ def bench_database(kind: str, args, mode: str = "inline") -> dict:
 
         warm = wrk(app.url, files["warm"], 5, args.connections, args.wrk_threads)
         after("warm", warm, 0)
-        routes = "" if worker else "/webhooks/"       # queue mode: the statements are the worker's ("queue")
+        # queue mode: the worker's statements for inbound messages (not its periodic tasks')
+        routes = "queue:inbound" if worker else "/webhooks/"
         stored_before = backlog(url)[0]
         sql_before, count_before = metric_sum(app, "bot_sql_statements_total", routes), \
             metric_sum(app, "bot_webhook_seconds_count")

@@ -55,6 +55,14 @@ def accept(runtime, incoming: Incoming) -> None:
 
 def process(runtime, sealed: str) -> str:
     """The worker's half: the dialogue, then the reply on its way. Returns what happened (for logs)."""
+    token = observability.TASK_ROUTE.set("queue:inbound")
+    try:
+        return _process(runtime, sealed)
+    finally:
+        observability.TASK_ROUTE.reset(token)
+
+
+def _process(runtime, sealed: str) -> str:
     incoming = unseal(runtime, sealed)
     if incoming is None:
         log.error("an inbound message in the queue does not open with this DATA_KEY: dropped")
