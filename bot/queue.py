@@ -10,6 +10,7 @@ import time
 
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.signals import SIGNAL_INTERRUPTED
+from huey.utils import normalize_time
 
 from . import config as config_module
 from . import runtime as runtime_module
@@ -61,12 +62,14 @@ def receive_task(sealed: str) -> str:
 def run_again_after_restart(signal, task, *args, **kwargs) -> None:
     """The consumer was stopped (SIGTERM: a deploy, a restart) while this task ran, and its threads die with
     it. An inbound message exists nowhere else (the provider had its 200 long ago), so it is queued again for
-    the next consumer; if the first run got as far as storing it, the rerun is a duplicate. Scheduled a few
-    seconds ahead, not pushed: this consumer's idle threads still wait on the queue (Redis BRPOP) as it exits
-    and would take it with them. Sends need nothing: their rows are in the database and the sweep finds them."""
+    the next consumer; if the first run got as far as storing it, the rerun is a duplicate. Put straight into
+    the schedule, a few seconds ahead: anything pushed onto the queue (schedule() included, which goes through
+    it) is taken by this consumer's idle threads, still waiting in Redis BRPOP as it exits, and lost with them.
+    Sends need nothing: their rows are in the database and the sweep finds them."""
     if isinstance(task, receive_task.task_class):
         log.warning("an inbound message was being handled as the worker stopped: queued again")
-        receive_task.schedule(task.args, delay=5)
+        task.eta = normalize_time(delay=5, utc=huey.utc)
+        huey.add_schedule(task)
 
 
 @huey.task(retries=10, retry_delay=30, context=False)

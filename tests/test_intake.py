@@ -196,13 +196,17 @@ def _free_port() -> int:
 class Production:
     """The web and worker processes of one test; the worker can be stopped and started again."""
 
-    def __init__(self, port: int, env: dict):
-        self.port, self.env, self.processes = port, env, {}
+    def __init__(self, port: int, env: dict, logs: Path):
+        self.port, self.env, self.processes, self.logs = port, env, {}, logs
 
     def start_worker(self) -> None:
-        self.processes["worker"] = subprocess.Popen(
-            [sys.executable, "-m", "huey.bin.huey_consumer", "bot.queue.huey", "-w", "4", "-k", "thread"], cwd=ROOT,
-            env=self.env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.logs / "worker.log", "a") as log:
+            self.processes["worker"] = subprocess.Popen(
+                [sys.executable, "-m", "huey.bin.huey_consumer", "bot.queue.huey", "-w", "4", "-k", "thread"],
+                cwd=ROOT, env=self.env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+
+    def worker_log(self) -> str:
+        return (self.logs / "worker.log").read_text(errors="replace")[-3000:]
 
     def stop(self, name: str) -> None:
         """SIGTERM, as a platform sends on a deploy or restart, then wait for the process to end."""
@@ -228,7 +232,7 @@ def production(request, environ, tmp_path):
         redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
         env["REDIS_URL"] = "redis://127.0.0.1:6379/14"
     port = _free_port()
-    production = Production(port, env)
+    production = Production(port, env, tmp_path)
     production.processes["web"] = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "bot:create_app()", "--bind", f"127.0.0.1:{port}", "--workers", "2",
          "--threads", "4"], cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
@@ -320,14 +324,23 @@ def test_a_message_being_handled_when_the_worker_is_stopped_is_handled_after_the
         # (SQLite: the engine's BEGIN IMMEDIATE takes the one write lock; PostgreSQL: the row's lock)
         conn.exec_driver_sql("SELECT id FROM contacts" + ("" if conn.dialect.name == "sqlite" else " FOR UPDATE"))
         assert _twilio(production.port, sender, "١", "SM" + "8" * 32)[0] == 200
-        time.sleep(2)                            # the consumer has taken the task and waits for the lock
+        if conn.dialect.name == "sqlite":
+            time.sleep(2)                        # the consumer has taken the task and waits for the lock
+        else:                                    # until the consumer's turn waits for the lock
+            assert _wait_for(lambda: _waiting_for_a_lock(runtime), 30), production.worker_log()
         production.stop("worker")
         conn.rollback()
     assert count_messages(runtime) == 1          # the second turn never finished
     production.start_worker()
-    assert _wait_for(lambda: count_messages(runtime) == 2 and len(fake.sent("twilio")) == 2)
+    assert _wait_for(lambda: count_messages(runtime) == 2 and len(fake.sent("twilio")) == 2), production.worker_log()
     time.sleep(1)                                # a second answer would come now
     assert [s["params"]["To"] for s in fake.sent("twilio")] == [sender, sender]
+
+
+def _waiting_for_a_lock(runtime) -> bool:
+    with runtime.engine.connect() as conn:
+        return bool(conn.exec_driver_sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                         "AND datname = current_database()").scalar())
 
 
 def count_messages(runtime) -> int:
