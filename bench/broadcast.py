@@ -246,7 +246,7 @@ def bench_selection(kind: str, args, workdir: Path) -> dict:
         broadcasts.cancel(session, session.get(Broadcast, second), "user:2")
     log(f"selection under tracemalloc: Python allocation peak {traced_peak / 2**20:.1f} MB "
         f"({traced_seconds:.2f} s with tracing on)")
-    runtime.engine.dispose()
+    runtime.dispose()
     return {"contacts": args.contacts, "setup_seconds": setup, "audience": reach["total"], "queued": queued,
             "select_seconds": seconds, "rss_before_mb": rss_before, "rss_peak_mb": peak_rss,
             "rss_delta_mb": peak_rss - rss_before, "tracemalloc_peak_mb": traced_peak / 2**20,
@@ -305,7 +305,7 @@ def bench_rate(kind: str, args, workdir: Path, fake: FakeProvider, rate: float, 
         statuses = dict(session.execute(select(Outbound.status, func.count()).where(
             Outbound.broadcast_id == broadcast_id).group_by(Outbound.status)).all())
         status = session.get(Broadcast, broadcast_id).status
-    runtime.engine.dispose()
+    runtime.dispose()
     n = len(times)
     span = times[-1] - times[0] if n > 1 else float("nan")
     achieved = n / span if n > 1 else 0.0

@@ -40,13 +40,9 @@ def main() -> int:
     redis.Redis.from_url(args.redis_url).flushdb()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ceiling-"))
     url = inbound.prepare_database("sqlite", workdir, "")
-    env = dict(os.environ, DATABASE_URL=url, INSTANCE_PATH=str(workdir / "instance"), APP_ENV="production",
-               SECRET_KEY="bench-secret-key", DATA_KEY=inbound.DATA_KEY, PUBLIC_URL=inbound.PUBLIC_URL,
-               AUTO_MIGRATE="0", TELEGRAM_BOT_TOKEN="123456:BENCH", TELEGRAM_WEBHOOK_SECRET=inbound.TELEGRAM_SECRET,
-               TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=inbound.TWILIO_TOKEN,
-               TWILIO_SMS_FROM="+9647000000000", TWILIO_WHATSAPP_FROM="whatsapp:+14155238886",
-               TRY_PAGE="0", INBOUND_MODE="queue", EMBEDDED_WORKER="0", REDIS_URL=args.redis_url,
-               CEILING_REDIS_URL=args.redis_url)
+    # no worker runs: nothing is sent, the provider URLs point at an unused port
+    env = dict(os.environ, **inbound.bot_env(url, workdir, f"http://127.0.0.1:{inbound.free_port()}"),
+               INBOUND_MODE="queue", EMBEDDED_WORKER="0", REDIS_URL=args.redis_url, CEILING_REDIS_URL=args.redis_url)
     env.pop("HUEY_IMMEDIATE", None)
     env.setdefault("WEB_CONCURRENCY", "4")
     env.setdefault("WEB_THREADS", "4")

@@ -298,6 +298,16 @@ def prepare_database(kind: str, workdir: Path, admin_url: str) -> str:
     return url
 
 
+def bot_env(url: str, workdir: Path, provider_url: str) -> dict:
+    """The bot's settings for a benchmark: production mode, every channel on, providers at provider_url."""
+    return dict(DATABASE_URL=url, INSTANCE_PATH=str(workdir / "instance"), APP_ENV="production",
+                SECRET_KEY="bench-secret-key", DATA_KEY=DATA_KEY, PUBLIC_URL=PUBLIC_URL, AUTO_MIGRATE="0",
+                TELEGRAM_BOT_TOKEN="123456:BENCH", TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET,
+                TELEGRAM_API_URL=provider_url, TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+                TWILIO_SMS_FROM="+9647000000000", TWILIO_WHATSAPP_FROM="whatsapp:+14155238886",
+                TWILIO_API_URL=provider_url, METRICS_TOKEN=METRICS_TOKEN, TRY_PAGE="0")
+
+
 def bench_database(kind: str, args, mode: str = "inline") -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-{mode}-"))
     log(f"\n== {kind}, INBOUND_MODE={mode} (work files in {workdir})")
@@ -305,12 +315,7 @@ def bench_database(kind: str, args, mode: str = "inline") -> dict:
     fake = FakeProvider() if mode == "queue" else None
     # inline: nothing listens there, no call leaves this machine; queue: the worker sends to the loopback fake
     unused = fake.url if fake else f"http://127.0.0.1:{free_port()}"
-    env = dict(os.environ, DATABASE_URL=url, INSTANCE_PATH=str(workdir / "instance"), APP_ENV="production",
-               SECRET_KEY="bench-secret-key", DATA_KEY=DATA_KEY, PUBLIC_URL=PUBLIC_URL, AUTO_MIGRATE="0",
-               TELEGRAM_BOT_TOKEN="123456:BENCH", TELEGRAM_WEBHOOK_SECRET=TELEGRAM_SECRET, TELEGRAM_API_URL=unused,
-               TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=TWILIO_TOKEN, TWILIO_SMS_FROM="+9647000000000",
-               TWILIO_WHATSAPP_FROM="whatsapp:+14155238886", TWILIO_API_URL=unused,
-               METRICS_TOKEN=METRICS_TOKEN, BENCH_COUNT_SQL="1", TRY_PAGE="0", LOG_LEVEL=args.log_level)
+    env = dict(os.environ, **bot_env(url, workdir, unused), BENCH_COUNT_SQL="1", LOG_LEVEL=args.log_level)
     env.pop("REDIS_URL", None)
     env.pop("HUEY_IMMEDIATE", None)
     env["INBOUND_MODE"] = mode

@@ -28,14 +28,7 @@ STEPS = ("first", "menu", "question")
 def build_app(kind: str, workdir: Path, admin_url: str):
     url = bench.prepare_database(kind, workdir, admin_url)
     unused = "http://127.0.0.1:9"
-    os.environ.update(DATABASE_URL=url, INSTANCE_PATH=str(workdir / "instance"), APP_ENV="production",
-                      SECRET_KEY="bench-secret-key", DATA_KEY=bench.DATA_KEY, PUBLIC_URL=bench.PUBLIC_URL,
-                      AUTO_MIGRATE="0", TELEGRAM_BOT_TOKEN="123456:BENCH",
-                      TELEGRAM_WEBHOOK_SECRET=bench.TELEGRAM_SECRET, TELEGRAM_API_URL=unused,
-                      TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN=bench.TWILIO_TOKEN,
-                      TWILIO_SMS_FROM="+9647000000000", TWILIO_WHATSAPP_FROM="whatsapp:+14155238886",
-                      TWILIO_API_URL=unused, METRICS_TOKEN=bench.METRICS_TOKEN, TRY_PAGE="0",
-                      LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"))
+    os.environ.update(bench.bot_env(url, workdir, unused), LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"))
     os.environ.pop("REDIS_URL", None)
     os.environ.pop("HUEY_IMMEDIATE", None)
     from bot import create_app

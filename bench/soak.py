@@ -829,7 +829,7 @@ def run(args) -> int:
         for proc in [*processes, *consumers]:
             proc.stop()
         fake.stop()
-        runtime.engine.dispose()
+        runtime.dispose()
     report(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))

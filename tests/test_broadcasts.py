@@ -431,4 +431,4 @@ def test_a_broadcast_to_a_channel_that_is_off_is_said_before_sending(environ, tm
         assert "WARNING: sms is off" in shown and "1 people there would not receive it" in shown
         assert "telegram is off" not in shown
     finally:
-        runtime.engine.dispose()
+        runtime.dispose()

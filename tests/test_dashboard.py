@@ -370,8 +370,8 @@ def test_the_first_run_says_how_to_make_the_first_admin(environ, tmp_path, caplo
     assert "flask --app bot users create" in caplog.text
     app.test_cli_runner().invoke(args=["users", "create", "a@agency.example", "--role", "admin"],
                                  input=f"{PASSWORD}\n{PASSWORD}\n")
-    app.extensions["bot"].engine.dispose()
-    start().extensions["bot"].engine.dispose()
+    app.extensions["bot"].dispose()
+    start().extensions["bot"].dispose()
     assert "users create" not in caplog.text
 
 

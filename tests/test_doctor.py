@@ -72,7 +72,7 @@ def test_an_unreachable_telegram_api_fails_the_webhook_check(environ, tmp_path):
 
 def test_a_database_behind_its_migrations_fails(app, fake, runtime, database_url):
     fake.webhook_url = "https://bot.example.org/webhooks/telegram"
-    runtime.engine.dispose()
+    runtime.dispose()
     command.downgrade(db.alembic_config(database_url), "-1")
     try:
         result, lines = run_doctor(app)

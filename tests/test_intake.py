@@ -31,7 +31,7 @@ def queued_app(environ, tmp_path):
     application = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True,
                               "ENVIRON": {**environ, "INBOUND_MODE": "queue"}})
     yield application
-    application.extensions["bot"].engine.dispose()
+    application.extensions["bot"].dispose()
 
 
 @pytest.fixture

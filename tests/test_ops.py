@@ -20,7 +20,7 @@ def test_readyz_says_503_when_the_database_is_down(client, runtime):
         assert "database" in response.get_json()["failed"]
         assert client.get("/healthz").status_code == 200
     finally:
-        runtime.engine.dispose()
+        runtime.dispose()
         runtime.engine = healthy
 
 

@@ -18,7 +18,7 @@ def test_the_database_files_hold_no_phone_number_and_no_feedback_text_in_clear(t
     twilio.say("شكوى", sender)
     twilio.say("المسؤول عن التوزيع يطلب رشوة", sender)
     telegram.say("سڵاو", chat_id=31337999)
-    runtime.engine.dispose()  # checkpoint the WAL into the file
+    runtime.dispose()  # checkpoint the WAL into the file
     path = Path(runtime.config["DATABASE_URL"].removeprefix("sqlite:///"))
     raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     for secret in ("9647508881234", "31337999", "رشوة", "التوزيع"):
