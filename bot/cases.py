@@ -15,6 +15,7 @@ from handlers.i18n import Translator
 from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, utcnow
 
 REACHABLE_CHANNELS = ("sms", "whatsapp", "telegram")     # not "web" (the /try page): nothing can reach it
+TRYOUT_CHANNEL = "web"      # the /try page: its cases are try-outs, kept apart and deleted after TRY_RETENTION_HOURS
 STATUSES = ("new", "acknowledged", "referred", "in_progress", "resolved", "closed")
 KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
 

@@ -57,12 +57,41 @@ def check_queue(config) -> tuple[str, str]:
     return PASS, f"SqliteHuey file writable ({path})"
 
 
+def check_waiting(runtime) -> tuple[str, str]:
+    """What waits: tasks in the queue (inbound messages pile up there while the database is down) and
+    inbound messages kept as dead letters (a fault, not an outage: nobody has answered them)."""
+    from sqlalchemy import func, select
+
+    from .models import DeadLetter
+    from .queue import waiting
+    try:
+        queued, scheduled = waiting()
+    except Exception as exc:
+        return FAIL, f"cannot read the queue ({type(exc).__name__})"
+    try:
+        with runtime.transaction() as session:
+            dead = session.scalar(select(func.count()).select_from(DeadLetter))
+    except Exception as exc:
+        return FAIL, f"cannot count dead letters ({type(exc).__name__})"
+    figures = f"{queued} task(s) waiting, {scheduled} scheduled"
+    if dead:
+        return WARN, (f"{dead} inbound message(s) failed and wait as dead letters: fix the cause (worker log), "
+                      f"then `flask --app bot queue replay`; {figures}")
+    return PASS, f"no dead letters; {figures}"
+
+
 def check_keys(config) -> tuple[str, str]:
-    if not config.get("KEYS_FROM_INSTANCE"):
-        return PASS, "SECRET_KEY and DATA_KEY come from the environment"
-    reason = "SECRET_KEY or DATA_KEY generated into instance/keys.json (development keys)"
+    """Keys from instance/keys.json sit beside the data: a copy of instance/ alone then opens every
+    stored text and forges staff sessions. Fine on a laptop, never in production."""
+    generated = list(config.get("KEYS_FROM_INSTANCE") or [])
+    if config.get("TELEGRAM_SECRET_FROM_INSTANCE"):
+        generated.append("TELEGRAM_WEBHOOK_SECRET")
+    if not generated:
+        return PASS, "keys come from the environment (not stored beside the data)"
+    reason = (f"{', '.join(generated)} generated into instance/keys.json, beside the database: back it up apart "
+              "from the data, or set them in the environment")
     if config.get("APP_ENV") == "production":
-        return FAIL, reason + ": set both in the environment and back up DATA_KEY"
+        return FAIL, reason
     return WARN, reason
 
 
@@ -81,7 +110,13 @@ def check_telegram_settings(config) -> tuple[str, str]:
     if not config.get("TELEGRAM_BOT_TOKEN"):
         return WARN, "off: TELEGRAM_BOT_TOKEN is not set"
     if not config.get("TELEGRAM_WEBHOOK_SECRET"):
-        return FAIL, "TELEGRAM_WEBHOOK_SECRET is not set: anybody could post updates to the webhook"
+        return FAIL, "TELEGRAM_WEBHOOK_SECRET is missing: the webhook refuses every post (403)"
+    if config.get("TELEGRAM_SECRET_FROM_INSTANCE"):
+        reason = ("TELEGRAM_WEBHOOK_SECRET is not set: using the one generated into instance/keys.json "
+                  "(run `flask --app bot telegram set-webhook` after any change)")
+        if config.get("APP_ENV") == "production":
+            return FAIL, reason + "; set it in the environment, the same on every web machine"
+        return WARN, reason
     return PASS, "token and webhook secret set"
 
 
@@ -93,7 +128,8 @@ def check_twilio_settings(config) -> list[tuple[str, str, str]]:
         return [("sms", WARN, "off: Twilio is not configured"), ("whatsapp", WARN, "off: Twilio is not configured")]
     if not (sid and token):
         missing = " and ".join(n for n, v in (("TWILIO_ACCOUNT_SID", sid), ("TWILIO_AUTH_TOKEN", token)) if not v)
-        return [("twilio", FAIL, f"{missing} not set: SMS and WhatsApp cannot work (and posts are not verified)")]
+        return [("twilio", FAIL, f"{missing} not set: SMS and WhatsApp are off and /webhooks/twilio refuses "
+                                 "every post (403: without the token no post can be verified)")]
     if not (sms_from or wa_from):
         return [("twilio", FAIL, "credentials set but no sender: set TWILIO_SMS_FROM (or "
                                  "TWILIO_MESSAGING_SERVICE_SID) and/or TWILIO_WHATSAPP_FROM")]
@@ -153,6 +189,7 @@ def run_checks(runtime, config) -> list[tuple[str, str, str]]:
     """Every check as (name, PASS|WARN|FAIL, reason), in the order they are printed."""
     results = [("database", *check_database(runtime, config)),
                ("queue", *check_queue(config)),
+               ("waiting", *check_waiting(runtime)),
                ("keys", *check_keys(config)),
                ("public_url", *check_public_url(config)),
                ("telegram", *check_telegram_settings(config))]

@@ -8,11 +8,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from . import cases, export, outbound, retention
-from .models import AuditEvent, Case, Outbound
+from . import cases, export, intake, outbound, retention
+from .models import AuditEvent, Case, DeadLetter, Outbound
 
 feedback_cli = AppGroup("feedback", help="Feedback cases: list, show, answer, change status, export.")
-queue_cli = AppGroup("queue", help="The outbound queue: status, sweep, retention purge.")
+queue_cli = AppGroup("queue", help="The queue: status, sweep, dead-letter replay, retention purge.")
 
 
 def _runtime():
@@ -29,7 +29,7 @@ def _actor(name: str | None) -> str:
 def list_cases(status, limit):
     """Latest cases: code, date, kind, status, language, channel (texts: use `show`)."""
     with _runtime().transaction() as session:
-        query = select(Case).order_by(Case.id.desc()).limit(limit)
+        query = select(Case).where(Case.channel != cases.TRYOUT_CHANNEL).order_by(Case.id.desc()).limit(limit)
         if status:
             query = query.where(Case.status.in_(status))
         for case in session.execute(query).scalars():
@@ -115,13 +115,30 @@ def export_cases(fmt, since, status, include_sensitive_text, actor):
 
 @queue_cli.command("status")
 def queue_status():
-    """How many outbound messages are in each state."""
+    """Outbound messages in each state; tasks waiting in the queue; inbound messages kept as dead letters."""
+    from .queue import waiting
     with _runtime().transaction() as session:
         counts = session.execute(select(Outbound.status, func.count()).group_by(Outbound.status)).all()
+        dead = session.scalar(select(func.count()).select_from(DeadLetter))
     if not counts:
         click.echo("no outbound messages yet")
     for status, count in counts:
         click.echo(f"{status:<14} {count}")
+    queued, scheduled = waiting()
+    click.echo(f"queue: {queued} task(s) waiting for a worker, {scheduled} scheduled for later "
+               "(inbound messages wait here while the database is down)")
+    click.echo(f"dead letters: {dead} inbound message(s) that failed; `flask --app bot queue replay`" if dead
+               else "dead letters: none")
+
+
+@queue_cli.command("replay")
+@click.option("--limit", type=click.IntRange(1), default=None, help="At most this many, oldest first.")
+def queue_replay(limit):
+    """Handle again the inbound messages kept as dead letters (after fixing what made them fail)."""
+    done = intake.replay_dead_letters(_runtime(), limit)
+    click.echo(f"handled {done['handled']}, failed again {done['failed']}")
+    if done["failed"]:
+        raise SystemExit(1)
 
 
 @queue_cli.command("sweep")

@@ -25,17 +25,37 @@ ENV_VARS = (
 )
 INT_VARS = {"MESSAGE_RETENTION_DAYS": 90, "CASE_RETENTION_DAYS": 365, "RESPONSE_DAYS": 7,
             "SENSITIVE_RESPONSE_HOURS": 24, "BROADCAST_THREADS": 16,
-            "BROADCAST_LEASE_SECONDS": 30, "TRUSTED_PROXIES": 0}
+            "BROADCAST_LEASE_SECONDS": 30, "TRUSTED_PROXIES": 0,
+            "TRY_RATE": 10, "TRY_RETENTION_HOURS": 24, "INTAKE_RETRY_MAX_SECONDS": 60}
 FLOAT_VARS = {"TELEGRAM_RATE": 25.0, "TWILIO_SMS_RATE": 10.0, "TWILIO_WHATSAPP_RATE": 20.0}
 
 
+def _new_keys() -> dict:
+    # The Telegram secret: 1-256 of A-Z a-z 0-9 _ - (Bot API setWebhook), which token_urlsafe gives.
+    return {"SECRET_KEY": secrets.token_urlsafe(32),
+            "DATA_KEY": urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(32)}
+
+
 def _instance_keys(instance: Path) -> dict:
-    """SECRET_KEY and DATA_KEY for the embedded default: made once, kept in instance/ (mode 600)."""
+    """Keys for the embedded default: made once, kept in instance/keys.json (mode 600).
+
+    A file from before a key existed gets the missing one added (written whole, then renamed over it)."""
     path = instance / DEV_KEY_FILE
     if path.exists():
-        return json.loads(path.read_text())
-    keys = {"SECRET_KEY": secrets.token_urlsafe(32),
-            "DATA_KEY": urlsafe_b64encode(secrets.token_bytes(32)).decode()}
+        keys = json.loads(path.read_text())
+        missing = {name: value for name, value in _new_keys().items() if name not in keys}
+        if missing:
+            keys = {**missing, **keys}
+            draft = instance / f".{DEV_KEY_FILE}.{os.getpid()}"
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(keys, fh)
+            os.replace(draft, path)
+            keys = json.loads(path.read_text())   # another process may have added its own first: read what won
+        _tighten(path)
+        return keys
+    keys = _new_keys()
     # Written whole under another name, then linked into place: of several processes starting together
     # (gunicorn's workers), one wins and the others read its keys, never a half-written file.
     draft = instance / f".{DEV_KEY_FILE}.{os.getpid()}"
@@ -50,6 +70,16 @@ def _instance_keys(instance: Path) -> dict:
         os.unlink(draft)
     log.warning("generated new keys in %s: keep this file, or set SECRET_KEY and DATA_KEY", path)
     return keys
+
+
+def _tighten(path: Path) -> None:
+    """keys.json opens everything stored (DATA_KEY) and forges staff sessions (SECRET_KEY): owner only."""
+    try:
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+            log.warning("%s was readable by others: now mode 600", path)
+    except OSError:
+        pass
 
 
 def _zone(name: str | None) -> str:
@@ -91,17 +121,24 @@ def load(instance_path: str, environ: dict | None = None) -> dict:
         config["DATABASE_URL"] = f"sqlite:///{instance / 'bot.sqlite3'}"
     elif config["DATABASE_URL"].startswith("postgres://"):  # what some platforms still hand out
         config["DATABASE_URL"] = "postgresql://" + config["DATABASE_URL"][len("postgres://"):]
-    if not (config["SECRET_KEY"] and config["DATA_KEY"]):
+    # A key not set in the environment comes from instance/keys.json (made on first start). The Telegram
+    # secret too: a webhook that anyone can post to must never run, so there is always one (DESIGN: safe by default).
+    generated_names = [name for name in ("SECRET_KEY", "DATA_KEY") if not config[name]]
+    if config["TELEGRAM_BOT_TOKEN"] and not config["TELEGRAM_WEBHOOK_SECRET"]:
+        generated_names.append("TELEGRAM_WEBHOOK_SECRET")
+    config["KEYS_FROM_INSTANCE"] = [name for name in generated_names if name != "TELEGRAM_WEBHOOK_SECRET"]
+    config["TELEGRAM_SECRET_FROM_INSTANCE"] = "TELEGRAM_WEBHOOK_SECRET" in generated_names
+    if generated_names:
         generated = _instance_keys(instance)
-        config["SECRET_KEY"] = config["SECRET_KEY"] or generated["SECRET_KEY"]
-        config["DATA_KEY"] = config["DATA_KEY"] or generated["DATA_KEY"]
-        config["KEYS_FROM_INSTANCE"] = True
+        for name in generated_names:
+            config[name] = generated[name]
     # production or development: `doctor` is strict in production; SQLite (the embedded default) means development.
     config["APP_ENV"] = (config["APP_ENV"] or (
         "development" if config["DATABASE_URL"].startswith("sqlite") else "production")).lower()
     config["BENCH_COUNT_SQL"] = config["BENCH_COUNT_SQL"] == "1"
     config["AUTO_MIGRATE"] = env.get("AUTO_MIGRATE", "1" if config["DATABASE_URL"].startswith("sqlite") else "0") == "1"
-    config["TRY_PAGE"] = (config["TRY_PAGE"] or "1") == "1"
+    # /try opens cases from anyone on the internet: on in the embedded default, off in production unless asked for.
+    config["TRY_PAGE"] = (config["TRY_PAGE"] or ("1" if config["APP_ENV"] == "development" else "0")) == "1"
     config["TIMEZONE"] = _zone(config["TIMEZONE"])
     config["HUEY_IMMEDIATE"] = (config["HUEY_IMMEDIATE"] or "0") == "1"
     config["BROADCAST_APPROVAL"] = "none" if (config["BROADCAST_APPROVAL"] or "").lower() == "none" else "required"
@@ -119,7 +156,7 @@ def load(instance_path: str, environ: dict | None = None) -> dict:
 def channels_enabled(config: dict) -> dict[str, bool]:
     """Which providers are configured; a missing one is off, said once in the log."""
     return {
-        "telegram": bool(config.get("TELEGRAM_BOT_TOKEN")),
+        "telegram": bool(config.get("TELEGRAM_BOT_TOKEN") and config.get("TELEGRAM_WEBHOOK_SECRET")),
         "sms": bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
                     and (config.get("TWILIO_SMS_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID"))),
         "whatsapp": bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")

@@ -15,7 +15,8 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InvalidatePoolError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InvalidatePoolError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -112,6 +113,15 @@ def _begin_immediate(raw: sqlite3.Connection, timeout: float = LOCK_WAIT) -> Non
             pause = min(pause * 1.5, 0.004)
     finally:
         raw.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT * 1000)}")
+
+
+# What an outage raises (server down or restarting, connection lost, SQLite's write lock held, the pool
+# exhausted): the same work can succeed later. Anything else is a fault, and trying again will not help.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, UNAVAILABLE) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from .cases import as_aware
+from .cases import TRYOUT_CHANNEL, as_aware
 from .models import AuditEvent, Case, CaseEvent
 
 FIELDS = ("code", "created_at", "updated_at", "first_answer_at", "closed_at", "kind", "sensitive", "status",
@@ -32,7 +32,7 @@ def rows(runtime, since: datetime | None = None, statuses: tuple = (), include_s
          actor: str = "cli") -> list[dict]:
     vault = runtime.vault
     with runtime.transaction() as session:
-        query = select(Case).order_by(Case.id)
+        query = select(Case).where(Case.channel != TRYOUT_CHANNEL).order_by(Case.id)   # not /try's cases
         if since:
             query = query.where(Case.created_at >= since)
         if statuses:

@@ -11,12 +11,17 @@ provider's id makes a second run a duplicate, never a second answer.
 """
 import json
 import logging
+import random
+import time
+
+from sqlalchemy import delete, select, update
 
 from handlers.types import Incoming, Media, Reply
 
-from . import inbound, observability, outbound
+from . import db, inbound, observability, outbound
 from .channels import telegram, twilio
 from .channels.base import RETRY, SENT, merge
+from .models import DeadLetter
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +58,103 @@ def accept(runtime, incoming: Incoming) -> None:
         raise QueueUnavailable() from exc
 
 
+FAULT_TRIES = 3      # a fault that is not an outage: tried this often, then kept as a dead letter
+
+
 def process(runtime, sealed: str) -> str:
-    """The worker's half: the dialogue, then the reply on its way. Returns what happened (for logs)."""
+    """The worker's half: the dialogue, then the reply on its way. Returns what happened (for logs).
+
+    The provider had its 200 long ago, so this message exists nowhere else: it is never dropped. While the
+    database is unavailable the worker waits and tries again (backoff capped at INTAKE_RETRY_MAX_SECONDS,
+    no limit on tries); the messages behind it wait in the queue, in order. A fault of another kind is
+    tried FAULT_TRIES times, then kept sealed in dead_letters for `flask --app bot queue replay`.
+    If the worker is stopped while it waits, Huey's SIGNAL_INTERRUPTED queues the message again (queue.py)."""
     token = observability.TASK_ROUTE.set("queue:inbound")
     try:
-        return _process(runtime, sealed)
+        return _until_done(runtime, sealed)
     finally:
         observability.TASK_ROUTE.reset(token)
+
+
+def _until_done(runtime, sealed: str) -> str:
+    outages = faults = 0
+    while True:
+        try:
+            if faults >= FAULT_TRIES:
+                return _keep_dead_letter(runtime, sealed, fault)
+            done = _process(runtime, sealed)
+            if done == "unreadable":        # sealed with another DATA_KEY: kept for whoever holds that key
+                return _keep_dead_letter(runtime, sealed, LookupError("sealed with another DATA_KEY"), 1)
+            return done
+        except Exception as exc:
+            if not db.unavailable(exc):
+                if faults >= FAULT_TRIES:
+                    raise                   # storing the dead letter itself failed, not for an outage
+                faults, fault = faults + 1, exc
+                log.exception("an inbound message failed (try %d of %d)", faults, FAULT_TRIES)
+                _wait(1.0)
+                continue
+            outages += 1
+            delay = retry_delay(runtime.config, outages)
+            log.warning("inbound message waiting for the database (%s): try %d failed, next in %.1f s",
+                        type(exc).__name__, outages, delay)
+            _wait(delay)
+
+
+def retry_delay(config: dict, tries: int) -> float:
+    """0.5 s, 1 s, 2 s ... up to INTAKE_RETRY_MAX_SECONDS, with a little jitter so workers do not knock together."""
+    cap = float(config.get("INTAKE_RETRY_MAX_SECONDS") or 60)
+    return min(cap, 0.5 * 2 ** min(tries - 1, 16)) * random.uniform(0.8, 1.0)
+
+
+def _wait(seconds: float) -> None:
+    """Short sleeps: a worker stopped meanwhile (SIGTERM) is not held up by a long one."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, 0.5))
+
+
+def _keep_dead_letter(runtime, sealed: str, fault: BaseException, tries: int = FAULT_TRIES) -> str:
+    words = f"{type(fault).__name__}: {fault}"[:300]
+    with runtime.transaction() as session:
+        session.add(DeadLetter(kind="inbound", sealed=sealed, error=words, attempts=tries))
+    log.error("an inbound message failed %d time(s) (%s): kept in dead_letters; replay it with "
+              "`flask --app bot queue replay` once the cause is fixed", tries, type(fault).__name__)
+    return "dead_letter"
+
+
+def replay_dead_letters(runtime, limit: int | None = None) -> dict:
+    """Run kept messages again, oldest first; one that fails again stays (its tries counted)."""
+    done = {"handled": 0, "failed": 0}
+    with runtime.transaction() as session:
+        ids = session.execute(select(DeadLetter.id).order_by(DeadLetter.id).limit(limit)).scalars().all()
+    for letter_id in ids:
+        with runtime.transaction() as session:
+            letter = session.get(DeadLetter, letter_id)
+            sealed = letter.sealed if letter else None
+        if sealed is None:
+            continue
+        try:
+            if _process(runtime, sealed) == "unreadable":
+                raise LookupError("sealed with another DATA_KEY")
+        except Exception as exc:
+            if db.unavailable(exc):
+                raise
+            log.exception("a dead letter failed again")
+            with runtime.transaction() as session:
+                session.execute(update(DeadLetter).where(DeadLetter.id == letter_id).values(
+                    attempts=DeadLetter.attempts + 1, error=f"{type(exc).__name__}: {exc}"[:300]))
+            done["failed"] += 1
+            continue
+        with runtime.transaction() as session:
+            session.execute(delete(DeadLetter).where(DeadLetter.id == letter_id))
+        done["handled"] += 1
+    return done
 
 
 def _process(runtime, sealed: str) -> str:
     incoming = unseal(runtime, sealed)
     if incoming is None:
-        log.error("an inbound message in the queue does not open with this DATA_KEY: dropped")
         return "unreadable"
     outcome = inbound.receive(runtime, incoming, queue_replies=True)
     observability.record_turn(incoming.channel, outcome)

@@ -4,7 +4,7 @@ import hmac
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import func, select, text
 
-from .models import Outbound
+from .models import DeadLetter, Outbound
 from .observability import exposition
 
 blueprint = Blueprint("ops", __name__)
@@ -55,9 +55,26 @@ def metrics():
         return jsonify(error="metrics need Authorization: Bearer <METRICS_TOKEN>"), 403
     runtime = current_app.extensions["bot"]
     body = exposition()
-    with runtime.transaction() as session:
-        depth = session.scalar(select(func.count()).select_from(Outbound).where(
-            Outbound.status.in_(("pending", "queued", "sending")))) or 0
-    body += (b"# HELP bot_queue_depth Outbound messages waiting or being sent\n# TYPE bot_queue_depth gauge\n"
-             + f"bot_queue_depth {depth}\n".encode())
+    gauges = []
+    try:      # during a database outage the queue's figures below are what matters: still answered
+        with runtime.transaction() as session:
+            depth = session.scalar(select(func.count()).select_from(Outbound).where(
+                Outbound.status.in_(("pending", "queued", "sending")))) or 0
+            dead = session.scalar(select(func.count()).select_from(DeadLetter)) or 0
+        gauges += [("bot_queue_depth", "Outbound messages waiting or being sent", depth),
+                   ("bot_dead_letters", "Inbound messages that failed for a reason other than an outage "
+                                        "(flask --app bot queue replay)", dead)]
+    except Exception:
+        gauges.append(("bot_database_up", "0 while the database cannot be reached", 0))
+    try:
+        from .queue import waiting
+        queued, scheduled = waiting()
+        gauges += [("bot_queue_tasks_waiting", "Tasks in the queue waiting for a worker (inbound messages "
+                                               "pile up here while the database is down)", queued),
+                   ("bot_queue_tasks_scheduled", "Tasks scheduled for later (retries, interrupted tasks)",
+                    scheduled)]
+    except Exception:     # the queue is down: /readyz says so; the other figures still count
+        pass
+    for name, words, value in gauges:
+        body += f"# HELP {name} {words}\n# TYPE {name} gauge\n{name} {value}\n".encode()
     return Response(body, mimetype="text/plain; version=0.0.4")

@@ -50,10 +50,11 @@ def send_outbound_task(outbound_id: int) -> str:
     return send_one(runtime_module.default(), outbound_id)
 
 
-@huey.task(retries=8, retry_delay=15, context=False)
+@huey.task(retries=0, context=False)
 def receive_task(sealed: str) -> str:
-    """A message the webhook acknowledged at once (INBOUND_MODE=queue): sealed, see intake.
-    Retried while the database is down; the provider's id makes a second run a duplicate."""
+    """A message the webhook acknowledged at once (INBOUND_MODE=queue, or inline mode while the database
+    was unavailable): sealed, see intake. It waits for the database as long as an outage lasts, and a
+    fault of another kind ends in dead_letters: never dropped. A second run is a duplicate (the provider's id)."""
     from .intake import process
     return process(runtime_module.default(), sealed)
 
@@ -120,6 +121,11 @@ def resume_broadcasts() -> None:
     from .models import utcnow
     delay = max(0.0, (as_aware(until) - utcnow()).total_seconds() + 1) if until else 0
     broadcast_run_task.schedule(delay=min(delay, lease_length(runtime).total_seconds() + 1))
+
+
+def waiting() -> tuple[int, int]:
+    """(tasks waiting for a worker, tasks scheduled for later): what `queue status`, /metrics and doctor show."""
+    return huey.storage.queue_size(), huey.storage.schedule_size()
 
 
 def start_embedded_worker(workers: int = 2):

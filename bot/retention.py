@@ -1,9 +1,10 @@
 """Keeping personal data no longer than needed: a periodic task empties old texts (counts and dates stay)."""
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, func, select, update
 
-from .models import AuditEvent, Case, CaseEvent, Message, Outbound, utcnow
+from .cases import TRYOUT_CHANNEL
+from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, utcnow
 
 
 def purge(runtime, now=None) -> dict:
@@ -24,6 +25,24 @@ def purge(runtime, now=None) -> dict:
             .values(text_enc=None, media_enc=None, purged_at=now).returning(Case.id)).scalars().all()
         if closed:
             session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(closed)).values(text_enc=None))
+        tryouts = _purge_tryouts(session, now - timedelta(hours=int(runtime.config.get("TRY_RETENTION_HOURS") or 24)))
         session.add(AuditEvent(actor="system", action="retention_purge", at=now,
-                               detail=f"messages={messages} outbound={outbound} cases={len(closed)}"))
-    return {"messages": messages, "outbound": outbound, "cases": len(closed)}
+                               detail=f"messages={messages} outbound={outbound} cases={len(closed)} "
+                                      f"tryouts={tryouts}"))
+    return {"messages": messages, "outbound": outbound, "cases": len(closed), "try-out conversations": tryouts}
+
+
+def _purge_tryouts(session, before) -> int:
+    """Conversations on /try quiet since `before` go whole: contact, messages, cases (they were never the
+    community's). Returns how many conversations were deleted."""
+    quiet = select(Contact.id).where(Contact.channel == TRYOUT_CHANNEL,
+                                     func.coalesce(Contact.last_seen_at, Contact.created_at) < before)
+    ids = session.execute(quiet).scalars().all()
+    for start in range(0, len(ids), 500):          # bounded IN lists, whatever a spray left behind
+        chunk = ids[start:start + 500]
+        session.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(
+            select(Case.id).where(Case.contact_id.in_(chunk)))))
+        session.execute(delete(Case).where(Case.contact_id.in_(chunk)))
+        session.execute(delete(Message).where(Message.contact_id.in_(chunk)))
+        session.execute(delete(Contact).where(Contact.id.in_(chunk)))
+    return len(ids)

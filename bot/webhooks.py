@@ -8,7 +8,7 @@ import logging
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
 from sqlalchemy.exc import OperationalError
 
-from . import inbound, intake, observability, outbound
+from . import db, inbound, intake, observability, outbound
 from .channels import telegram, twilio
 from .channels.base import BadRequest, Ignored
 
@@ -51,9 +51,27 @@ def _queued() -> bool:
     return current_app.config["INBOUND_MODE"] == "queue"
 
 
+def _inline(incoming):
+    """The turn answered in the response; None when the database is unavailable and the message went to the
+    queue instead. Twilio does not deliver an inbound message again after a 503 (its retries cover
+    connection failures only, within 15 s), so refusing would lose it: it is acknowledged, the worker
+    handles it once the database is back and answers through the provider's API. Only if the queue is
+    down too does the provider get its 503."""
+    try:
+        return inbound.receive(_runtime(), incoming)
+    except Exception as exc:
+        if not db.unavailable(exc):
+            raise
+        log.error("database unavailable (%s): the message is queued instead", type(exc).__name__)
+    intake.accept(_runtime(), incoming)
+    return None
+
+
 @blueprint.post("/webhooks/telegram")
 def telegram_update():
     config = current_app.config
+    if not config.get("TELEGRAM_BOT_TOKEN"):
+        return _error(403, "Telegram is off here: TELEGRAM_BOT_TOKEN is not set")
     if not telegram.check_secret(request.headers, config):
         return _error(403, "wrong or missing X-Telegram-Bot-Api-Secret-Token")
     if request.mimetype != "application/json":
@@ -71,7 +89,9 @@ def telegram_update():
     if _queued():
         intake.accept(_runtime(), parsed)
         return jsonify(ok=True)
-    outcome = inbound.receive(_runtime(), parsed)
+    outcome = _inline(parsed)
+    if outcome is None:
+        return jsonify(ok=True)
     observability.record_turn("telegram", outcome)
     body = telegram.webhook_response(parsed, outcome.replies, config)
     return jsonify(body) if body else jsonify(ok=True)
@@ -83,6 +103,8 @@ def _twilio_checked() -> None:
     behind = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")   # request.url only when it is used
     url = twilio.public_url("" if behind else request.url, request.path, request.query_string.decode(),
                             current_app.config)
+    if not current_app.config.get("TWILIO_AUTH_TOKEN"):
+        raise BadRequest("Twilio is off here: TWILIO_AUTH_TOKEN is not set, so no post can be verified", 403)
     if not twilio.check_signature(url, request.form, request.headers.get("X-Twilio-Signature", ""),
                                   current_app.config):
         raise BadRequest("wrong or missing X-Twilio-Signature", 403)
@@ -96,7 +118,9 @@ def twilio_message():
     if _queued():
         intake.accept(_runtime(), incoming)
         return Response(twilio.twiml(incoming.channel, [], current_app.config), mimetype="application/xml")
-    outcome = inbound.receive(_runtime(), incoming)
+    outcome = _inline(incoming)
+    if outcome is None:
+        return Response(twilio.twiml(incoming.channel, [], current_app.config), mimetype="application/xml")
     observability.record_turn(incoming.channel, outcome)
     return Response(twilio.twiml(incoming.channel, outcome.replies, current_app.config),
                     mimetype="application/xml")

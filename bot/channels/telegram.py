@@ -34,9 +34,11 @@ _BOLD = re.compile(r"\*([^*\n]+)\*")
 
 # ---- inbound -------------------------------------------------------------------------------------
 def check_secret(headers, config: dict) -> bool:
+    """Only a post carrying our secret is Telegram's. Without a secret nothing is accepted: anyone could
+    then read a person's case by posting their chat id (config generates one into instance/keys.json)."""
     secret = config.get("TELEGRAM_WEBHOOK_SECRET")
-    if not secret:
-        return True
+    if not secret or not config.get("TELEGRAM_BOT_TOKEN"):
+        return False
     given = headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     return hmac.compare_digest(given.encode(), secret.encode())
 
