@@ -33,7 +33,9 @@ def create(email, name, role, password):
             session.add(AuditEvent(actor="cli", action="user_create", target=f"user:{user.id}", detail=role))
     except users.UserError as exc:
         raise click.ClickException(str(exc))
-    click.echo(f"created {user.email} ({role}); sign in at /dashboard")
+    click.echo(f"created {user.email} ({role}); sign in at /dashboard"
+               + ("; an admin sets up a second factor (an authenticator app) at the first sign-in"
+                  if role == "admin" else ""))
 
 
 @users_cli.command("list")
@@ -106,6 +108,7 @@ def reset_password(email, password):
 @users_cli.command("totp")
 @click.argument("email")
 def totp(email):
-    """Turn on a second factor (TOTP) and print the URI for an authenticator app."""
+    """Give the account a new second factor (TOTP), replacing any old one, and print the URI for an
+    authenticator app. (Admins who have none set one up themselves at their next sign-in.)"""
     uri = _change(email, lambda s, u: users.enable_totp(s, _runtime().vault, u), "user_totp")
     click.echo(f"add this to the authenticator app: {uri}")

@@ -4,7 +4,7 @@ Schema changes are Alembic migrations (bot/migrations); keep the two in step.
 """
 from datetime import datetime, timezone
 
-from sqlalchemy import (Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -199,6 +199,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # +1 at sign-out
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)   # the last 30-second step a code was used in
 
 
 class LoginAttempt(Base):

@@ -209,3 +209,27 @@ def csrf_token(client, url: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert found, f"no CSRF token in {url}"
     return found.group(1)
+
+
+def totp_code(runtime, email: str) -> str:
+    """A second-factor code the account has not used yet, from its stored secret, as the person's phone
+    would show it ("" for an account without one). A code works once: when this 30-second step is used
+    up, the next one is taken, and when that is used too, this waits for the clock, as a person would."""
+    import time
+
+    import pyotp
+    from sqlalchemy import select
+
+    from bot.models import User
+    with runtime.transaction() as db:
+        user = db.execute(select(User).where(User.email == email.strip().lower())).scalar_one_or_none()
+        if user is None or not user.totp_secret_enc:
+            return ""
+        secret, last = runtime.vault.decrypt(user.totp_secret_enc), user.totp_last_step
+    totp = pyotp.TOTP(secret)
+    while True:
+        now = int(time.time()) // totp.interval
+        for step in (now, now + 1):       # not now - 1: the clock may pass a step before the server checks
+            if last is None or step > last:
+                return totp.generate_otp(step)
+        time.sleep(totp.interval - time.time() % totp.interval + 0.05)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot import users
 from bot.models import AuditEvent, Case, Contact, Outbound, User
 
-from .conftest import Telegram, Twilio, csrf_token
+from .conftest import Telegram, Twilio, csrf_token, totp_code
 from .test_feedback import code_in
 
 PASSWORD = "correct horse battery"
@@ -20,10 +20,12 @@ ROLES = ("admin", "officer", "focal_point", "viewer")
 
 @pytest.fixture
 def staff(runtime):
-    """One account per role."""
+    """One account per role; the admin with a second factor (admins must have one)."""
     with runtime.transaction() as db:
         for role in ROLES:
-            users.create(db, f"{role}@agency.example", role.title(), PASSWORD, role)
+            user = users.create(db, f"{role}@agency.example", role.title(), PASSWORD, role)
+            if role == "admin":
+                users.enable_totp(db, runtime.vault, user)
     return {role: f"{role}@agency.example" for role in ROLES}
 
 
@@ -31,7 +33,8 @@ def sign_in(app, email, password=PASSWORD, lang="en"):
     client = app.test_client()
     client.get(f"/dashboard/language/{lang}")
     token = csrf_token(client, "/dashboard/login")
-    response = client.post("/dashboard/login", data={"email": email, "password": password, "csrf_token": token})
+    response = client.post("/dashboard/login", data={"email": email, "password": password, "csrf_token": token,
+                                                     "code": totp_code(app.extensions["bot"], email)})
     assert response.status_code == 302, response.get_data(as_text=True)
     return client
 
@@ -97,7 +100,8 @@ def test_a_form_without_its_csrf_token_gets_400(app, staff, cases):
 def test_the_session_cookie_is_http_only_and_same_site(app, staff):
     client = app.test_client()
     token = csrf_token(client, "/dashboard/login")
-    response = client.post("/dashboard/login", data={"email": staff["admin"], "password": PASSWORD, "csrf_token": token})
+    response = client.post("/dashboard/login", data={"email": staff["admin"], "password": PASSWORD, "csrf_token": token,
+                                                     "code": totp_code(app.extensions["bot"], staff["admin"])})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie   # PUBLIC_URL is https
 

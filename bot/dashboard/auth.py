@@ -1,4 +1,5 @@
 """Signing in and out, and the interface language."""
+import time
 from datetime import timedelta
 
 from flask import g, redirect, render_template, request, session, url_for
@@ -19,6 +20,11 @@ def _safe_next(target: str | None) -> str:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
+    """Email, password and (once set up) a code. An admin without a second factor gets no session for
+    the right password: the answer is the set-up step (_totp_setup), and the session starts after its
+    first code. The pending set-up is kept in the signed session cookie, its secret encrypted."""
+    if request.method == "POST" and request.form.get("step") == "totp_setup":
+        return _confirm_totp_setup()
     error = None
     ask_code = False
     if request.method == "POST":
@@ -26,17 +32,55 @@ def login():
             user, reason = users.authenticate(db, runtime().vault, request.form.get("email", ""),
                                               request.form.get("password", ""), request.form.get("code", ""),
                                               request.remote_addr or "")
+            if user is not None and reason == "totp_setup":
+                secret = users.new_totp_secret()
+                session["totp_setup"] = {"user": user.id, "pw": users.session_stamp(user),
+                                         "secret": runtime().vault.encrypt(secret),
+                                         "until": int(time.time()) + users.TOTP_SETUP_SECONDS}
+                return _totp_setup(secret, user.email)
             if user is not None:
-                session.clear()
-                session.permanent = True
-                session["user_id"] = user.id
-                session["pw"] = users.session_stamp(user)   # a password change signs every session out
-                session["ui_lang"] = g.ui_lang
-                return redirect(_safe_next(request.args.get("next")))
-        if reason == "throttled":
-            return render_template("dashboard/login.html", error="throttled", ask_code=False), 429
+                return _start_session(user)
+        if reason in ("throttled", "slowed"):
+            return render_template("dashboard/login.html", error=reason, ask_code=False), 429
         error, ask_code = reason, reason == "totp"
     return render_template("dashboard/login.html", error=error, ask_code=ask_code)
+
+
+def _start_session(user: User):
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user.id
+    session["pw"] = users.session_stamp(user)   # a password change signs every session out
+    session["ui_lang"] = g.ui_lang
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _totp_setup(secret: str, email: str, wrong_code: bool = False):
+    page = render_template("dashboard/totp_setup.html", secret=secret, uri=users.totp_uri(secret, email),
+                           wrong_code=wrong_code)
+    return page, 200, {"Cache-Control": "private, no-store"}     # the page holds the secret
+
+
+def _confirm_totp_setup():
+    pending = session.get("totp_setup")
+    secret = None
+    if isinstance(pending, dict) and isinstance(pending.get("until"), int) and pending["until"] > time.time():
+        secret = runtime().vault.decrypt(pending.get("secret"))
+    if not secret or not isinstance(pending.get("user"), int) or not isinstance(pending.get("pw"), str):
+        session.pop("totp_setup", None)
+        return render_template("dashboard/login.html", error="again", ask_code=False)
+    with runtime().transaction() as db:
+        user, reason = users.confirm_totp(db, runtime().vault, pending["user"], pending["pw"], secret,
+                                          request.form.get("code", ""), request.remote_addr or "")
+        if user is not None:
+            return _start_session(user)
+        email = db.get(User, pending["user"]).email if reason == "code" else ""
+    if reason in ("throttled", "slowed"):
+        return render_template("dashboard/login.html", error=reason, ask_code=False), 429
+    if reason == "code":
+        return _totp_setup(secret, email, wrong_code=True)
+    session.pop("totp_setup", None)
+    return render_template("dashboard/login.html", error="again", ask_code=False)
 
 
 @blueprint.post("/logout")
