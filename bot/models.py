@@ -211,3 +211,16 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     email_hash: Mapped[str] = mapped_column(String(64))
     ip_hash: Mapped[str] = mapped_column(String(64))
+
+
+class DeadLetter(Base):
+    """An inbound message the worker acknowledged but could not handle for a reason other than an outage
+    (a fault in our code): kept sealed, as the queue held it, until `flask --app bot queue replay` runs it."""
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))               # inbound
+    sealed: Mapped[str] = mapped_column(Text)                   # encrypted with DATA_KEY, as in the queue
+    error: Mapped[str] = mapped_column(String(300))             # exception type and words, no personal data
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

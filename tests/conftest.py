@@ -105,6 +105,7 @@ def environ(database_url, fake, tmp_path):
         "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000", "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "TWILIO_SMS_FROM": "+9647000000000", "TWILIO_WHATSAPP_FROM": "whatsapp:+14155238886",
         "TWILIO_API_URL": fake.url, "AUTO_MIGRATE": "1",
+        "TRY_PAGE": "1",        # off by default in production (PostgreSQL); the suite tries it on both
     }
 
 
