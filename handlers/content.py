@@ -12,6 +12,8 @@ from pathlib import Path
 import yaml
 
 from .i18n import LANGUAGES
+from .referrals import expand
+from .referrals import problems as referral_problems
 from .sms import segments
 from .text import tokens
 
@@ -86,6 +88,7 @@ class Content:
     topic_names: dict | None = field(default=None, repr=False, compare=False)   # topics.topic_named
     language_names: dict = field(default_factory=dict)   # folded name -> language code, or "kurdish"
     language_talk: set = field(default_factory=set)       # folded words around a name: "speak", "in"
+    emergency: dict = field(default_factory=dict)         # referrals.yaml's emergency numbers (referrals.py)
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -131,6 +134,9 @@ def _load(content_dir: Path) -> Content:
     problems: list[str] = []
     topics: list[Topic] = []
     items: dict[str, Item] = {}
+    referrals_file = _read(content_dir / "referrals.yaml")
+    emergency = referrals_file.get("emergency") or {}
+    raw_fields: list[tuple[str, dict]] = []     # before {emergency} is expanded: referrals.problems checks them
     for path in sorted((content_dir / "topics").glob("*.yaml")):
         data = _read(path)
         where = path.name
@@ -138,10 +144,15 @@ def _load(content_dir: Path) -> Content:
             problems.append(f"{where}: no `review:` status line")
         topic_items = []
         for raw in data.get("items", []):
-            steps = [Step(s.get("image", ""), s.get("text", {}), s.get("sms", {})) for s in raw.get("steps", [])]
+            raw_fields += [(f"item {raw.get('id')} {name}", raw.get(name) or {}) for name in ("sms", "text")]
+            raw_fields += [(f"item {raw.get('id')} step {n} {name}", s.get(name) or {})
+                           for n, s in enumerate(raw.get("steps", []), 1) for name in ("sms", "text")]
+            steps = [Step(s.get("image", ""), expand(s.get("text", {}), emergency),
+                          expand(s.get("sms", {}), emergency, sms=True)) for s in raw.get("steps", [])]
             item = Item(id=raw.get("id", ""), topic=data.get("topic", path.stem), title=raw.get("title", {}),
-                        sms=raw.get("sms", {}), text=raw.get("text", {}), keywords=raw.get("keywords", {}),
-                        sources=raw.get("sources", []), steps=steps)
+                        sms=expand(raw.get("sms", {}), emergency, sms=True),
+                        text=expand(raw.get("text", {}), emergency),
+                        keywords=raw.get("keywords", {}), sources=raw.get("sources", []), steps=steps)
             if item.id in items:
                 problems.append(f"{where}: item id {item.id!r} used twice")
             items[item.id] = item
@@ -195,12 +206,13 @@ def _load(content_dir: Path) -> Content:
         topics=topics, items=items, commands=commands, greetings=greetings, markers=markers,
         keyword_index=index, language_names=language_names, language_talk=language_talk,
         areas=(_read(content_dir / "areas.yaml").get("governorates") or []),
-        referrals=(_read(content_dir / "referrals.yaml").get("contacts") or []),
+        referrals=(referrals_file.get("contacts") or []), emergency=emergency,
         feedback=_read(content_dir / "feedback.yaml"),
         images_dir=content_dir / "images", problems=problems,
         answer_templates=(_read(content_dir / "answer_templates.yaml").get("templates") or []),
     )
     problems.extend(_check_texts(content))
+    problems.extend(referral_problems(emergency, content.referrals, raw_fields))
     from .search import index_for   # here, not at the top: search imports this module
     index_for(content)              # built once per load, so no request pays for it
     from .langid import model_for

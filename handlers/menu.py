@@ -1,6 +1,7 @@
 """The main menu, the language choice, help, and STOP/START: the screens every path leads back to.
 
 Announcements (menu 6) are in subscription.py."""
+from . import referrals
 from .conversation import BROWSING, CHOOSING_LANGUAGE, Conversation, action, run
 from .i18n import LANGUAGES, NATIVE_NAMES, N_, Translator
 from .language import LATIN
@@ -130,6 +131,7 @@ def show_help(ctx: Conversation) -> None:
     t = ctx.t
     lines = [t("Send a number to choose from a menu, or write your question in your own words. "
                "0 = main menu. STOP = no more messages. START = messages again.")]
+    lines.extend(emergency_lines(ctx))
     contacts = referral_lines(ctx, "general")
     if contacts:
         lines.append(t("To talk to a person:"))
@@ -140,26 +142,26 @@ def show_help(ctx: Conversation) -> None:
 
 
 def referral_lines(ctx: Conversation, use: str) -> list[str]:
-    """Configured referral contacts for a purpose; placeholders with no real number are never shown."""
+    """Configured referral contacts for a purpose: only those someone verified (referrals.shown)."""
     lines = []
     for contact in ctx.content.referrals:
-        if use not in (contact.get("use") or []):
+        if use not in (contact.get("use") or []) or not referrals.shown(contact):
             continue
         phone = str(contact.get("phone") or "")
-        if phone and is_placeholder(phone):
-            continue  # a "+964 000 ..." sample: better nothing than a fake number
         name = ctx.pick(contact.get("name") or {})
         hours = ctx.pick(contact.get("hours") or {}) if contact.get("hours") else ""
         lines.append(" ".join(part for part in (f"• {name}", phone, f"({hours})" if hours else "") if part))
     return lines
 
 
-def is_placeholder(phone: str) -> bool:
-    """"+964 000 000 0000": only zeros once the country code is set aside."""
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if phone.strip().startswith("+964") or digits.startswith("964") and len(digits) > 10:
-        digits = digits[3:]
-    return not any(ch != "0" for ch in digits)
+def emergency_lines(ctx: Conversation) -> list[str]:
+    """The verified emergency numbers under their heading; nothing when none is verified."""
+    emergency = ctx.content.emergency
+    numbers = referrals.emergency_numbers(emergency)
+    if not numbers:
+        return []
+    return [ctx.pick(emergency.get("heading") or {})] + [
+        f"• {ctx.pick(n.get('name') or {})}: {n.get('phone')}" for n in numbers]
 
 
 def yes_or_no(ctx: Conversation, text: str, command: str | None) -> str | None:
