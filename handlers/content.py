@@ -13,6 +13,7 @@ import yaml
 
 from .i18n import LANGUAGES
 from .referrals import expand
+from .facts import problems as fact_problems
 from .referrals import problems as referral_problems
 from .sms import segments
 from .text import tokens
@@ -213,6 +214,7 @@ def _load(content_dir: Path) -> Content:
     )
     problems.extend(_check_texts(content))
     problems.extend(referral_problems(emergency, content.referrals, raw_fields))
+    problems.extend(fact_problems(_read(content_dir / "facts.yaml").get("facts") or [], items))
     from .search import index_for   # here, not at the top: search imports this module
     index_for(content)              # built once per load, so no request pays for it
     from .langid import model_for

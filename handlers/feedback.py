@@ -11,7 +11,7 @@ from .content import Content
 from .i18n import N_
 from .conversation import (BROWSING, ERASE_CONFIRM, FEEDBACK_AREA, FEEDBACK_KIND, FEEDBACK_SENSITIVE,
                            FEEDBACK_TEXT, Conversation, action)
-from .menu import is_request_word, main_menu, referral_lines, yes_or_no
+from .menu import emergency_line, is_request_word, main_menu, referral_lines, yes_or_no
 from .text import stems, tokens
 
 KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
@@ -227,9 +227,9 @@ def _sensitive_reply(ctx: Conversation, code: str) -> None:
 
 
 def _help_now(ctx: Conversation) -> list[str]:
-    """The referral contacts for someone in danger, under their heading; nothing when none is configured."""
-    contacts = referral_lines(ctx, "sensitive")
-    return [ctx.t("If you are in danger or need help now:"), *contacts] if contacts else []
+    """For someone in danger: the emergency numbers and the verified referral contacts, under their heading."""
+    lines = [f"• {line}" for line in [emergency_line(ctx)] if line] + referral_lines(ctx, "sensitive")
+    return [ctx.t("If you are in danger or need help now:"), *lines] if lines else []
 
 
 def offer_sensitive(ctx: Conversation, text: str) -> None:

@@ -154,6 +154,13 @@ def referral_lines(ctx: Conversation, use: str) -> list[str]:
     return lines
 
 
+def emergency_line(ctx: Conversation) -> str:
+    """The verified emergency numbers in one line (referrals.yaml `inline`); empty when none is verified."""
+    if not referrals.emergency_numbers(ctx.content.emergency):
+        return ""
+    return ctx.pick(ctx.content.emergency.get("inline") or {})
+
+
 def emergency_lines(ctx: Conversation) -> list[str]:
     """The verified emergency numbers under their heading; nothing when none is verified."""
     emergency = ctx.content.emergency

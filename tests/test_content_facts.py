@@ -1,0 +1,64 @@
+"""Safety facts stay in every language: the answers people get say them, and `content check` fails when an edit
+drops one or brings an old mistake back (content/facts.yaml)."""
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from handlers.content import CONTENT_DIR
+from handlers.text import to_ascii_digits
+
+
+def test_a_sorani_speaker_on_telegram_learns_that_scabies_is_a_mite(telegram):
+    telegram.say("سڵاو", chat_id=660001, language_code="ckb")
+    reply = telegram.say("گەڕوو", chat_id=660001)
+    assert "مایت" in reply["text"] and "مێرووی زۆر وردەوەیە" not in reply["text"]
+
+
+def test_an_arabic_speaker_gets_the_ors_amounts_by_age_and_what_to_do_without_a_sachet(telegram):
+    telegram.say("مرحبا", chat_id=660002)
+    text = to_ascii_digits(telegram.say("الكوليرا", chat_id=660002)["text"])
+    assert "50-100" in text and "100-200" in text and "الرضاعة" in text and "لا يوجد كيس" in text
+
+
+def test_someone_thinking_of_ending_their_life_is_told_to_get_help_now_on_sms(twilio):
+    twilio.say("hello", "+9647503330001")
+    text = "\n".join(twilio.say("i want to kill myself", "+9647503330001"))
+    assert "now" in text.lower() and "911" in text, text
+
+
+@pytest.fixture
+def content_copy(tmp_path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    return target
+
+
+def _replace(path: Path, old: str, new: str):
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("الجرب سببه عثّ (سوس) صغير جداً يعيش في الجلد، وهو ليس حشرة.", "الجرب سببه حشرات صغيرة جداً تعيش في الجلد.",
+     "says 'سببه حشرات' again"),
+    ("گەری ژ ئەگەرێ مایتان چێدبیت (زیندەوەرێن گەلەک هویر وەکی گەنێ، نە مێشوولک)", "گەری ژ ئەگەرێ مێشوولکێن گەلەک هویر چێدبیت",
+     "lost 'مایت'"),
+    ("زارۆکێ ژ دوو سالان کێمتر ٥٠-١٠٠ مل", "زارۆکێ ژ دوو سالان کێمتر پەرداخەک", "[kmr]: lost '50-100'"),
+    ("- No ORS sachet? Go to the clinic now;", "- Go to the clinic;", "[en]: lost 'no ors sachet'"),
+    ("Suicidal? Get help now, don't be alone:", "Self-harm thoughts? Send help today:", "mental-health sms [en]: lost 'now'"),
+])
+def test_content_check_fails_when_a_safety_fact_is_lost(app, content_copy, old, new, message):
+    _replace(content_copy / "topics" / "health.yaml", old, new)
+    app.extensions["bot"].content.content_dir = content_copy
+    result = app.test_cli_runner().invoke(args=["content", "check"])
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
+def test_every_fact_names_every_language():
+    facts = yaml.safe_load((CONTENT_DIR / "facts.yaml").read_text(encoding="utf-8"))["facts"]
+    for fact in facts:
+        assert set(fact["must"]) == {"ar", "ckb", "kmr", "kmr_latn", "en"}, fact["id"]
+        assert fact["why"].strip()
