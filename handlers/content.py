@@ -215,6 +215,7 @@ def _load(content_dir: Path) -> Content:
     problems.extend(_check_texts(content))
     problems.extend(referral_problems(emergency, content.referrals, raw_fields))
     problems.extend(fact_problems(_read(content_dir / "facts.yaml").get("facts") or [], items))
+    problems.extend(_check_sensitive_examples(content))
     from .search import index_for   # here, not at the top: search imports this module
     index_for(content)              # built once per load, so no request pays for it
     from .langid import model_for
@@ -263,6 +264,21 @@ def _check_texts(content: Content) -> list[str]:
         if name not in content.commands.values():
             problems.append(f"commands.yaml: no words for {name}")
     return problems
+
+
+def _check_sensitive_examples(content: Content) -> list[str]:
+    """A sensitive flag must come from words that mean it: feedback.yaml's ordinary sentences must pass
+    unflagged and its reports must be flagged (a new word that fires on ordinary text fails here)."""
+    from .feedback import is_sensitive     # here: feedback imports this module
+    sensitive = content.feedback.get("sensitive") or {}
+    found = []
+    for expected, section in ((False, "ordinary"), (True, "reports")):
+        for lang, sentences in (sensitive.get(section) or {}).items():
+            for sentence in sentences or []:
+                if is_sensitive(content, str(sentence)) != expected:
+                    found.append(f"feedback.yaml sensitive {section} [{lang}]: {sentence!r} is "
+                                 f"{'not ' if expected else ''}flagged as sensitive")
+    return found
 
 
 class ContentStore:

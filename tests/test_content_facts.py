@@ -62,3 +62,33 @@ def test_every_fact_names_every_language():
     for fact in facts:
         assert set(fact["must"]) == {"ar", "ckb", "kmr", "kmr_latn", "en"}, fact["id"]
         assert fact["why"].strip()
+
+
+# ---- sensitive flags come from words that mean it ------------------------------------------------------
+def test_by_means_of_is_not_a_bribe_and_a_request_for_contact_is_not_a_report(twilio):
+    twilio.say("مرحبا", "+9647504440001")
+    reply = "\n".join(twilio.say("ارسلت الطلب بواسطة صديقي", "+9647504440001"))
+    assert "sounds serious" not in reply and "خطيراً" not in reply and "في خطر" not in reply, reply
+    twilio.say("سڵاو", "+9647504440002")
+    reply = "\n".join(twilio.say("داوای پەیوەندی دەکەم بە بەڕێوەبەری کەمپەوە", "+9647504440002"))
+    assert "لە مەترسیدایت" not in reply, reply
+
+
+def test_favouritism_is_still_a_sensitive_report(twilio):
+    twilio.say("مرحبا", "+9647504440003")
+    reply = "\n".join(twilio.say("ما يسجلونا الا بالواسطة", "+9647504440003"))
+    assert "٩١١" in reply, reply          # the sensitive offer, with the emergency numbers
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("تعرضت للاحتيال, بالواسطة,", "تعرضت للاحتيال, واسطة, بالواسطة,", "'ارسلت الطلب بواسطة صديقي' is flagged"),
+    ("ژیانم لە مەترسیدایە, واستەی دەوێت,", "ژیانم لە مەترسیدایە, داوای پەیوەندی, واستەی دەوێت,",
+     "'داوای پەیوەندی دەکەم بە بەڕێوەبەری کەمپەوە' is flagged"),
+    ("ابتزاز, فساد, نصب واحتيال, تعرضت للاحتيال, بالواسطة,", "ابتزاز, فساد, نصب واحتيال, تعرضت للاحتيال,",
+     "'ما يسجلونا الا بالواسطة' is not flagged"),
+])
+def test_content_check_fails_on_a_sensitive_word_that_fires_on_ordinary_text(app, content_copy, old, new, message):
+    _replace(content_copy / "feedback.yaml", old, new)
+    app.extensions["bot"].content.content_dir = content_copy
+    result = app.test_cli_runner().invoke(args=["content", "check"])
+    assert result.exit_code == 1 and message in result.output, result.output
