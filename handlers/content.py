@@ -90,6 +90,7 @@ class Content:
     language_names: dict = field(default_factory=dict)   # folded name -> language code, or "kurdish"
     language_talk: set = field(default_factory=set)       # folded words around a name: "speak", "in"
     emergency: dict = field(default_factory=dict)         # referrals.yaml's emergency numbers (referrals.py)
+    carrier_opt_out: set = field(default_factory=set)     # folded words an SMS carrier itself treats as STOP
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -206,6 +207,7 @@ def _load(content_dir: Path) -> Content:
     content = Content(
         topics=topics, items=items, commands=commands, greetings=greetings, markers=markers,
         keyword_index=index, language_names=language_names, language_talk=language_talk,
+        carrier_opt_out={_phrase(str(w)) for w in commands_file.get("carrier_opt_out") or []},
         areas=(_read(content_dir / "areas.yaml").get("governorates") or []),
         referrals=(referrals_file.get("contacts") or []), emergency=emergency,
         feedback=_read(content_dir / "feedback.yaml"),

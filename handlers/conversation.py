@@ -24,6 +24,7 @@ ERASE_CONFIRM = "erase_confirm"      # "delete my data": yes or no
 SUBSCRIBE_TOPICS = "subscribe_topics"  # announcements: all, or one topic
 SUBSCRIBE_AREA = "subscribe_area"      # announcements: optional governorate, then camp or district
 SUBSCRIBE_CONFIRM = "subscribe_confirm"  # what is kept and why: yes subscribes, anything else does not
+STOP_CONFIRM = "stop_confirm"        # "بس", "cancel" outside a step: stop all messages? yes stops, anything else not
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Announcements (menu 6) are in subscription.py."""
 from . import referrals
-from .conversation import BROWSING, CHOOSING_LANGUAGE, Conversation, action, run
+from .conversation import BROWSING, CHOOSING_LANGUAGE, STOP_CONFIRM, Conversation, action, run
 from .i18n import LANGUAGES, NATIVE_NAMES, N_, Translator
 from .language import LATIN
 from .text import rejoin_split, stems, tokens
@@ -193,6 +193,34 @@ def stop(ctx: Conversation) -> None:
     ctx.go(BROWSING)
     ctx.note("opt_out")
     ctx.say(ctx.t("You will get no more messages from us. Send START at any time to use the service again."))
+
+
+def maybe_stop(ctx: Conversation, phrase: str) -> None:
+    """A word that may mean "stop everything" or only "cancel this" ("بس", "الغاء", "cancel", "betal").
+
+    On SMS a word the carrier itself treats as opting out stops at once (the carrier has already stopped
+    our messages: our record must say so too). Inside a step the step's own cancel comes first. Anywhere
+    else the person is asked once, so nobody loses the whole service by typing "enough"."""
+    if ctx.profile.carrier_opt_out and phrase in ctx.content.carrier_opt_out:
+        return stop(ctx)
+    if ctx.state.state not in (BROWSING, CHOOSING_LANGUAGE, STOP_CONFIRM):
+        return run(ctx, (ctx.state.data.get("options") or {}).get("0", [None, ["menu"]])[1])
+    t = ctx.t
+    ctx.go(STOP_CONFIRM)
+    ctx.say(t("Stop all messages from us? You would get no answers and no announcements until you send START."),
+            [("1", t("Yes, stop all messages"), ["stop_confirmed"]), ("2", t("No, keep them"), ["menu"])])
+
+
+@action("stop_confirmed")
+def stop_confirmed(ctx: Conversation) -> None:
+    stop(ctx)
+
+
+def on_stop_confirm_text(ctx: Conversation, text: str, command: str | None) -> None:
+    """Yes stops; anything else keeps the service and shows the menu."""
+    if yes_or_no(ctx, text, command) == "yes":
+        return stop(ctx)
+    main_menu(ctx)
 
 
 def start(ctx: Conversation) -> None:

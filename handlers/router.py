@@ -11,7 +11,7 @@ Order matters and is the whole policy:
 """
 from . import feedback, menu, subscription, topics
 from .content import Content
-from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, ContactState,
+from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, STOP_CONFIRM, ContactState,
                            Conversation, Services, run)
 from .language import ARABIC_SCRIPT, LATIN, detect
 from .text import clean_for_storage, number_rest, parse_number, stems, to_ascii_digits, tokens
@@ -48,6 +48,8 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
 
     if command == "stop":
         menu.stop(ctx)
+    elif command == "stop_maybe":
+        menu.maybe_stop(ctx, phrase)
     elif command == "start":
         menu.start(ctx)
     elif command == "help":
@@ -125,6 +127,9 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
     ctx.note("language", lang)
     if command == "stop":
         menu.stop(ctx)
+        return ctx
+    if command == "stop_maybe":
+        menu.maybe_stop(ctx, " ".join(tokens(text)))
         return ctx
     welcome = menu.welcome_text(ctx)
     phrase = " ".join(tokens(text))
@@ -308,4 +313,5 @@ def _choose(ctx: Conversation, number: int) -> None:
     run(ctx, stored)
 
 
-TEXT_STATES.update({**feedback.TEXT_STATES, **subscription.TEXT_STATES, CHOOSING_LANGUAGE: on_language_text})
+TEXT_STATES.update({**feedback.TEXT_STATES, **subscription.TEXT_STATES, CHOOSING_LANGUAGE: on_language_text,
+                    STOP_CONFIRM: menu.on_stop_confirm_text})

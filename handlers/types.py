@@ -55,10 +55,11 @@ class Profile:
     compact: bool          # SMS: short texts, pages of at most three segments
     max_chars: int
     pictures: bool
+    carrier_opt_out: bool = False   # the carrier treats STOP, CANCEL, END ... as opting out (SMS)
 
 
 PROFILES = {
-    "sms": Profile("sms", compact=True, max_chars=201, pictures=False),
+    "sms": Profile("sms", compact=True, max_chars=201, pictures=False, carrier_opt_out=True),
     "whatsapp": Profile("whatsapp", compact=False, max_chars=4096, pictures=True),
     "telegram": Profile("telegram", compact=False, max_chars=4096, pictures=True),
     "web": Profile("web", compact=False, max_chars=4096, pictures=True),
