@@ -90,7 +90,7 @@ def set_role(email, role):
     def change(session, user):
         if users.leaves_no_admin(session, user, role=role):
             raise users.UserError(N_("That would leave no active admin: make another admin first."))
-        user.role = role
+        users.set_role(user, role)
     _change(email, change, "user_set_role")
     click.echo(f"{email} is now {role}")
 

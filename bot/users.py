@@ -228,6 +228,14 @@ def signed_in(session, user: User) -> None:
     session.add(AuditEvent(actor=f"user:{user.id}", action="login", target=f"user:{user.id}"))
 
 
+def set_role(user: User, role: str) -> None:
+    """A new role; an account that becomes admin without TOTP is signed out everywhere, so its next
+    sign-in goes through the TOTP set-up every admin needs (its session stays no admin session)."""
+    if role == "admin" and user.role != "admin" and not user.totp_secret_enc:
+        user.session_epoch = (user.session_epoch or 0) + 1
+    user.role = role
+
+
 def session_stamp(user: User) -> str:
     """Changes when the password changes or the person signs out, so a new password or signing out
     ends every old session, also a copy of the cookie left on a shared computer."""

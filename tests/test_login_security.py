@@ -228,6 +228,25 @@ def test_other_roles_still_sign_in_with_a_password_alone(app, staff):
     assert response.status_code == 302 and signed_in(client)
 
 
+@pytest.mark.parametrize("how", ["command line", "dashboard"])
+def test_an_officer_made_admin_is_signed_out_until_a_second_factor_is_set_up(app, staff, runtime, how):
+    """An officer's open session must not become an admin session without the second factor admins need."""
+    officer, _ = post_login(app, "198.51.100.1", OFFICER)
+    assert signed_in(officer)
+    if how == "command line":
+        assert app.test_cli_runner().invoke(args=["users", "set-role", OFFICER, "admin"]).exit_code == 0
+    else:
+        admin, _ = post_login(app, "198.51.100.2", ADMIN, code=totp_code(runtime, ADMIN))
+        with runtime.transaction() as db:
+            user_id = db.execute(select(User.id).where(User.email == OFFICER)).scalar_one()
+        page = admin.post(f"/dashboard/users/{user_id}/role", data={"role": "admin",
+                                                               "csrf_token": csrf_token(admin, "/dashboard/users")})
+        assert page.status_code == 302, page.get_data(as_text=True)
+    assert not signed_in(officer)
+    client, response = post_login(app, "198.51.100.1", OFFICER)
+    assert not signed_in(client)                      # the set-up step, no session yet
+
+
 def test_the_command_line_gives_a_new_second_factor(app, staff, runtime):
     used = totp_code(runtime, ADMIN)
     post_login(app, "198.51.100.1", ADMIN, code=used)

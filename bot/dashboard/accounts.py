@@ -59,7 +59,7 @@ def change_account(user_id, action):
         elif action == "enable":
             user.active = True
         elif action == "role" and request.form.get("role") in users.ROLES:
-            user.role = request.form["role"]
+            users.set_role(user, request.form["role"])
         else:
             abort(400)
         _audit(db, f"user_{action}", user, user.role if action == "role" else "")
