@@ -15,7 +15,7 @@ from .i18n import LANGUAGES
 from .referrals import expand
 from .facts import problems as fact_problems
 from .referrals import problems as referral_problems
-from .sms import segments
+from .sms import fold_latin, is_gsm7, segments
 from .text import tokens
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ FALLBACK = {"kmr_latn": "kmr", "kmr": "ckb", "ckb": "ar", "ar": "en", "en": "ar"
 
 TITLE_MAX = 28
 TOPIC_TITLE_MAX = 24
+GSM_LANGUAGES = ("en", "kmr_latn")   # Latin script: their SMS must be GSM-7 (kmr_latn once folded, SMS_FOLD_LATIN)
 SMS_MAX = 150          # leaves room for the option lines within three UCS-2 segments
 CAPTION_MAX = 900      # Telegram captions hold 1024
 TEXT_MAX = 1500
@@ -238,6 +239,10 @@ def _check_texts(content: Content) -> list[str]:
                 problems.append(f"{where} [{lang}]: {len(value)} characters, over {limit}")
             elif sms and segments(value) > 3:
                 problems.append(f"{where} [{lang}]: {segments(value)} SMS segments, over 3")
+            elif sms and lang in GSM_LANGUAGES and not is_gsm7(fold_latin(value)):
+                odd = "".join(sorted({ch for ch in fold_latin(value) if not is_gsm7(ch)}))
+                problems.append(f"{where} [{lang}]: {odd!r} is not GSM-7 (write m2, not m²): the SMS would "
+                                "cost UCS-2 segments")
 
     for topic in content.topics:
         need(topic.title, f"topic {topic.id} title", TOPIC_TITLE_MAX)

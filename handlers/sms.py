@@ -12,6 +12,18 @@ GSM7_BASIC = set(
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
 
+# Latin Kurmanji's ê î û ş ç are not GSM-7: one of them makes a whole SMS UCS-2 (70 characters a
+# segment instead of 160). SMS_FOLD_LATIN sends kmr_latn SMS with plain letters instead; readable, if less
+# correct, and about a fifth cheaper (`flask --app bot content check --sms-report`).
+LATIN_FOLD = str.maketrans({"ê": "e", "î": "i", "û": "u", "ş": "s", "ç": "c", "Ê": "E", "Î": "I", "Û": "U",
+                            "Ş": "S"})
+FOLDED_LANGUAGES = ("kmr_latn",)
+
+
+def fold_latin(text: str) -> str:
+    return text.translate(LATIN_FOLD)
+
+
 # What the content and the dialogue allow one SMS reply to cost.
 MAX_SEGMENTS = 3
 

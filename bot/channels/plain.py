@@ -2,7 +2,8 @@
 import re
 
 from handlers.i18n import RTL
-from handlers.sms import MAX_SEGMENTS, budget, segments, split_pages
+from handlers.sms import FOLDED_LANGUAGES, MAX_SEGMENTS, budget, segments, split_pages
+from handlers.sms import fold_latin as fold
 from handlers.text import to_arabic_digits
 from handlers.types import Reply
 
@@ -22,11 +23,14 @@ def as_text(reply: Reply, bold: bool = False) -> str:
     return "\n".join(lines)
 
 
-def sms_messages(replies: list[Reply]) -> list[str]:
-    """SMS bodies, each at most three segments: a reply that does not fit is cut between lines."""
+def sms_messages(replies: list[Reply], fold_latin: bool = False) -> list[str]:
+    """SMS bodies, each at most three segments: a reply that does not fit is cut between lines.
+    fold_latin: Latin Kurmanji in plain letters (SMS_FOLD_LATIN), so it goes as GSM-7."""
     bodies = []
     for reply in replies:
         body = as_text(reply)
+        if fold_latin and reply.language in FOLDED_LANGUAGES:
+            body = fold(body)
         if segments(body) <= MAX_SEGMENTS:
             bodies.append(body)
             continue

@@ -114,16 +114,17 @@ def image_url(reply: Reply, config: dict) -> str | None:
     return f"{base}/content-images/{reply.image}" if reply.image and base else None
 
 
-def bodies(channel: str, replies: list[Reply]) -> list[tuple[str, str | None]]:
-    """(text, image) per message: SMS at most three segments each; WhatsApp up to 4,096 characters."""
+def bodies(channel: str, replies: list[Reply], fold_latin: bool = False) -> list[tuple[str, str | None]]:
+    """(text, image) per message: SMS at most three segments each (Latin Kurmanji in plain letters with
+    SMS_FOLD_LATIN); WhatsApp up to 4,096 characters."""
     if channel == "sms":
-        return [(body, None) for body in sms_messages(replies)]
+        return [(body, None) for body in sms_messages(replies, fold_latin)]
     return [(as_text(r, bold=True)[:WHATSAPP_LIMIT], r.image) for r in replies]
 
 
 def twiml(channel: str, replies: list[Reply], config: dict) -> str:
     messages = []
-    for body, image in bodies(channel, replies):
+    for body, image in bodies(channel, replies, config.get("SMS_FOLD_LATIN", False)):
         url = image_url(Reply("", image=image), config) if image else None
         messages.append((body, url))
     if any(_SURROGATE.search(body) or (url and _SURROGATE.search(url)) for body, url in messages):
@@ -210,7 +211,7 @@ def send(config: dict, channel: str, address: str, reply: Reply, template: dict 
     if template:
         args.update(template)
     else:
-        parts = bodies(channel, [reply])
+        parts = bodies(channel, [reply], config.get("SMS_FOLD_LATIN", False))
         args["body"] = "\n".join(body for body, _ in parts)
         if parts[0][1] and (url := image_url(reply, config)):
             args["media_url"] = [url]
