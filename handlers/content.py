@@ -4,6 +4,7 @@ Content is data (content/*.yaml) so translators review it side by side; this mod
 only loads, validates and indexes it. Nothing here knows about channels.
 """
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ FALLBACK = {"kmr_latn": "kmr", "kmr": "ckb", "ckb": "ar", "ar": "en", "en": "ar"
 
 TITLE_MAX = 28
 TOPIC_TITLE_MAX = 24
+INDIC_DIGIT_LANGUAGES = ("ar", "ckb", "kmr")   # one digit system per language: the interface's ٠-٩
 GSM_LANGUAGES = ("en", "kmr_latn")   # Latin script: their SMS must be GSM-7 (kmr_latn once folded, SMS_FOLD_LATIN)
 SMS_MAX = 150          # leaves room for the option lines within three UCS-2 segments
 CAPTION_MAX = 900      # Telegram captions hold 1024
@@ -176,12 +178,16 @@ def _load(content_dir: Path) -> Content:
     greetings = {_phrase(str(w)) for words in (commands_file.get("greetings") or {}).values() for w in words or []}
     markers = {lang: {_phrase(str(w)) for w in words or []}
                for lang, words in (commands_file.get("language_markers") or {}).items()}
-    for lang, words in (commands_file.get("greetings") or {}).items():  # a greeting tells its language too
-        markers.setdefault(lang, set()).update(_phrase(str(w)) for w in words or [])
+    vocabulary = _vocabulary(items.values())
+    problems.extend(_marker_collisions(markers, vocabulary))
+    for lang, words in (commands_file.get("greetings") or {}).items():  # a greeting tells its language too ...
+        markers.setdefault(lang, set()).update(p for p in map(_phrase, map(str, words or []))
+                                               if not _collides(p, lang, vocabulary))   # ... unless shared
     for topic in topics:           # so does a one-word topic name ("تەندروستی" alone is Sorani)
         for lang, title in (topic.title or {}).items():
-            if len(_phrase(str(title)).split()) == 1:
-                markers.setdefault(lang, set()).add(_phrase(str(title)))
+            phrase = _phrase(str(title))
+            if len(phrase.split()) == 1 and not _collides(phrase, lang, vocabulary):
+                markers.setdefault(lang, set()).add(phrase)
 
     language_names = {}
     for lang, names in (commands_file.get("language_names") or {}).items():
@@ -244,6 +250,10 @@ def _check_texts(content: Content) -> list[str]:
                 problems.append(f"{where} [{lang}]: {odd!r} is not GSM-7 (write m2, not m²): the SMS would "
                                 "cost UCS-2 segments")
 
+    for where, texts in _all_texts(content):
+        for lang in INDIC_DIGIT_LANGUAGES:
+            if re.search(r"[0-9]", str((texts or {}).get(lang) or "")):
+                problems.append(f"{where} [{lang}]: Latin digits; this language's texts write ٠-٩ (as its interface does)")
     for topic in content.topics:
         need(topic.title, f"topic {topic.id} title", TOPIC_TITLE_MAX)
         if not topic.items:
@@ -286,6 +296,45 @@ def _check_sensitive_examples(content: Content) -> list[str]:
                     found.append(f"feedback.yaml sensitive {section} [{lang}]: {sentence!r} is "
                                  f"{'not ' if expected else ''}flagged as sensitive")
     return found
+
+
+def _vocabulary(items) -> dict[str, set[str]]:
+    """Every folded word each language's texts use (titles, SMS, full texts, steps; not keywords, which
+    keep the loose forms people type, the other dialect's included)."""
+    words: dict[str, set[str]] = {}
+    for item in items:
+        for lang in LANGUAGES:
+            texts = [item.title.get(lang), item.sms.get(lang), item.text.get(lang)]
+            texts += [step.text.get(lang) for step in item.steps] + [step.sms.get(lang) for step in item.steps]
+            for text in texts:
+                words.setdefault(lang, set()).update(tokens(str(text or "")))
+    return words
+
+
+def _collides(phrase: str, lang: str, vocabulary: dict[str, set[str]]) -> str | None:
+    """The other language whose texts use this marker once folded (Badini ڤێ is Arabic في), if any."""
+    parts = phrase.split()
+    return next((other for other, words in vocabulary.items()
+                 if other != lang and parts and all(p in words for p in parts)), None)
+
+
+def _marker_collisions(markers: dict[str, set[str]], vocabulary: dict[str, set[str]]) -> list[str]:
+    """A language marker must tell one language: after folding it may occur in no other language's texts."""
+    return [f"commands.yaml language_markers [{lang}]: {marker!r} folds to a word the {other} texts use"
+            for lang, phrases in markers.items() for marker in sorted(phrases)
+            if (other := _collides(marker, lang, vocabulary))]
+
+
+def _all_texts(content: Content):
+    """(where, {language: text}) for every title, SMS and full text of the topics."""
+    for topic in content.topics:
+        yield f"topic {topic.id} title", topic.title
+    for item in content.items.values():
+        for name in ("title", "sms", "text"):
+            yield f"item {item.id} {name}", getattr(item, name)
+        for n, step in enumerate(item.steps, 1):
+            yield f"item {item.id} step {n} sms", step.sms
+            yield f"item {item.id} step {n} text", step.text
 
 
 class ContentStore:

@@ -92,3 +92,23 @@ def test_content_check_fails_on_a_sensitive_word_that_fires_on_ordinary_text(app
     app.extensions["bot"].content.content_dir = content_copy
     result = app.test_cli_runner().invoke(args=["content", "check"])
     assert result.exit_code == 1 and message in result.output, result.output
+
+
+# ---- each language its own voice: digits and language markers -----------------------------------------
+@pytest.mark.parametrize("file, old, new, message", [
+    ("topics/health.yaml", "اغسل يديك بالصابون ٢٠ ثانية", "اغسل يديك بالصابون 20 ثانية",
+     "item handwashing sms [ar]: Latin digits"),
+    ("commands.yaml", "  kmr: [سلاڤ,", "  kmr: [سلاڤ, ڤێ,", "language_markers [kmr]: 'فی' folds to a word the ar texts use"),
+    ("commands.yaml", "  ckb: [سڵاو,", "  ckb: [سڵاو, لە,", "language_markers [ckb]: 'لە' folds to a word the ar texts use"),
+    ("commands.yaml", "  ckb: [سڵاو,", "  ckb: [سڵاو, چی,", "language_markers [ckb]: 'جی' folds to a word the kmr texts use"),
+])
+def test_content_check_fails_on_latin_digits_in_arabic_and_on_colliding_markers(app, content_copy, file, old, new,
+                                                                                message):
+    path = content_copy / file
+    text = path.read_text(encoding="utf-8")
+    start = text.index("language_markers:") if file == "commands.yaml" else 0
+    assert text.count(old, start) >= 1, old
+    path.write_text(text[:start] + text[start:].replace(old, new, 1), encoding="utf-8")
+    app.extensions["bot"].content.content_dir = content_copy
+    result = app.test_cli_runner().invoke(args=["content", "check"])
+    assert result.exit_code == 1 and message in result.output, result.output
