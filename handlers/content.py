@@ -15,6 +15,7 @@ import yaml
 from .i18n import LANGUAGES
 from .referrals import expand
 from .facts import problems as fact_problems
+from .glossary import problems as glossary_problems
 from .referrals import problems as referral_problems
 from .sms import fold_latin, is_gsm7, segments
 from .text import tokens
@@ -225,6 +226,7 @@ def _load(content_dir: Path) -> Content:
     problems.extend(referral_problems(emergency, content.referrals, raw_fields))
     problems.extend(fact_problems(_read(content_dir / "facts.yaml").get("facts") or [], items))
     problems.extend(_check_sensitive_examples(content))
+    problems.extend(glossary_problems(_read(content_dir / "glossary.yaml"), _glossary_texts(content)))
     from .search import index_for   # here, not at the top: search imports this module
     index_for(content)              # built once per load, so no request pays for it
     from .langid import model_for
@@ -323,6 +325,16 @@ def _marker_collisions(markers: dict[str, set[str]], vocabulary: dict[str, set[s
     return [f"commands.yaml language_markers [{lang}]: {marker!r} folds to a word the {other} texts use"
             for lang, phrases in markers.items() for marker in sorted(phrases)
             if (other := _collides(marker, lang, vocabulary))]
+
+
+def _glossary_texts(content: Content) -> list[tuple[str, str, str]]:
+    """(where, language, text) for the topic texts and each language's interface catalog."""
+    texts = [(where, lang, str(text)) for where, by_lang in _all_texts(content)
+             for lang, text in (by_lang or {}).items() if text]
+    from .i18n import catalog_strings    # here: i18n is not needed to load content otherwise
+    texts += [(f"locales/{lang} {msgid[:40]!r}", lang, text) for lang in LANGUAGES
+              for msgid, text in catalog_strings(lang)]
+    return texts
 
 
 def _all_texts(content: Content):

@@ -4,6 +4,7 @@ Babel has no Northern Kurdish in Arabic script: Badini (`kmr`) formats like Sora
 (Arabic-Indic digits, right to left); Latin Kurmanji (`kmr_latn`) like Babel's `ku`.
 """
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -61,6 +62,28 @@ def load_translations(locales_dir: Path = LOCALES_DIR) -> dict[str, NullTranslat
         else:
             raise RuntimeError(f"missing compiled catalog {mo_path}; run `pybabel compile -d locales`")
     return catalogs
+
+
+def catalog_strings(lang: str, locales_dir: Path = LOCALES_DIR) -> list[tuple[str, str]]:
+    """(msgid, translation) of one language's catalog, for the content checks (glossary)."""
+    path = locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.exists():
+        return []
+    return _catalog_strings(path, path.stat().st_mtime)
+
+
+@lru_cache(maxsize=16)
+def _catalog_strings(path: Path, _mtime: float) -> list[tuple[str, str]]:
+    with path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=None)
+    pairs = []
+    for message in catalog:
+        if not message.id:
+            continue
+        msgid = message.id if isinstance(message.id, str) else message.id[0]
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        pairs += [(msgid, text) for text in strings if text]
+    return pairs
 
 
 def N_(message: str) -> str:

@@ -112,3 +112,23 @@ def test_content_check_fails_on_latin_digits_in_arabic_and_on_colliding_markers(
     app.extensions["bot"].content.content_dir = content_copy
     result = app.test_cli_runner().invoke(args=["content", "check"])
     assert result.exit_code == 1 and message in result.output, result.output
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("قومێن بچویک پشتی هەر زکچوونەکێ", "قومێن بچووک پشتی هەر زکچوونەکێ", "'بچووک' for small: write 'بچویک'"),
+    ("بێژە ئیدارا کەمپی.", "بێژە ڕێڤەبەریا کەمپی.", "'ڕێڤەبەریا کەمپ' for camp management"),
+])
+def test_content_check_fails_on_a_badini_form_the_glossary_avoids(app, content_copy, old, new, message):
+    _replace(content_copy / "topics" / "health.yaml", old, new)
+    app.extensions["bot"].content.content_dir = content_copy
+    result = app.test_cli_runner().invoke(args=["content", "check"])
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
+def test_the_glossary_covers_the_interface_catalog_too(app, tmp_path):
+    from handlers import glossary
+    from handlers.i18n import catalog_strings
+    rules = yaml.safe_load((CONTENT_DIR / "glossary.yaml").read_text(encoding="utf-8"))
+    texts = [("locales/kmr", "kmr", text) for _msgid, text in catalog_strings("kmr")]
+    assert texts and glossary.problems(rules, texts) == []
+    assert glossary.problems(rules, [("locales/kmr x", "kmr", "نامەیەکێ بنێرە")])
