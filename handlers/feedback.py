@@ -204,7 +204,9 @@ def _open(ctx: Conversation, kind: str, text: str, media: list, sensitive: bool)
         return _sensitive_reply(ctx, code)
     days = int(ctx.config.get("RESPONSE_DAYS", 7))
     lines = [t("Thank you. We received your message. Your reference code is {code}.", code=ctx.t.digits(shown)),
-             t("Send this code at any time to see the status. We aim to answer within {days} days.", days=days)]
+             t.plural("Send this code at any time to see the status. We aim to answer within {days} day.",
+                      "Send this code at any time to see the status. We aim to answer within {days} days.",
+                      days, days=days)]
     ctx.go(FEEDBACK_AREA, code=code)
     if ctx.state.area:
         return ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])], back=["menu"])
@@ -218,8 +220,9 @@ def _sensitive_reply(ctx: Conversation, code: str) -> None:
     t = ctx.t
     hours = int(ctx.config.get("SENSITIVE_RESPONSE_HOURS", 24))
     lines = [t("Thank you for trusting us. What happened is not your fault."),
-             t("Only a trained staff member will see your message, in confidence, within {hours} hours.",
-               hours=hours),
+             t.plural("Only a trained staff member will see your message, in confidence, within {hours} hour.",
+                      "Only a trained staff member will see your message, in confidence, within {hours} hours.",
+                      hours, hours=hours),
              t("Your reference code is {code}.", code=t.digits(codes.display(code)))]
     lines.extend(_help_now(ctx))
     ctx.go(BROWSING)

@@ -134,6 +134,13 @@ class Translator:
             text = text.format(**values)
         return text
 
+    def plural(self, singular: str, plural: str, count: int, **values) -> str:
+        """ngettext: the form the language's grammar takes for this count (Arabic has six: يوم واحد،
+        يومان، ٣ أيام، ١١ يومًا ...), with {name} placeholders filled and the count localised."""
+        text = self._catalog.ngettext(singular, plural, count)
+        values = {k: (format_number(v, self.lang) if isinstance(v, int) else v) for k, v in values.items()}
+        return text.format(**values)
+
     def digits(self, text: str) -> str:
         """Digits in a code or count as this language writes them."""
         return to_arabic_digits(text) if self.lang in RTL else text

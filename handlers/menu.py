@@ -27,8 +27,9 @@ def welcome_text(ctx: Conversation) -> str:
     return "\n".join([
         t("Welcome! I can answer questions about health, camp safety, shelter and safe migration, "
           "and pass your feedback to the team."),
-        t("We keep your number encrypted and your messages for {days} days, only to answer you.",
-          days=int(ctx.config.get("MESSAGE_RETENTION_DAYS", 90))),
+        t.plural("We keep your number encrypted and your messages for {days} day, only to answer you.",
+                 "We keep your number encrypted and your messages for {days} days, only to answer you.",
+                 int(ctx.config.get("MESSAGE_RETENTION_DAYS", 90)), days=int(ctx.config.get("MESSAGE_RETENTION_DAYS", 90))),
         t("Send HELP for help, STOP to stop messages."),
     ])
 
