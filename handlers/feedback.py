@@ -30,8 +30,10 @@ class PhraseMatcher:
         self.source = content.feedback
         self.kinds = [(kind.get("id"), self._phrases(w for ws in (kind.get("words") or {}).values() for w in ws or []))
                       for kind in content.feedback.get("kinds") or []]
-        lists = ((content.feedback.get("sensitive") or {}).get("words") or {}).values()
-        self.sensitive = self._phrases(w for ws in lists for w in ws or [])
+        sensitive = content.feedback.get("sensitive") or {}
+        self.sensitive, self.money, self.smugglers = (
+            self._phrases(w for ws in (sensitive.get(name) or {}).values() for w in ws or [])
+            for name in ("words", "money", "smugglers"))
         self.status_mine, self.status_asking = self._pair(content, "status", "mine", "asking")
         self.erase_data, self.erase_delete = self._pair(content, "erase", "data", "delete")
 
@@ -98,8 +100,12 @@ def only_announces(content: Content, phrase: str) -> bool:
 
 
 def is_sensitive(content: Content, text: str) -> bool:
+    """A word that means a sensitive report; or a demand for money that is not a smuggler's (those get
+    the smuggling answer)."""
     found = matcher(content)
-    return found.matches(found.sensitive, found.forms(tokens(text)))
+    forms = found.forms(tokens(text))
+    return found.matches(found.sensitive, forms) or (
+        found.matches(found.money, forms) and not found.matches(found.smugglers, forms))
 
 
 def asks_status(content: Content, text: str) -> bool:

@@ -28,6 +28,10 @@ def _table(name: str) -> dict[str, list[dict]]:
 
 QUESTIONS = _table("questions.yaml")
 HOLDOUT = _table("questions_holdout.yaml")
+# A second held-out set of the kinds that still missed, written before any tuning for them: reported, and
+# required not to fall below what it measured when it was written (TYPED_MIN).
+TYPED = _table("questions_holdout_typed.yaml")
+TYPED_MIN = 0.90
 # Written after questions.yaml, Iraqi Arabic and Badini only, to broaden keywords for dialect words:
 # every question must get its answer, like the main set (or be marked `weak:` with a reason).
 MORE = _table("questions_more.yaml")
@@ -149,6 +153,26 @@ def test_held_out_questions_mostly_get_their_answer(twilio, capsys):
     with capsys.disabled():
         print(f"\nheld-out accuracy {accuracy:.0%} ({', '.join(figures)}); missed: {misses}")
     assert accuracy >= HOLDOUT_MIN, (accuracy, figures, misses)
+
+
+def test_the_second_held_out_set_as_people_type_it(twilio, capsys):
+    """First messages that are whole dialect questions, one everyday word for a topic, Iraqi verb forms,
+    smugglers asking for money: each must get its item (or a choice offering it) as a first message."""
+    figures, misses, total_right, total = [], [], 0, 0
+    for lang in LANGS:
+        right = 0
+        for entry in TYPED[lang]:
+            reply = sms(twilio, entry["q"])
+            if outcome(reply, entry["expect"], ANSWER_LANGS[lang]):
+                right += 1
+            else:
+                misses.append((lang, entry["q"], entry["expect"]))
+        figures.append(f"{lang} {right}/{len(TYPED[lang])}")
+        total_right, total = total_right + right, total + len(TYPED[lang])
+    accuracy = total_right / total
+    with capsys.disabled():
+        print(f"\nsecond held-out accuracy {accuracy:.0%} ({', '.join(figures)}); missed: {misses}")
+    assert accuracy >= TYPED_MIN, (accuracy, figures, misses)
 
 
 @pytest.mark.parametrize("keyword, typed", [
