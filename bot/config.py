@@ -44,15 +44,8 @@ def _instance_keys(instance: Path) -> dict:
     path = instance / DEV_KEY_FILE
     if path.exists():
         keys = json.loads(path.read_text())
-        missing = {name: value for name, value in _new_keys().items() if name not in keys}
-        if missing:
-            keys = {**missing, **keys}
-            draft = instance / f".{DEV_KEY_FILE}.{os.getpid()}"
-            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                json.dump(keys, fh)
-            os.replace(draft, path)
-            keys = json.loads(path.read_text())   # another process may have added its own first: read what won
+        if any(name not in keys for name in _new_keys()):
+            keys = _add_missing_keys(instance, path)
         _tighten(path)
         return keys
     keys = _new_keys()
@@ -70,6 +63,24 @@ def _instance_keys(instance: Path) -> dict:
         os.unlink(draft)
     log.warning("generated new keys in %s: keep this file, or set SECRET_KEY and DATA_KEY", path)
     return keys
+
+
+def _add_missing_keys(instance: Path, path: Path) -> dict:
+    """A keys.json from before a key existed gets it, under a lock: gunicorn's workers start together, and
+    each must end up with the same new key (a Telegram secret that differs between workers refuses posts)."""
+    import fcntl
+    with open(instance / f".{DEV_KEY_FILE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        keys = json.loads(path.read_text())          # read again under the lock: another worker may have added it
+        missing = {name: value for name, value in _new_keys().items() if name not in keys}
+        if missing:
+            keys = {**missing, **keys}
+            draft = instance / f".{DEV_KEY_FILE}.{os.getpid()}"
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(keys, fh)
+            os.replace(draft, path)
+        return keys
 
 
 def _tighten(path: Path) -> None:

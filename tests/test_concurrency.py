@@ -270,7 +270,7 @@ def test_the_procfile_web_line_starts_on_a_fresh_embedded_instance(tmp_path):
         _time.sleep(2)
         assert process.poll() is None, "the gunicorn master exited: a worker failed to boot"
         keys = json.loads((instance / "keys.json").read_text())
-        assert set(keys) == {"SECRET_KEY", "DATA_KEY"}
+        assert set(keys) == {"SECRET_KEY", "DATA_KEY", "TELEGRAM_WEBHOOK_SECRET"}
         with sqlite3.connect(instance / "bot.sqlite3") as db:
             current = db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
         from bot.db import head_revision

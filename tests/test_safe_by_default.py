@@ -171,3 +171,21 @@ def test_a_keys_file_readable_by_others_is_locked_down_and_doctor_says_where_key
     line = next(l for l in result.output.splitlines() if " keys " in l)
     assert line.startswith("WARN") and "SECRET_KEY, DATA_KEY" in line and "back it up apart" in line
     again.extensions["bot"].dispose()
+
+
+def test_an_old_keys_file_gets_the_telegram_secret_once_whoever_starts_first(environ, tmp_path):
+    """A keys.json from before the Telegram secret: several processes starting together add one secret."""
+    import json
+    import multiprocessing
+    instance = tmp_path / "old-instance"
+    instance.mkdir()
+    (instance / "keys.json").write_text(json.dumps({"SECRET_KEY": "s" * 43, "DATA_KEY": environ["DATA_KEY"]}))
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        secrets = pool.map(_secret_of, [str(instance)] * 8)
+    assert len(set(secrets)) == 1 and secrets[0]
+    assert json.loads((instance / "keys.json").read_text())["TELEGRAM_WEBHOOK_SECRET"] == secrets[0]
+
+
+def _secret_of(instance: str) -> str:
+    from bot import config
+    return config.load(instance, {"TELEGRAM_BOT_TOKEN": "1:x"})["TELEGRAM_WEBHOOK_SECRET"]
