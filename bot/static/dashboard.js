@@ -51,7 +51,8 @@
     function poll() {
       fetch(box.getAttribute("data-progress-url"), {credentials: "same-origin"}).then(function (r) { return r.json(); })
         .then(function (p) {
-          box.querySelector(".bar").style.width = p.percent + "%";
+          box.value = p.percent;
+          box.textContent = digits(p.percent) + "%";
           box.setAttribute("aria-valuenow", p.percent);
           document.querySelectorAll("[data-count]").forEach(function (el) {
             var key = el.getAttribute("data-count");
