@@ -3,6 +3,8 @@
 One HTTP server speaks enough of the Telegram Bot API (/bot<token>/<method>) and
 of Twilio's Messages API (/2010-04-01/Accounts/<sid>/Messages.json) for our
 client libraries, logs every call with its time, and can be told to fail.
+It also serves people's attachments: Telegram's /file/bot<token>/<file_path>, Twilio's
+…/Media/<sid> (which can be told to redirect, as Twilio does to its CDN) and /cdn/….
 """
 import json
 import threading
@@ -40,6 +42,10 @@ class FakeProviders:
         self.updates: list[dict] = []     # for getUpdates
         self.webhook_url = ""             # what setWebhook stored; getWebhookInfo answers it
         self.webhook_error: str | None = None  # getWebhookInfo's last_error_message, when set
+        self.requests: list[dict] = []    # every request's path and Authorization header ("" when none)
+        self.redirects: dict[str, str] = {}              # path -> Location: answered with a 307
+        self.files: dict[str, tuple[bytes, str]] = {}    # path -> (body, content type), streamed without length
+        self.file_paths: dict[str, str] = {}             # file_id -> the file_path getFile answers
         self._ids = count(1000)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -94,7 +100,27 @@ class FakeProviders:
                 params = _form(self, self.rfile.read(length)) if length else {}
                 path = urlparse(self.path).path
                 fake.received.append(path)
-                if path.startswith("/file/bot") or "/Media/" in path:     # a person's voice note or photo
+                fake.requests.append({"path": path, "authorization": self.headers.get("Authorization", "")})
+                if path in fake.redirects:                 # Twilio answers a media URL with its CDN's address
+                    self.send_response(307)
+                    self.send_header("Location", fake.redirects[path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if path in fake.files:                     # a chosen body, streamed until the connection closes
+                    data, kind = fake.files[path]
+                    self.send_response(200)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    try:
+                        for start in range(0, len(data), 1 << 16):
+                            self.wfile.write(data[start:start + (1 << 16)])
+                    except OSError:                        # the client stopped reading: that is the point
+                        pass
+                    self.close_connection = True
+                    return
+                if path.startswith(("/file/bot", "/cdn/")) or "/Media/" in path:   # a person's voice note or photo
                     data, kind = (VOICE, "audio/ogg") if path.startswith("/file/") else (PHOTO, "image/jpeg")
                     self.send_response(200)
                     self.send_header("Content-Type", kind)
@@ -151,9 +177,10 @@ class FakeProviders:
         if method == "setWebhook":
             self.webhook_url = params.get("url")
         if method == "getFile":     # then GET /file/bot<token>/<file_path> serves the bytes
+            file_id = params.get("file_id")
             return handler._reply(200, {"ok": True, "result": {
-                "file_id": params.get("file_id"), "file_unique_id": "u1", "file_size": len(VOICE),
-                "file_path": f"voice/{params.get('file_id')}.oga"}})
+                "file_id": file_id, "file_unique_id": "u1", "file_size": len(VOICE),
+                "file_path": self.file_paths.get(file_id, f"voice/{file_id}.oga")}})
         if method == "getMe":
             return handler._reply(200, {"ok": True, "result": {"id": 7000000001, "is_bot": True,
                                                                "first_name": "InfoBot", "username": "info_bot"}})

@@ -2,7 +2,8 @@
 
 Pages are fetched through Flask's test client, anonymously and as a signed-in focal point; the webhook
 posts are real signed Twilio form posts and real Telegram update JSON. The CSP allows no inline script
-or style, so every template and every rendered page is checked for them too.
+or style, so every template and every rendered page is checked for them too, and headless Chromium signs
+in, opens a case with a photo, types an answer, sees the charts and uses /try with no CSP violation.
 """
 import re
 from html.parser import HTMLParser
@@ -14,6 +15,7 @@ from bot import create_app, security_headers, users
 
 from .conftest import Telegram, Twilio
 from .test_dashboard import PASSWORD, sign_in
+from .test_dashboard_browser import browser  # noqa: F401  (headless Chromium, or a skip without it)
 from .test_feedback import code_in
 
 TEMPLATES = Path(__file__).parent.parent / "bot" / "templates"
@@ -145,3 +147,76 @@ def test_the_charts_are_drawn_without_style_attributes(secured, focal_point):
     assert page.status_code == 200 and "<svg" in html and "<rect" in html
     assert inline_in(html) == []
 
+
+# ---- In a real browser: the pages work under the policy, and it reports no violation ----------------
+
+def _png() -> bytes:
+    """A real 1x1 PNG, so the browser has something to draw."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def served(fake, tmp_path, sqlite_template):
+    """The secured app on a loopback port (SQLite only: the backends are covered above)."""
+    import shutil
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from .conftest import DATA_KEY, PUBLIC_URL, SECRET, TWILIO_TOKEN
+    shutil.copy(sqlite_template, tmp_path / "bot.sqlite3")
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True, "ENVIRON": {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}", "DATA_KEY": DATA_KEY, "SECRET_KEY": "test-secret",
+        "PUBLIC_URL": PUBLIC_URL, "TELEGRAM_BOT_TOKEN": "123456:TEST-token", "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "TELEGRAM_API_URL": fake.url, "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_SMS_FROM": "+9647000000000", "TWILIO_API_URL": fake.url,
+        "AUTO_MIGRATE": "1", "TRY_PAGE": "1"}})
+    if "security_headers" not in app.extensions:
+        security_headers.init_app(app)
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield app, f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+    app.extensions["bot"].dispose()
+
+
+def test_the_dashboard_and_try_page_work_in_a_browser_under_the_policy(browser, served, fake):
+    from .test_dashboard_browser import _HttpClient
+    from .test_media_safety import MEDIA, sms_case_with
+    app, base = served
+    with app.extensions["bot"].transaction() as db:
+        users.create(db, "officer@agency.example", "Officer", PASSWORD, "officer")
+    fake.files[MEDIA] = (_png(), "image/png")
+    code = sms_case_with(Twilio(_HttpClient(base)), "https://api.twilio.com" + MEDIA, kind="image/png")
+
+    context = browser.new_context(locale="en-US", base_url=base)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    blocked = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto("/dashboard/login")
+    page.fill("input[name=email]", "officer@agency.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.narrow button")
+    page.wait_for_url("**/dashboard/cases")
+    assert page.evaluate("getComputedStyle(document.body).margin") == "0px"     # dashboard.css applies
+    page.goto(f"/dashboard/cases/{code}")
+    page.wait_for_function("() => document.querySelector('p.media img').naturalWidth === 1")   # the photo shows
+    page.locator("#answer-text").press_sequentially("hello")                  # dashboard.js runs
+    assert page.locator("#answer-segments").inner_text() == "SMS characters / parts: 5 / 1"
+    page.goto("/dashboard/reports")
+    page.goto(f"/dashboard/cases/{code}/media/0")                              # the attachment on its own
+    page.goto("/try")
+    page.fill("input[name=text]", "hello")
+    page.click("form.compose button")
+    page.wait_for_selector(".bubble.bot")
+    assert page.evaluate("getComputedStyle(document.querySelector('.bubble.bot')).borderTopLeftRadius") != "0px"
+    context.close()
+    assert blocked == []

@@ -231,6 +231,13 @@ def assign(code):
     return redirect(url_for("dashboard.case_page", code=code))
 
 
+# What people send is served to staff inert: shown only when its bytes are an image, sound or video a browser
+# renders safely (never SVG, never the provider's word alone), else a download; a sandbox either way. Opened
+# on its own, the browser draws it in a page of its own making, styled inline (no script can run there).
+INLINE_POLICY = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+DOWNLOAD_POLICY = "default-src 'none'; sandbox"
+
+
 @blueprint.get("/cases/<code>/media/<int:n>")
 def case_media(code, n):
     """A voice note or photo, fetched from the provider for staff who may see it (audited)."""
@@ -242,10 +249,14 @@ def case_media(code, n):
         if not 0 <= n < len(refs):
             abort(404)
         db.add(AuditEvent(actor=_actor(), action="view_media", target=f"case:{case.code}", detail=str(n)))
-    body, content_type = media_proxy.fetch(rt.config, media_proxy.entry(refs[n])[0])
+    body, _ = media_proxy.fetch(rt.config, media_proxy.entry(refs[n])[0])
     if body is None:
         abort(502)
-    return Response(body, mimetype=content_type, headers={"Cache-Control": "private, no-store"})
+    shown = media_proxy.inline_type(body)
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": INLINE_POLICY if shown else DOWNLOAD_POLICY,
+               "Content-Disposition": "inline" if shown else f'attachment; filename="attachment-{n + 1}.bin"'}
+    return Response(body, mimetype=shown or "application/octet-stream", headers=headers)
 
 
 @blueprint.get("/answer-segments")
