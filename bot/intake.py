@@ -76,8 +76,16 @@ def process(runtime, sealed: str) -> str:
         observability.TASK_ROUTE.reset(token)
 
 
+def deferrable() -> bool:
+    """Can a message wait in the queue for another process? Not when tasks run in the caller (HUEY_IMMEDIATE,
+    tests): there a task would wait for the database inside the very request it was meant to spare."""
+    from .queue import huey
+    return not huey.immediate
+
+
 def _until_done(runtime, sealed: str) -> str:
     outages = faults = 0
+    patient = deferrable()
     while True:
         try:
             if faults >= FAULT_TRIES:
@@ -94,6 +102,8 @@ def _until_done(runtime, sealed: str) -> str:
                 log.exception("an inbound message failed (try %d of %d)", faults, FAULT_TRIES)
                 _wait(1.0)
                 continue
+            if not patient:
+                raise                       # HUEY_IMMEDIATE: the caller hears of the outage (a 503)
             outages += 1
             delay = retry_delay(runtime.config, outages)
             log.warning("inbound message waiting for the database (%s): try %d failed, next in %.1f s",

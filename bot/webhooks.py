@@ -60,7 +60,7 @@ def _inline(incoming):
     try:
         return inbound.receive(_runtime(), incoming)
     except Exception as exc:
-        if not db.unavailable(exc):
+        if not db.unavailable(exc) or not intake.deferrable():
             raise
         log.error("database unavailable (%s): the message is queued instead", type(exc).__name__)
     intake.accept(_runtime(), incoming)

@@ -25,6 +25,9 @@ def test_readyz_says_503_when_the_database_is_down(client, runtime):
 
 
 def test_a_database_outage_on_a_webhook_is_a_503_the_provider_retries(telegram, runtime):
+    """Tasks run in the caller here (HUEY_IMMEDIATE): nothing could wait for the database elsewhere, so the
+    provider hears 503 at once, never a hanging request. With a worker the message is queued instead
+    (tests/test_outages.py)."""
     healthy = runtime.sessions
     broken = create_engine("postgresql://nobody@127.0.0.1:9/none")
     runtime.sessions = db.make_sessionmaker(broken)
