@@ -30,10 +30,11 @@ def build_app(test_config: dict | None = None) -> Flask:
 
     from flask_wtf.csrf import CSRFProtect
 
-    from . import cli, dashboard, observability, ops, tryout, webhooks
+    from . import cli, dashboard, observability, ops, security_headers, tryout, webhooks
     from .dashboard import auth
     observability.configure_logging(settings.get("LOG_FORMAT") == "json")
     observability.init_app(app)
+    security_headers.init_app(app)
     auth.init_session(app)
     csrf = CSRFProtect(app)
     csrf.exempt(webhooks.blueprint)   # providers sign their posts instead (Twilio signature, Telegram secret)

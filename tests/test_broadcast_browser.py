@@ -98,7 +98,7 @@ def test_three_people_in_three_languages_receive_an_announcement_sent_from_the_d
     writer.goto(page_url)
     writer.click("button:has-text('Send now')")
     writer.wait_for_load_state()
-    writer.wait_for_function("document.querySelector('.progress').getAttribute('aria-valuenow') === '100'")
+    writer.wait_for_function("() => document.querySelector('.progress').getAttribute('aria-valuenow') === '100'")
     assert writer.inner_text("[data-count=sent]") == "3"
     shot(writer, "broadcast-en")
     only_local(requests_seen, server)

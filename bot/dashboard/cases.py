@@ -32,9 +32,12 @@ def is_overdue(case: Case, config: dict) -> bool:
             and created < due_before(config, case.sensitive))
 
 
-def visible(query):
-    """Sensitive cases only for focal points and admins; for others they do not exist."""
+def visible(query, tryout: bool = False):
+    """Sensitive cases only for focal points and admins; for others they do not exist. Cases opened on the
+    /try page are not the community's: out of lists and reports unless asked for (the inbox's channel "web")."""
     from .. import users
+    if not tryout:
+        query = query.where(Case.channel != case_service.TRYOUT_CHANNEL)
     return query if users.can(g.user, "see_sensitive") else query.where(Case.sensitive.is_(False))
 
 
@@ -54,7 +57,7 @@ def area_names(lang: str) -> dict[str, str]:
 
 
 def _filters(args, config):
-    query = visible(select(Case))
+    query = visible(select(Case), tryout=args.get("channel") == case_service.TRYOUT_CHANNEL)
     for column in ("status", "kind", "language", "channel", "area"):
         if args.get(column):
             query = query.where(getattr(Case, column) == args[column])
@@ -91,7 +94,8 @@ def inbox():
     query = _filters(args, rt.config).order_by(Case.created_at.desc(), Case.id.desc())
     search = (args.get("q") or "").strip()
     with rt.transaction() as db:
-        counts = dict(db.execute(visible(select(Case.status, func.count()).group_by(Case.status))).all())
+        counts = dict(db.execute(visible(select(Case.status, func.count()).group_by(Case.status),
+                                         tryout=args.get("channel") == case_service.TRYOUT_CHANNEL)).all())
         if search:
             from .. import users
             rows = db.execute(query.limit(SEARCH_SCAN_LIMIT)).scalars().all() \
@@ -113,7 +117,7 @@ def inbox():
 
 
 def _case_or_404(db, code: str) -> Case:
-    case = db.execute(visible(select(Case).where(Case.code == code))).scalar_one_or_none()
+    case = db.execute(visible(select(Case).where(Case.code == code), tryout=True)).scalar_one_or_none()
     if case is None:
         abort(404)
     return case
