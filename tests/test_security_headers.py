@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import create_app, security_headers, users
+from bot import create_app, users
 
 from .conftest import Telegram, Twilio
 from .test_dashboard import PASSWORD, sign_in
@@ -30,8 +30,7 @@ def secured(environ, tmp_path):
     """The app as deployed, with the /try page on (bot/app.py calls security_headers.init_app in build_app)."""
     app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True,
                       "ENVIRON": {**environ, "TRY_PAGE": "1"}})
-    if "security_headers" not in app.extensions:
-        security_headers.init_app(app)
+    assert "security_headers" in app.extensions     # wired by bot/app.py, not by the test
     yield app
     app.extensions["bot"].dispose()
 
@@ -116,8 +115,7 @@ def test_strict_transport_security_only_over_https(environ, tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "TESTING": True,
                       "ENVIRON": {**environ, "PUBLIC_URL": "http://localhost:5000"}})
     try:
-        if "security_headers" not in app.extensions:
-            security_headers.init_app(app)
+        assert "security_headers" in app.extensions     # wired by bot/app.py, not by the test
         client = app.test_client()
         assert_secured(client.get("/dashboard/login"), "plain http", hsts=False)
         assert_secured(client.get("/dashboard/login", base_url="https://localhost"), "https")
@@ -177,8 +175,7 @@ def served(fake, tmp_path, sqlite_template):
         "TELEGRAM_API_URL": fake.url, "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000000000",
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_SMS_FROM": "+9647000000000", "TWILIO_API_URL": fake.url,
         "AUTO_MIGRATE": "1", "TRY_PAGE": "1"}})
-    if "security_headers" not in app.extensions:
-        security_headers.init_app(app)
+    assert "security_headers" in app.extensions     # wired by bot/app.py, not by the test
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield app, f"http://127.0.0.1:{httpd.server_port}"
