@@ -85,6 +85,7 @@ def deferrable() -> bool:
 
 def _until_done(runtime, sealed: str) -> str:
     outages = faults = 0
+    fault: BaseException | None = None
     patient = deferrable()
     while True:
         try:

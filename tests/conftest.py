@@ -9,6 +9,7 @@ from pathlib import Path
 os.environ.setdefault("HUEY_IMMEDIATE", "1")  # tasks run in-process, unless a test starts a real consumer
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
@@ -234,3 +235,24 @@ def totp_code(runtime, email: str) -> str:
             if last is None or step > last:
                 return totp.generate_otp(step)
         time.sleep(totp.interval - time.time() % totp.interval + 0.05)
+
+
+@pytest.fixture
+def content_copy(tmp_path) -> Path:
+    """A copy of content/ to break on purpose."""
+    from handlers.content import CONTENT_DIR
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    return target
+
+
+def edit_yaml(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def content_check(app, content_dir: Path):
+    """`flask --app bot content check` on another content folder, as an editor would run it."""
+    app.extensions["bot"].content.content_dir = content_dir
+    return app.test_cli_runner().invoke(args=["content", "check"])

@@ -1,7 +1,5 @@
 """Content as data: complete in every language, within SMS budgets, checked by `content check`, reloadable."""
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 import yaml
@@ -9,6 +7,8 @@ import yaml
 from handlers.content import CONTENT_DIR, ContentStore, load
 from handlers.i18n import LANGUAGES
 from handlers.sms import segments
+
+from .conftest import edit_yaml
 
 TOPICS = ("health", "safety", "shelter", "migration")
 
@@ -55,17 +55,6 @@ def test_referral_placeholders_are_marked_as_samples():
             assert contact.get("sample") is True, contact["id"]
 
 
-@pytest.fixture
-def content_copy(tmp_path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, target)
-    return target
-
-
-def _edit(path: Path, change):
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
 
 @pytest.mark.parametrize("change, message", [
@@ -74,7 +63,7 @@ def _edit(path: Path, change):
     (lambda d: d["items"][1]["keywords"]["en"].append(d["items"][0]["keywords"]["en"][0]), "points at two items"),
 ])
 def test_content_check_fails_on_broken_content(app, content_copy, change, message):
-    _edit(content_copy / "topics" / "health.yaml", change)
+    edit_yaml(content_copy / "topics" / "health.yaml", change)
     app.extensions["bot"].content.content_dir = content_copy
     result = app.test_cli_runner().invoke(args=["content", "check"])
     assert result.exit_code == 1
@@ -98,7 +87,7 @@ def test_an_edited_file_is_picked_up_without_a_restart(content_copy):
     store = ContentStore(content_copy, check_every=0)
     assert store.get().items["cholera"].title["en"] != "Cholera (edited)"
     time.sleep(0.01)
-    _edit(content_copy / "topics" / "health.yaml",
+    edit_yaml(content_copy / "topics" / "health.yaml",
           lambda d: next(i for i in d["items"] if i["id"] == "cholera")["title"].update(en="Cholera (edited)"))
     assert store.get().items["cholera"].title["en"] == "Cholera (edited)"
 

@@ -1,6 +1,5 @@
 """Safety facts stay in every language: the answers people get say them, and `content check` fails when an edit
 drops one or brings an old mistake back (content/facts.yaml)."""
-import shutil
 from pathlib import Path
 
 import pytest
@@ -8,6 +7,8 @@ import yaml
 
 from handlers.content import CONTENT_DIR
 from handlers.text import to_ascii_digits
+
+from .conftest import content_check
 
 
 def test_a_sorani_speaker_on_telegram_learns_that_scabies_is_a_mite(telegram):
@@ -28,13 +29,6 @@ def test_someone_thinking_of_ending_their_life_is_told_to_get_help_now_on_sms(tw
     assert "now" in text.lower() and "911" in text, text
 
 
-@pytest.fixture
-def content_copy(tmp_path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, target)
-    return target
-
-
 def _replace(path: Path, old: str, new: str):
     text = path.read_text(encoding="utf-8")
     assert text.count(old) == 1, old
@@ -52,8 +46,7 @@ def _replace(path: Path, old: str, new: str):
 ])
 def test_content_check_fails_when_a_safety_fact_is_lost(app, content_copy, old, new, message):
     _replace(content_copy / "topics" / "health.yaml", old, new)
-    app.extensions["bot"].content.content_dir = content_copy
-    result = app.test_cli_runner().invoke(args=["content", "check"])
+    result = content_check(app, content_copy)
     assert result.exit_code == 1 and message in result.output, result.output
 
 
@@ -89,8 +82,7 @@ def test_favouritism_is_still_a_sensitive_report(twilio):
 ])
 def test_content_check_fails_on_a_sensitive_word_that_fires_on_ordinary_text(app, content_copy, old, new, message):
     _replace(content_copy / "feedback.yaml", old, new)
-    app.extensions["bot"].content.content_dir = content_copy
-    result = app.test_cli_runner().invoke(args=["content", "check"])
+    result = content_check(app, content_copy)
     assert result.exit_code == 1 and message in result.output, result.output
 
 
@@ -109,8 +101,7 @@ def test_content_check_fails_on_latin_digits_in_arabic_and_on_colliding_markers(
     start = text.index("language_markers:") if file == "commands.yaml" else 0
     assert text.count(old, start) >= 1, old
     path.write_text(text[:start] + text[start:].replace(old, new, 1), encoding="utf-8")
-    app.extensions["bot"].content.content_dir = content_copy
-    result = app.test_cli_runner().invoke(args=["content", "check"])
+    result = content_check(app, content_copy)
     assert result.exit_code == 1 and message in result.output, result.output
 
 
@@ -120,8 +111,7 @@ def test_content_check_fails_on_latin_digits_in_arabic_and_on_colliding_markers(
 ])
 def test_content_check_fails_on_a_badini_form_the_glossary_avoids(app, content_copy, old, new, message):
     _replace(content_copy / "topics" / "health.yaml", old, new)
-    app.extensions["bot"].content.content_dir = content_copy
-    result = app.test_cli_runner().invoke(args=["content", "check"])
+    result = content_check(app, content_copy)
     assert result.exit_code == 1 and message in result.output, result.output
 
 

@@ -3,8 +3,6 @@ people to call carries them, and no number reaches a person that nobody checked.
 
 `content check` fails on each kind of mistake an editor could bring back (a test per rule)."""
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 import yaml
@@ -14,7 +12,7 @@ from handlers.i18n import LANGUAGES
 from handlers.sms import segments
 from handlers.text import to_ascii_digits
 
-from .conftest import twiml_bodies
+from .conftest import content_check, edit_yaml
 
 NUMBERS = ("911", "115", "122")
 
@@ -84,19 +82,6 @@ def test_the_heat_stroke_answer_on_sms_carries_the_numbers_and_fits(twilio):
 
 
 # ---- content check: each rule fails on a reintroduced mistake -------------------------------------------
-@pytest.fixture
-def content_copy(tmp_path) -> Path:
-    target = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, target)
-    return target
-
-
-def _edit(path: Path, change):
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-
-
 def _item(data, item_id):
     return next(i for i in data["items"] if i["id"] == item_id)
 
@@ -117,14 +102,13 @@ def _item(data, item_id):
      "{emergency} in ar, ckb, en, kmr_latn but not in kmr"),
 ])
 def test_content_check_fails_on_each_emergency_number_mistake(app, content_copy, file, change, message):
-    _edit(content_copy / file, change)
-    app.extensions["bot"].content.content_dir = content_copy
-    result = app.test_cli_runner().invoke(args=["content", "check"])
+    edit_yaml(content_copy / file, change)
+    result = content_check(app, content_copy)
     assert result.exit_code == 1 and message in result.output, result.output
 
 
 def test_an_unverified_contact_is_not_shown_even_with_a_real_looking_number(content_copy):
-    _edit(content_copy / "referrals.yaml", lambda d: d["contacts"][2].update(phone="+964 750 123 4567",
+    edit_yaml(content_copy / "referrals.yaml", lambda d: d["contacts"][2].update(phone="+964 750 123 4567",
                                                                               sample=False))
     from handlers import referrals
     contact = load(content_copy).referrals[2]

@@ -7,7 +7,7 @@ from bot import create_app
 from handlers.content import CONTENT_DIR
 from handlers.sms import is_gsm7, segments
 
-from .conftest import Twilio, twiml_bodies
+from .conftest import Twilio
 
 
 def test_the_sms_report_prints_parts_per_language(app):

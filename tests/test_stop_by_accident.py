@@ -5,8 +5,6 @@ from sqlalchemy import select
 
 from bot.models import Contact
 
-from .conftest import Telegram, Twilio
-
 
 def opted_out(runtime) -> list[bool]:
     with runtime.transaction() as session:
