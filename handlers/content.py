@@ -305,10 +305,8 @@ def _vocabulary(items) -> dict[str, set[str]]:
     keep the loose forms people type, the other dialect's included)."""
     words: dict[str, set[str]] = {}
     for item in items:
-        for lang in LANGUAGES:
-            texts = [item.title.get(lang), item.sms.get(lang), item.text.get(lang)]
-            texts += [step.text.get(lang) for step in item.steps] + [step.sms.get(lang) for step in item.steps]
-            for text in texts:
+        for _where, texts in _item_texts(item):
+            for lang, text in (texts or {}).items():
                 words.setdefault(lang, set()).update(tokens(str(text or "")))
     return words
 
@@ -342,11 +340,16 @@ def _all_texts(content: Content):
     for topic in content.topics:
         yield f"topic {topic.id} title", topic.title
     for item in content.items.values():
-        for name in ("title", "sms", "text"):
-            yield f"item {item.id} {name}", getattr(item, name)
-        for n, step in enumerate(item.steps, 1):
-            yield f"item {item.id} step {n} sms", step.sms
-            yield f"item {item.id} step {n} text", step.text
+        yield from _item_texts(item)
+
+
+def _item_texts(item: Item):
+    """(where, {language: text}) for an item's title, SMS and full text, and each step's."""
+    for name in ("title", "sms", "text"):
+        yield f"item {item.id} {name}", getattr(item, name)
+    for n, step in enumerate(item.steps, 1):
+        yield f"item {item.id} step {n} sms", step.sms
+        yield f"item {item.id} step {n} text", step.text
 
 
 class ContentStore:
