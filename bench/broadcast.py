@@ -73,8 +73,8 @@ def fresh_database(kind: str, workdir: Path, admin_url: str, name: str) -> str:
 
 
 def _area_ids() -> list[str]:
-    from handlers.content import CONTENT_DIR, ContentStore
-    content = ContentStore(CONTENT_DIR).get()
+    from handlers.content import load
+    content = load()
     return [a["id"] for g in content.areas for a in g.get("areas") or []]
 
 

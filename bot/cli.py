@@ -7,7 +7,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from handlers.content import load as load_content
 from handlers.sms import segments
 from handlers.types import Incoming
 
@@ -58,56 +57,6 @@ def chat_command(channel, address):
         click.echo("")
 
 
-content_cli = AppGroup("content", help="Check and reload the content files.")
-
-
-@content_cli.command("check")
-@click.option("--sms-report", is_flag=True, help="Also print, per language, the SMS parts of the SMS answers.")
-def content_check(sms_report):
-    """Fail on a missing language, an SMS text over budget, a missing picture, an ambiguous keyword, an
-    unverified number, a lost safety fact or a sensitive word that fires on ordinary text."""
-    content = load_content(_runtime().content.content_dir)
-    for problem in content.problems:
-        click.echo(f"problem: {problem}")
-    if sms_report:
-        for line in sms_parts_report(content):
-            click.echo(line)
-    items = len(content.items)
-    click.echo(f"{len(content.topics)} topics, {items} items, {len(content.keyword_index)} keywords, "
-               f"{len(content.problems)} problem(s)")
-    if content.problems:
-        sys.exit(1)
-
-
-def sms_parts_report(content) -> list[str]:
-    """What the SMS answers (item and step SMS texts, as sent) cost per language, in parts as the
-    provider bills them; Latin Kurmanji also folded to plain letters (SMS_FOLD_LATIN)."""
-    from statistics import mean
-
-    from handlers.i18n import LANGUAGES
-    from handlers.sms import FOLDED_LANGUAGES, fold_latin, segments
-    lines = ["language          answers  average parts  max  at 1 / 2 / 3 parts"]
-    for lang in LANGUAGES:
-        texts = [t for item in content.items.values()
-                 for t in [item.sms.get(lang)] + [step.sms.get(lang) for step in item.steps] if t]
-        if not texts:
-            continue
-        variants = [(lang, texts)] + ([(f"{lang} folded", [fold_latin(t) for t in texts])]
-                                      if lang in FOLDED_LANGUAGES else [])
-        for name, values in variants:
-            parts = [segments(t) for t in values]
-            counts = " / ".join(str(sum(p == n for p in parts)) for n in (1, 2, 3))
-            lines.append(f"{name:<16} {len(parts):>8}  {mean(parts):>13.2f}  {max(parts):>3}  {counts}")
-    return lines
-
-
-@content_cli.command("reload")
-def content_reload():
-    """Load the content again in this process (running web processes notice changed files by themselves)."""
-    content = _runtime().content.reload()
-    click.echo(f"reloaded: {len(content.items)} items")
-
-
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 
 
@@ -115,14 +64,17 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 def db_upgrade():
     """Apply every migration (the Procfile's release step)."""
     db.upgrade(current_app.config["DATABASE_URL"])
-    click.echo(f"database at revision {db.current_revision(_runtime().engine)}")
+    runtime = _runtime()
+    click.echo(f"database at revision {db.current_revision(runtime.engine)}")
+    runtime.content.reload()      # an empty database takes content/ as its first published version
+    click.echo(f"content: published version {runtime.content.version_id}")
 
 
 def init_app(app) -> None:
-    from . import cli_broadcast, cli_doctor, cli_feedback, cli_telegram, cli_users
+    from . import cli_broadcast, cli_content, cli_doctor, cli_feedback, cli_telegram, cli_users
     app.cli.add_command(cli_doctor.doctor_command)
     app.cli.add_command(chat_command)
-    app.cli.add_command(content_cli)
+    app.cli.add_command(cli_content.content_cli)
     app.cli.add_command(db_cli)
     app.cli.add_command(cli_telegram.telegram_cli)
     app.cli.add_command(cli_feedback.feedback_cli)

@@ -59,7 +59,7 @@ def poll(once, timeout):
     """Long polling, for a laptop with no public address: removes the webhook, then answers updates."""
     runtime = current_app.extensions["bot"]
     bot = _bot()
-    images = runtime.content.get().images_dir
+    images = runtime.content.get().images
 
     # No `async with bot`: leaving it shuts the client down, and the same client sends the answers.
     async def fetch(offset):

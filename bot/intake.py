@@ -200,7 +200,7 @@ def send_erasure_notice(runtime, sealed: str) -> str:
     data = json.loads(opened)
     channel, address, reply = data["channel"], data["address"], Reply.from_dict(data["reply"])
     if channel == "telegram":
-        result = telegram.send(runtime.config, address, reply, runtime.content.get().images_dir)
+        result = telegram.send(runtime.config, address, reply, runtime.content.get().images)
     else:
         result = twilio.send(runtime.config, channel, address, reply)
     observability.record_send(channel, result.outcome if not result.reason else f"{result.outcome}:{result.reason}")

@@ -4,7 +4,8 @@ Schema changes are Alembic migrations (bot/migrations); keep the two in step.
 """
 from datetime import datetime, timezone
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -200,6 +201,7 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # +1 at sign-out
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)   # the last 30-second step a code was used in
+    languages: Mapped[str] = mapped_column(String(60), default="", server_default="")  # a translator's, comma separated
 
 
 class LoginAttempt(Base):
@@ -224,3 +226,44 @@ class DeadLetter(Base):
     error: Mapped[str] = mapped_column(String(300))             # exception type and words, no personal data
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ContentVersion(Base):
+    """What the bot says, as the YAML files of content/ (the exchange format) and its pictures by hash.
+
+    One row is published (every process answers from it), at most one is the draft staff edit; earlier
+    published rows stay as the history a restore copies from."""
+    __tablename__ = "content_versions"
+    __table_args__ = (Index("ix_content_versions_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(12))                 # draft, published, archived, discarded
+    files: Mapped[str] = mapped_column(Text)                       # JSON {relative path: YAML text}
+    images: Mapped[str] = mapped_column(Text, default="{}")         # JSON {picture name: sha256}
+    based_on: Mapped[int | None] = mapped_column(Integer)          # the published version a draft started from
+    revision: Mapped[int] = mapped_column(Integer, default=0)       # +1 per draft edit: two editors do not overwrite
+    note: Mapped[str | None] = mapped_column(String(300))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(80))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ContentImage(Base):
+    """A picture of the content, stored once by its hash (re-encoded on upload, metadata stripped)."""
+    __tablename__ = "content_images"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ContentReview(Base):
+    """The translation state of one item in one language in the draft: draft, needs_update or reviewed."""
+    __tablename__ = "content_reviews"
+
+    item_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    language: Mapped[str] = mapped_column(String(12), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="draft")
+    actor: Mapped[str | None] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -160,7 +160,7 @@ def _deliver(runtime, row: Outbound, contact: Contact, template: dict | None = N
     address = address if address is not None else runtime.vault.decrypt(contact.address_enc)
     if row.channel == "telegram":
         return (telegram.send_text if prepared else telegram.send)(runtime.config, address, reply,
-                                                                    runtime.content.get().images_dir)
+                                                                    runtime.content.get().images)
     return twilio.send(runtime.config, row.channel, address, reply, template=template)
 
 

@@ -11,10 +11,11 @@ from functools import cached_property
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from handlers.content import CONTENT_DIR, ContentStore
+from handlers.content import CONTENT_DIR
 
 from . import config as config_module
 from . import db
+from .content_store import ContentStore
 from .vault import Vault
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,15 @@ def build(config: dict) -> Runtime:
     if config.get("BENCH_COUNT_SQL"):
         from .observability import count_sql
         count_sql(engine)
-    store = ContentStore(config.get("CONTENT_DIR") or CONTENT_DIR)
+    sessions = db.make_sessionmaker(engine)
+    store = ContentStore(sessions, config.get("CONTENT_DIR") or CONTENT_DIR,
+                         check_every=float(config.get("CONTENT_CHECK_SECONDS") or 2))
     for problem in store.get().problems:
         log.warning("content: %s", problem)
     for channel, enabled in config_module.channels_enabled(config).items():
         if not enabled:
             log.info("channel %s is off: its provider settings are not set (see README)", channel)
-    return Runtime(config=config, engine=engine, sessions=db.make_sessionmaker(engine),
-                   vault=Vault(config["DATA_KEY"]), content=store)
+    return Runtime(config=config, engine=engine, sessions=sessions, vault=Vault(config["DATA_KEY"]), content=store)
 
 
 _DEFAULT: Runtime | None = None

@@ -2,7 +2,10 @@
 
 Roles decide what a person sees (DESIGN: access by role):
 admin (everything, users, reveal addresses), officer (cases, answers, broadcasts),
-focal_point (an officer who also sees sensitive cases), viewer (read-only, no personal data).
+focal_point (an officer who also sees sensitive cases), viewer (read-only, no personal data),
+editor (what the bot says: edits every language, publishes), translator (edits and marks reviewed
+only the languages assigned to the account, users.languages; publishes nothing). Editors and translators
+see no case and no personal data.
 """
 import hashlib
 import hmac
@@ -20,7 +23,8 @@ from handlers.i18n import N_, Refusal
 
 from .models import AuditEvent, LoginAttempt, User, utcnow
 
-ROLES = ("admin", "officer", "focal_point", "viewer")
+ROLES = ("admin", "officer", "focal_point", "viewer", "editor", "translator")
+CASE_ROLES = ("admin", "officer", "focal_point", "viewer")
 MIN_PASSWORD = 10
 MAX_FAILURES = 5               # per account from one address (an IPv6 /64 is one address); x4 per address ...
 FAILURE_WINDOW = timedelta(minutes=15)   # ... in this window
@@ -39,7 +43,7 @@ def can(user: User | None, what: str) -> bool:
     if user is None or not user.active:
         return False
     rules = {
-        "see_cases": ROLES,
+        "see_cases": CASE_ROLES,
         "see_personal_data": ("admin", "officer", "focal_point"),
         "see_sensitive": ("admin", "focal_point"),
         "act_on_cases": ("admin", "officer", "focal_point"),
@@ -50,8 +54,22 @@ def can(user: User | None, what: str) -> bool:
         "audit_log": ("admin",),
         "manage_users": ("admin",),
         "export": ("admin", "officer", "focal_point"),
+        "edit_content": ("admin", "editor", "officer", "translator"),   # a translator: own languages only
+        "publish_content": ("admin", "editor"),
+        "see_unanswered": ("admin", "editor", "officer"),
     }
     return user.role in rules.get(what, ())
+
+
+def content_languages(user: User | None) -> tuple[str, ...]:
+    """The languages this account may edit and mark reviewed: a translator's own, everyone else's all."""
+    from handlers.i18n import LANGUAGES
+    if not can(user, "edit_content"):
+        return ()
+    if user.role != "translator":
+        return tuple(LANGUAGES)
+    own = {code.strip() for code in (user.languages or "").split(",")}
+    return tuple(lang for lang in LANGUAGES if lang in own)
 
 
 def _check_password(password: str) -> None:

@@ -5,7 +5,7 @@ as the first delivery was; a database outage is a 503 so the provider retries.
 """
 import logging
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, send_from_directory
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 
 from . import db, inbound, intake, observability, outbound
@@ -137,4 +137,10 @@ def twilio_status():
 @blueprint.get("/content-images/<path:name>")
 def content_image(name: str):
     """Pictures of the shelter steps, for Telegram and WhatsApp to fetch (PUBLIC_URL + this path)."""
-    return send_from_directory(_runtime().content.get().images_dir, name, max_age=86400)
+    data = _runtime().content.get().images.get(name)
+    if data is None:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg" if name.lower().endswith((".jpg", ".jpeg")) else "image/png")
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    return response

@@ -1,12 +1,11 @@
-"""The content files as Python objects, their check, and reloading when a file changes.
+"""The content files as Python objects and their check.
 
 Content is data (content/*.yaml) so translators review it side by side; this module
 only loads, validates and indexes it. Nothing here knows about channels.
 """
+import hashlib
 import logging
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,7 @@ GSM_LANGUAGES = ("en", "kmr_latn")   # Latin script: their SMS must be GSM-7 (km
 SMS_MAX = 150          # leaves room for the option lines within three UCS-2 segments
 CAPTION_MAX = 900      # Telegram captions hold 1024
 TEXT_MAX = 1500
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 COMMANDS = ("stop", "start", "help", "menu", "back", "more", "language", "yes", "no", "delete_data", "status",
             "subscribe")
 
@@ -84,7 +84,7 @@ class Content:
     areas: list[dict]
     referrals: list[dict]
     feedback: dict
-    images_dir: Path
+    images: dict[str, bytes]          # pictures by name (images/ in the files), served at /content-images/
     problems: list[str]
     answer_templates: list = field(default_factory=list)   # saved staff answers (answer_templates.yaml)
     # built from keyword_index when the content loads (search.SearchIndex), rebuilt if keyword_index is replaced
@@ -104,17 +104,31 @@ class BrokenFile(ValueError):
     pass
 
 
-def _read(path: Path) -> dict:
-    if not path.exists():
+def read_dir(content_dir: Path) -> tuple[dict[str, str], dict[str, bytes]]:
+    """The content files of a directory as (YAML texts by relative path, pictures by name under images/)."""
+    content_dir = Path(content_dir)
+    files = {p.relative_to(content_dir).as_posix(): p.read_text(encoding="utf-8")
+             for p in sorted(content_dir.rglob("*.yaml")) if "tools" not in p.relative_to(content_dir).parts}
+    images_dir = content_dir / "images"
+    images = {p.relative_to(images_dir).as_posix(): p.read_bytes()
+              for p in sorted(images_dir.rglob("*")) if p.is_file() and p.name.lower().endswith(IMAGE_SUFFIXES)
+              } if images_dir.is_dir() else {}
+    return files, images
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml: the same rules, several times faster
+
+
+def _read(files: dict[str, str], name: str) -> dict:
+    if name not in files:
         return {}
     try:
-        with path.open(encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
+        data = yaml.load(files[name], Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
-        raise BrokenFile(f"{path.name}: not valid YAML ({exc.__class__.__name__}, line "
+        raise BrokenFile(f"{name}: not valid YAML ({exc.__class__.__name__}, line "
                          f"{getattr(getattr(exc, 'problem_mark', None), 'line', -1) + 1})") from None
     if not isinstance(data, dict):
-        raise BrokenFile(f"{path.name}: expected a mapping at the top")
+        raise BrokenFile(f"{name}: expected a mapping at the top")
     return data
 
 
@@ -123,29 +137,53 @@ def _phrase(text: str) -> str:
 
 
 def load(content_dir: Path = CONTENT_DIR) -> Content:
-    """Read every content file; problems are collected, not raised, so `content check` can list them all."""
+    """Read every content file of a directory (the seed and exchange format; see load_files)."""
+    return load_files(*read_dir(content_dir))
+
+
+_LOADED: dict[str, Content] = {}     # by a hash of the files: a process loads the same version once
+_LOADED_MAX = 4
+
+
+def load_files(files: dict[str, str], images: dict[str, bytes]) -> Content:
+    """Content from its YAML texts and pictures, wherever they are kept (a directory, a published version).
+    Problems are collected, not raised, so a check or a publish can list them all. Loaded content is
+    never changed afterwards (a change is a new version), so the same files give the same object."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(f"{name}\0{files[name]}\0".encode())
+    for name in sorted(images):
+        digest.update(f"{name}\0".encode() + hashlib.sha256(images[name]).digest())
+    key = digest.hexdigest()
+    if key not in _LOADED:
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = _load_checked(files, images)
+    return _LOADED[key]
+
+
+def _load_checked(files: dict[str, str], images: dict[str, bytes]) -> Content:
     try:
-        return _load(content_dir)
+        return _load(files, images)
     except BrokenFile as exc:
-        return Content(topics=[], items={}, commands={}, greetings=set(), markers={}, keyword_index=[],
-                       areas=[], referrals=[], feedback={}, images_dir=content_dir / "images",
-                       problems=[str(exc)])
+        problems = [str(exc)]
     except (AttributeError, TypeError, KeyError, ValueError) as exc:
-        return Content(topics=[], items={}, commands={}, greetings=set(), markers={}, keyword_index=[],
-                       areas=[], referrals=[], feedback={}, images_dir=content_dir / "images",
-                       problems=[f"a file does not follow the schema in content/README.md: {exc!r}"])
+        problems = [f"a file does not follow the schema in content/README.md: {exc!r}"]
+    return Content(topics=[], items={}, commands={}, greetings=set(), markers={}, keyword_index=[],
+                   areas=[], referrals=[], feedback={}, images=images, problems=problems)
 
 
-def _load(content_dir: Path) -> Content:
+def _load(files: dict[str, str], images: dict[str, bytes]) -> Content:
     problems: list[str] = []
     topics: list[Topic] = []
     items: dict[str, Item] = {}
-    referrals_file = _read(content_dir / "referrals.yaml")
+    referrals_file = _read(files, "referrals.yaml")
     emergency = referrals_file.get("emergency") or {}
     raw_fields: list[tuple[str, dict]] = []     # before {emergency} is expanded: referrals.problems checks them
-    for path in sorted((content_dir / "topics").glob("*.yaml")):
-        data = _read(path)
-        where = path.name
+    for name in sorted(n for n in files if n.startswith("topics/") and n.endswith(".yaml")):
+        data = _read(files, name)
+        where = name.split("/")[-1]
+        stem = where.rsplit(".", 1)[0]
         if not str(data.get("review", "")).strip():
             problems.append(f"{where}: no `review:` status line")
         topic_items = []
@@ -155,7 +193,7 @@ def _load(content_dir: Path) -> Content:
                            for n, s in enumerate(raw.get("steps", []), 1) for name in ("sms", "text")]
             steps = [Step(s.get("image", ""), expand(s.get("text", {}), emergency),
                           expand(s.get("sms", {}), emergency, sms=True)) for s in raw.get("steps", [])]
-            item = Item(id=raw.get("id", ""), topic=data.get("topic", path.stem), title=raw.get("title", {}),
+            item = Item(id=raw.get("id", ""), topic=data.get("topic", stem), title=raw.get("title", {}),
                         sms=expand(raw.get("sms", {}), emergency, sms=True),
                         text=expand(raw.get("text", {}), emergency),
                         keywords=raw.get("keywords", {}), sources=raw.get("sources", []), steps=steps)
@@ -163,10 +201,10 @@ def _load(content_dir: Path) -> Content:
                 problems.append(f"{where}: item id {item.id!r} used twice")
             items[item.id] = item
             topic_items.append(item)
-        topics.append(Topic(data.get("topic", path.stem), int(data.get("order", 99)), data.get("title", {}), topic_items))
+        topics.append(Topic(data.get("topic", stem), int(data.get("order", 99)), data.get("title", {}), topic_items))
     topics.sort(key=lambda t: t.order)
 
-    commands_file = _read(content_dir / "commands.yaml")
+    commands_file = _read(files, "commands.yaml")
     commands: dict[str, str] = {}
     for name, by_lang in (commands_file.get("commands") or {}).items():
         for lang, words in (by_lang or {}).items():
@@ -216,17 +254,17 @@ def _load(content_dir: Path) -> Content:
         topics=topics, items=items, commands=commands, greetings=greetings, markers=markers,
         keyword_index=index, language_names=language_names, language_talk=language_talk,
         carrier_opt_out={_phrase(str(w)) for w in commands_file.get("carrier_opt_out") or []},
-        areas=(_read(content_dir / "areas.yaml").get("governorates") or []),
+        areas=(_read(files, "areas.yaml").get("governorates") or []),
         referrals=(referrals_file.get("contacts") or []), emergency=emergency,
-        feedback=_read(content_dir / "feedback.yaml"),
-        images_dir=content_dir / "images", problems=problems,
-        answer_templates=(_read(content_dir / "answer_templates.yaml").get("templates") or []),
+        feedback=_read(files, "feedback.yaml"),
+        images=images, problems=problems,
+        answer_templates=(_read(files, "answer_templates.yaml").get("templates") or []),
     )
     problems.extend(_check_texts(content))
     problems.extend(referral_problems(emergency, content.referrals, raw_fields))
-    problems.extend(fact_problems(_read(content_dir / "facts.yaml").get("facts") or [], items))
+    problems.extend(fact_problems(_read(files, "facts.yaml").get("facts") or [], items))
     problems.extend(_check_sensitive_examples(content))
-    problems.extend(glossary_problems(_read(content_dir / "glossary.yaml"), _glossary_texts(content)))
+    problems.extend(glossary_problems(_read(files, "glossary.yaml"), _glossary_texts(content)))
     from .search import index_for   # here, not at the top: search imports this module
     index_for(content)              # built once per load, so no request pays for it
     from .langid import model_for
@@ -273,7 +311,7 @@ def _check_texts(content: Content) -> list[str]:
         for n, step in enumerate(item.steps, 1):
             need(step.text, f"{where} step {n} text", CAPTION_MAX)
             need(step.sms, f"{where} step {n} sms", SMS_MAX, sms=True)
-            if not step.image or not (content.images_dir / step.image).is_file():
+            if not step.image or step.image not in content.images:
                 problems.append(f"{where} step {n}: missing picture {step.image!r}")
     for n, template in enumerate(content.answer_templates, 1):
         need(template.get("text"), f"answer template {template.get('id', n)}", sms=True)
@@ -350,39 +388,3 @@ def _item_texts(item: Item):
     for n, step in enumerate(item.steps, 1):
         yield f"item {item.id} step {n} sms", step.sms
         yield f"item {item.id} step {n} text", step.text
-
-
-class ContentStore:
-    """The loaded content, reloaded when a file under content/ changes (checked at most every few seconds)."""
-
-    def __init__(self, content_dir: Path = CONTENT_DIR, check_every: float = 2.0):
-        self.content_dir = Path(content_dir)
-        self.check_every = check_every
-        self._lock = threading.Lock()
-        self._content = load(self.content_dir)
-        self._stamp = self._fingerprint()
-        self._checked = time.monotonic()
-
-    def _fingerprint(self) -> tuple:
-        return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in self.content_dir.rglob("*.yaml")))
-
-    def get(self) -> Content:
-        now = time.monotonic()
-        if now - self._checked >= self.check_every:
-            with self._lock:
-                self._checked = now
-                stamp = self._fingerprint()
-                if stamp != self._stamp:
-                    self.reload(stamp)
-        return self._content
-
-    def reload(self, stamp: tuple | None = None) -> Content:
-        """Load again; an edit with problems keeps the last good content serving (problems go to the log)."""
-        fresh = load(self.content_dir)
-        self._stamp = stamp or self._fingerprint()
-        if fresh.problems and self._content.items:
-            for problem in fresh.problems:
-                log.warning("content not reloaded: %s", problem)
-            return self._content
-        self._content = fresh
-        return self._content

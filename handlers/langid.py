@@ -25,13 +25,17 @@ _SPLIT = re.compile("([هە])(?=\\w)")
 _PLACEHOLDER = re.compile(r"\{\w+\}")
 
 
+def _word_grams(word: str) -> list[str]:
+    padded = f" {word} "
+    size = len(padded)
+    return [padded[i:i + n] for n in SIZES for i in range(size - n + 1)]
+
+
 def grams(text: str) -> list[str]:
     out = []
     for word in tokens(text):
-        if word.isdigit():
-            continue
-        padded = f" {word} "
-        out.extend(padded[i:i + n] for n in SIZES for i in range(len(padded) - n + 1))
+        if not word.isdigit():
+            out += _word_grams(word)
     return out
 
 
@@ -40,11 +44,16 @@ class Model:
         self.logp: dict[str, dict[str, float]] = {}
         self.unseen: dict[str, float] = {}
         for lang, texts in samples.items():
-            counts = Counter()
+            words = Counter()          # n-grams counted per distinct word: the same counts, a fraction of the work
             for text in texts:
-                counts.update(grams(text))
+                words.update(tokens(text))
                 if lang in ("ckb", "kmr"):
-                    counts.update(grams(_SPLIT.sub(r"\1 ", text)))
+                    words.update(tokens(_SPLIT.sub(r"\1 ", text)))
+            counts = Counter()
+            for word, times in words.items():
+                if not word.isdigit():
+                    for gram in _word_grams(word):
+                        counts[gram] += times
             denominator = sum(counts.values()) + _UNSEEN * _VOCABULARY
             self.logp[lang] = {g: math.log((n + _UNSEEN) / denominator) for g, n in counts.items()
                                if n > 1}     # seen once: no better than unseen, and a third of the memory

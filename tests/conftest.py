@@ -45,6 +45,10 @@ def _backends() -> list[str]:
     return ["sqlite"]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: starts real processes (gunicorn, the queue worker, a browser)")
+
+
 def pytest_report_header(config):
     return f"database backends: {', '.join(_backends())}"
 

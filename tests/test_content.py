@@ -1,10 +1,9 @@
-"""Content as data: complete in every language, within SMS budgets, checked by `content check`, reloadable."""
-import time
-
+"""Content as data: complete in every language, within SMS budgets, checked by `content check`
+(publishing and reloading: test_content_versions.py)."""
 import pytest
 import yaml
 
-from handlers.content import CONTENT_DIR, ContentStore, load
+from handlers.content import CONTENT_DIR, load
 from handlers.i18n import LANGUAGES
 from handlers.sms import segments
 
@@ -81,19 +80,3 @@ def test_content_check_passes_on_the_shipped_content(app):
     result = app.test_cli_runner().invoke(args=["content", "check"])
     assert result.exit_code == 0, result.output
     assert "0 problem(s)" in result.output
-
-
-def test_an_edited_file_is_picked_up_without_a_restart(content_copy):
-    store = ContentStore(content_copy, check_every=0)
-    assert store.get().items["cholera"].title["en"] != "Cholera (edited)"
-    time.sleep(0.01)
-    edit_yaml(content_copy / "topics" / "health.yaml",
-          lambda d: next(i for i in d["items"] if i["id"] == "cholera")["title"].update(en="Cholera (edited)"))
-    assert store.get().items["cholera"].title["en"] == "Cholera (edited)"
-
-
-def test_a_broken_edit_keeps_the_last_good_content_serving(content_copy):
-    store = ContentStore(content_copy, check_every=0)
-    (content_copy / "topics" / "health.yaml").write_text("items: [", encoding="utf-8")
-    assert "cholera" in store.get().items
-    assert "not valid YAML" in load(content_copy).problems[0]

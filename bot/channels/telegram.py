@@ -11,10 +11,9 @@ import json
 import re
 import threading
 from http import HTTPStatus
-from pathlib import Path
 
 import urllib3
-from telegram import Bot, ReplyKeyboardMarkup, Update
+from telegram import Bot, InputFile, ReplyKeyboardMarkup, Update
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import BadRequest as TgBadRequest
 from telegram.error import (ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter,
@@ -240,30 +239,31 @@ def warm_up(config: dict) -> None:
     _run(asyncio.sleep(0))
 
 
-async def _send(bot: Bot, chat_id: str, reply: Reply, images_dir: Path):
+async def _send(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes]):
     """The provider call is the first network call: no getMe before it (that would widen the window
     in which a killed worker leaves a message claimed but unsent)."""
     markup = keyboard(reply)
     markup_obj = ReplyKeyboardMarkup.de_json(markup, bot) if markup else None
     text = _html(reply.text)
-    if reply.image and (images_dir / reply.image).is_file() and len(text) <= CAPTION_LIMIT:
-        with (images_dir / reply.image).open("rb") as photo:
-            return await bot.send_photo(chat_id, photo, caption=text, parse_mode="HTML", reply_markup=markup_obj)
+    if reply.image and reply.image in images and len(text) <= CAPTION_LIMIT:
+        photo = InputFile(images[reply.image], filename=reply.image.rsplit("/", 1)[-1])
+        return await bot.send_photo(chat_id, photo, caption=text, parse_mode="HTML", reply_markup=markup_obj)
     return await bot.send_message(chat_id, text[:TEXT_LIMIT], parse_mode="HTML", reply_markup=markup_obj)
 
 
-def send(config: dict, address: str, reply: Reply, images_dir: Path) -> SendResult:
+def send(config: dict, address: str, reply: Reply, images: dict[str, bytes]) -> SendResult:
+    """images: the content's pictures by name (Content.images)."""
     """Send one stored message; every python-telegram-bot error becomes one of the queue's outcomes."""
     if not config.get("TELEGRAM_BOT_TOKEN"):
         return SendResult(FAILED, reason="channel_off", detail="TELEGRAM_BOT_TOKEN is not set")
     try:
-        sent = _run(_send(_thread_bot(config), address, reply, images_dir))
+        sent = _run(_send(_thread_bot(config), address, reply, images))
     except TelegramError as exc:
         return _failure(exc)
     return SendResult(SENT, provider_id=str(sent.message_id))
 
 
-def send_text(config: dict, address: str, reply: Reply, images_dir: Path) -> SendResult:
+def send_text(config: dict, address: str, reply: Reply, images: dict[str, bytes]) -> SendResult:
     """A text-only message (a broadcast) as one sendMessage POST over this thread's urllib3 pool.
 
     python-telegram-bot's Bot builds objects around every call (the request, the Message it answers)
@@ -272,7 +272,7 @@ def send_text(config: dict, address: str, reply: Reply, images_dir: Path) -> Sen
     python-telegram-bot's own rules (_raise_for, from BaseRequest._request_wrapper) into its exceptions,
     so every outcome is the one send() gives. Replies with an image or a keyboard go through send()."""
     if reply.image or reply.options:
-        return send(config, address, reply, images_dir)
+        return send(config, address, reply, images)
     token = config.get("TELEGRAM_BOT_TOKEN")
     if not token:
         return SendResult(FAILED, reason="channel_off", detail="TELEGRAM_BOT_TOKEN is not set")

@@ -1,0 +1,71 @@
+"""The published content, as every process answers from it: a new publish is noticed within seconds.
+
+The database is the one source of truth (bot/content_versions.py). Each process asks it, at most every
+CONTENT_CHECK_SECONDS, which version is published (one indexed lookup) and loads a new one when the id
+changes, so gunicorn's workers, the queue worker and other machines all switch within that time.
+"""
+import logging
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from handlers.content import CONTENT_DIR, Content, load
+
+from . import content_versions
+from .db import transaction
+
+log = logging.getLogger(__name__)
+
+
+class ContentStore:
+    def __init__(self, sessions, content_dir: Path = CONTENT_DIR, check_every: float = 2.0):
+        self.sessions = sessions
+        self.content_dir = Path(content_dir)      # the seed an empty database imports; `content check`'s default
+        self.check_every = check_every
+        self.version_id: int | None = None
+        self._lock = threading.Lock()
+        self._content: Content | None = None
+        self._checked = 0.0
+
+    def _due(self) -> bool:
+        return self._content is None or time.monotonic() - self._checked >= self.check_every
+
+    def get(self) -> Content:
+        if self._due():
+            with self._lock:     # one thread checks (a millisecond; a second when a new version loads) ...
+                if self._due():  # ... the others wait for it, then answer from what it found
+                    self._check()
+        return self._content
+
+    def reload(self) -> Content:
+        """Check now (a CLI publish, a test) instead of waiting for the next check."""
+        with self._lock:
+            self._check()
+        return self._content
+
+    def _check(self) -> None:
+        self._checked = time.monotonic()
+        try:
+            with transaction(self.sessions) as session:
+                version_id = content_versions.published_id(session)
+                if version_id is None:
+                    content_versions.seed(session, self.content_dir)
+                    version_id = content_versions.published_id(session)
+                if version_id is None or version_id == self.version_id:
+                    return
+                fresh = content_versions.content_of(session, content_versions.get(session, version_id))
+        except SQLAlchemyError as exc:
+            if self._content is None:      # the database is down at start: answer from the seed meanwhile
+                log.warning("content: database unreachable (%s); answering from %s until it is back",
+                            exc.__class__.__name__, self.content_dir)
+                self._content = load(self.content_dir)
+            return
+        if fresh.problems and self._content is not None and self._content.items:
+            for problem in fresh.problems:     # a publish checks first; this guards a hand-edited row
+                log.warning("content version %s not loaded: %s", version_id, problem)
+            self.version_id = version_id
+            return
+        self._content, self.version_id = fresh, version_id
+        log.info("content: answering from version %s", version_id)
