@@ -257,13 +257,3 @@ class ContentImage(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-
-class ContentReview(Base):
-    """The translation state of one item in one language in the draft: draft, needs_update or reviewed."""
-    __tablename__ = "content_reviews"
-
-    item_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    language: Mapped[str] = mapped_column(String(12), primary_key=True)
-    state: Mapped[str] = mapped_column(String(16), default="draft")
-    actor: Mapped[str | None] = mapped_column(String(80))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -95,6 +95,11 @@ class Content:
     language_talk: set = field(default_factory=set)       # folded words around a name: "speak", "in"
     emergency: dict = field(default_factory=dict)         # referrals.yaml's emergency numbers (referrals.py)
     carrier_opt_out: set = field(default_factory=set)     # folded words an SMS carrier itself treats as STOP
+    # reviews.yaml: {item id: {language: {state: reviewed | needs_update | draft, by, at}}}; absent = draft
+    reviews: dict = field(default_factory=dict)
+
+    def review_state(self, item_id: str, lang: str) -> str:
+        return str(((self.reviews.get(item_id) or {}).get(lang) or {}).get("state") or "draft")
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
@@ -259,6 +264,7 @@ def _load(files: dict[str, str], images: dict[str, bytes]) -> Content:
         feedback=_read(files, "feedback.yaml"),
         images=images, problems=problems,
         answer_templates=(_read(files, "answer_templates.yaml").get("templates") or []),
+        reviews=(_read(files, "reviews.yaml").get("reviews") or {}),
     )
     problems.extend(_check_texts(content))
     problems.extend(referral_problems(emergency, content.referrals, raw_fields))

@@ -15,8 +15,9 @@ def _pattern(entry: dict) -> re.Pattern | None:
         return None
     words = [re.escape(f) for f in forms if " " not in f]
     phrases = [re.escape(f) for f in forms if " " in f]
-    parts = ([r"(?<![\w\u200c])(?:" + "|".join(words) + ")"] if words else []) + phrases
-    return re.compile("|".join(parts))
+    end = r"(?![\w\u200c])" if entry.get("whole") else ""     # whole: the word alone (leş, not leşker)
+    parts = ([r"(?<![\w\u200c])(?:" + "|".join(words) + ")" + end] if words else []) + phrases
+    return re.compile("|".join(parts), re.IGNORECASE)     # Latin: "Xo" opens a sentence too
 
 
 def problems(glossary: dict, texts: list[tuple[str, str, str]]) -> list[str]:

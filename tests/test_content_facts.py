@@ -115,6 +115,24 @@ def test_content_check_fails_on_a_badini_form_the_glossary_avoids(app, content_c
     assert result.exit_code == 1 and message in result.output, result.output
 
 
+@pytest.mark.parametrize("file, old, new, message", [
+    ("safety.yaml", "Ji bo tiştên xwe nesekine", "Ji bo tiştên xo nesekine", "'xo' for self (reflexive): write 'xwe'"),
+    ("safety.yaml", "kmr_latn: Ewlehiya kampê", "kmr_latn: Ewlehiya kempê", "'kemp' for camp: write 'kamp'"),
+    ("migration.yaml", "derxistina endamên laş", "derxistina endamên leş", "'leş' for body (leş is a corpse)"),
+])
+def test_content_check_fails_on_a_transliterated_form_in_latin_kurmanji(app, content_copy, file, old, new, message):
+    _replace(content_copy / "topics" / file, old, new)
+    result = content_check(app, content_copy)
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
+def test_a_whole_word_rule_leaves_longer_words_alone():
+    from handlers import glossary
+    rules = {"kmr_latn": [{"concept": "body", "use": "laş", "avoid": ["leş"], "whole": True}]}
+    assert glossary.problems(rules, [("x", "kmr_latn", "leşkerên sînor")]) == []
+    assert glossary.problems(rules, [("x", "kmr_latn", "endamên leş.")])
+
+
 def test_the_glossary_covers_the_interface_catalog_too(app, tmp_path):
     from handlers import glossary
     from handlers.i18n import catalog_strings

@@ -1,4 +1,4 @@
-"""content_versions, content_images, content_reviews, users.languages: content lives in the database
+"""content_versions, content_images, users.languages: content lives in the database (reviews in reviews.yaml)
 
 Revision ID: 0007
 Revises: 0006
@@ -36,14 +36,6 @@ def upgrade() -> None:
         sa.Column('data', sa.LargeBinary(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_table(
-        'content_reviews',
-        sa.Column('item_id', sa.String(80), primary_key=True),
-        sa.Column('language', sa.String(12), primary_key=True),
-        sa.Column('state', sa.String(16), nullable=False),
-        sa.Column('actor', sa.String(80), nullable=True),
-        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-    )
     with op.batch_alter_table('users') as batch:
         batch.add_column(sa.Column('languages', sa.String(60), nullable=False, server_default=''))
 
@@ -51,7 +43,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('users') as batch:
         batch.drop_column('languages')
-    op.drop_table('content_reviews')
     op.drop_table('content_images')
     op.drop_index('ix_content_versions_state', 'content_versions')
     op.drop_table('content_versions')
