@@ -28,6 +28,9 @@ TOPIC_TITLE_MAX = 24
 INDIC_DIGIT_LANGUAGES = ("ar", "ckb", "kmr")   # one digit system per language: the interface's ٠-٩
 GSM_LANGUAGES = ("en", "kmr_latn")   # Latin script: their SMS must be GSM-7 (kmr_latn once folded, SMS_FOLD_LATIN)
 SMS_MAX = 150          # leaves room for the option lines within three UCS-2 segments
+# SMS parts an item's SMS text may take alone: two for Arabic script (134 UCS-2 characters) and English;
+# Latin Kurmanji three unfolded (ê î û ş ç make it UCS-2), one or two once folded (SMS_FOLD_LATIN)
+SMS_PARTS = {"ar": 2, "ckb": 2, "kmr": 2, "en": 2, "kmr_latn": 3}
 CAPTION_MAX = 900      # Telegram captions hold 1024
 TEXT_MAX = 1500
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -282,19 +285,20 @@ def _check_texts(content: Content) -> list[str]:
     """Every language present, every text within its channel budget, every picture on disk."""
     problems = []
 
-    def need(texts, where, limit=None, sms=False):
+    def need(texts, where, limit=None, sms=False, parts=None):
         for lang in LANGUAGES:
             value = (texts or {}).get(lang)
             if not value or not str(value).strip():
                 problems.append(f"{where}: missing {lang}")
             elif limit and len(value) > limit:
                 problems.append(f"{where} [{lang}]: {len(value)} characters, over {limit}")
-            elif sms and segments(value) > 3:
-                problems.append(f"{where} [{lang}]: {segments(value)} SMS segments, over 3")
             elif sms and lang in GSM_LANGUAGES and not is_gsm7(fold_latin(value)):
                 odd = "".join(sorted({ch for ch in fold_latin(value) if not is_gsm7(ch)}))
                 problems.append(f"{where} [{lang}]: {odd!r} is not GSM-7 (write m2, not m²): the SMS would "
                                 "cost UCS-2 segments")
+            elif sms and segments(value) > (parts or {}).get(lang, 3):
+                problems.append(f"{where} [{lang}]: {segments(value)} SMS parts, over {(parts or {}).get(lang, 3)} "
+                                f"({len(value)} characters)")
 
     for where, texts in _all_texts(content):
         for lang in INDIC_DIGIT_LANGUAGES:
@@ -307,7 +311,7 @@ def _check_texts(content: Content) -> list[str]:
     for item in content.items.values():
         where = f"item {item.id}"
         need(item.title, f"{where} title", TITLE_MAX)
-        need(item.sms, f"{where} sms", SMS_MAX, sms=True)
+        need(item.sms, f"{where} sms", SMS_MAX, sms=True, parts=SMS_PARTS)
         need(item.text, f"{where} text", TEXT_MAX)
         if not item.sources:
             problems.append(f"{where}: no sources")
@@ -316,7 +320,7 @@ def _check_texts(content: Content) -> list[str]:
                 problems.append(f"{where} keywords: missing {lang}")
         for n, step in enumerate(item.steps, 1):
             need(step.text, f"{where} step {n} text", CAPTION_MAX)
-            need(step.sms, f"{where} step {n} sms", SMS_MAX, sms=True)
+            need(step.sms, f"{where} step {n} sms", SMS_MAX, sms=True, parts=SMS_PARTS)
             if not step.image or step.image not in content.images:
                 problems.append(f"{where} step {n}: missing picture {step.image!r}")
     for n, template in enumerate(content.answer_templates, 1):
