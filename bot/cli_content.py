@@ -5,6 +5,7 @@ import makes a draft, diff shows it against the published version, publish check
 earlier version again, export writes the published version as the content/ files.
 """
 import getpass
+import json
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from handlers.content import load as load_content
 from handlers.content import load_files
 
+from . import content_exchange as exchange
 from . import content_versions as versions_module
 from .models import User
 from .users import can
@@ -39,10 +41,10 @@ def _actor(session, email: str | None, needs: str | None = None) -> str:
     return f"user:{user.id}"
 
 
-def _refused(problems: list[str]) -> None:
+def _refused(problems: list[str], what: str = "nothing was published") -> None:
     for problem in problems:
         click.echo(f"problem: {problem}")
-    click.echo(f"refused: {len(problems)} problem(s); nothing was published", err=True)
+    click.echo(f"refused: {len(problems)} problem(s); {what}", err=True)
     sys.exit(1)
 
 
@@ -191,3 +193,62 @@ def content_reload():
     """Check now for a newly published version in this process (running processes check by themselves)."""
     content = _runtime().content.reload()
     click.echo(f"version {_runtime().content.version_id}: {len(content.items)} items")
+
+
+translations_cli = AppGroup("translations", help="Files for offline translators: PO (Poedit, Weblate) or XLSX.")
+content_cli.add_command(translations_cli)
+
+
+@translations_cli.command("export")
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--lang", "languages", multiple=True, type=click.Choice(exchange.TARGETS),
+              help="A language (repeat for several; default all but English, the source).")
+@click.option("--format", "fmt", type=click.Choice(["po", "xlsx"]), default="po", show_default=True)
+def translations_export(target, languages, fmt):
+    """Write the draft's texts (or the published ones) per language, English source beside each: TARGET is a
+    file for one language, else a directory that gets content-<lang>.<format> per language."""
+    languages = languages or exchange.TARGETS
+    with _runtime().transaction() as session:
+        version = versions_module.draft(session) or versions_module.published(session)
+        files, version_id = json.loads(version.files), version.id
+    write = exchange.export_po if fmt == "po" else exchange.export_xlsx
+    if len(languages) == 1 and target.suffix:
+        paths = {languages[0]: target}
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        paths = {lang: target / f"content-{lang}.{fmt}" for lang in languages}
+    for lang, path in paths.items():
+        path.write_bytes(write(files, lang, version_id))
+        click.echo(f"{lang}: {path}")
+
+
+@translations_cli.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lang", type=click.Choice(exchange.TARGETS), help="Refuse the file unless it is this language.")
+@click.option("--yes", is_flag=True, help="Apply without asking, after showing the changes.")
+@click.option("--as", "email", help="Record the import as this staff account.")
+def translations_import(source, lang, yes, email):
+    """Show what the file changes, field by field, then put it in the draft (nothing is published). A file for
+    another language, with a broken {placeholder} or made from an English text that changed since, is refused
+    whole."""
+    from handlers.langid import model_for
+    runtime = _runtime()
+    data = source.read_bytes()
+    model = model_for(runtime.content.get())
+    try:
+        with runtime.transaction() as session:
+            found_lang, changes = exchange.import_into_draft(session, data, source.name, _actor(session, email),
+                                                             lang, model, dry_run=True)
+    except exchange.Refused as refused:
+        _refused(refused.problems, what="nothing was imported")
+    if not changes:
+        click.echo(f"{found_lang}: nothing changed")
+        return
+    for change in changes:
+        click.echo(f"{change.key} [{found_lang}]\n  - {change.old}\n  + {change.new}")
+    if not yes and not click.confirm(f"Put these {len(changes)} change(s) in the draft?"):
+        click.echo("nothing was imported")
+        return
+    with runtime.transaction() as session:
+        exchange.import_into_draft(session, data, source.name, _actor(session, email), lang, model)
+    click.echo(f"{found_lang}: {len(changes)} text(s) in the draft, marked for review; `content publish` to publish")

@@ -162,10 +162,36 @@ def check_telegram_webhook(config) -> tuple[str, str]:
 
 
 def check_content(runtime) -> tuple[str, str]:
+    """The published version, its problems, and whether this release's content/ brings changes."""
+    from handlers.content import read_dir
+
+    from . import content_versions
     content = runtime.content.get()
+    version = runtime.content.version_id
     if content.problems:
-        return FAIL, f"{len(content.problems)} problem(s): run `flask --app bot content check`"
-    return PASS, f"{len(content.items)} items, no problems"
+        return FAIL, f"version {version}: {len(content.problems)} problem(s): run `flask --app bot content check --draft`"
+    with runtime.transaction() as session:
+        published = content_versions.published(session)
+        draft = content_versions.draft(session)
+        same = published is not None and content_versions.files_of(session, published) == read_dir(runtime.content.content_dir)
+    notes = [f"version {version}, {len(content.items)} items, no problems"]
+    if draft is not None:
+        notes.append(f"a draft (version {draft.id}) waits: `content diff`, then publish or discard it")
+    if not same:
+        notes.append(f"{runtime.content.content_dir.name}/ in this release differs from it: `content import "
+                     f"{runtime.content.content_dir}` and `content diff` to see, `content publish` to take it")
+    return (PASS if len(notes) == 1 else WARN), "; ".join(notes)
+
+
+def check_reviewed_only(runtime, config) -> tuple[str, str]:
+    """REVIEWED_ONLY: people get only translations a reviewer approved (the nearest reviewed language)."""
+    from handlers.i18n import LANGUAGES
+    content = runtime.content.get()
+    counts = {lang: sum(content.review_state(i, lang) == "reviewed" for i in content.items) for lang in LANGUAGES}
+    summary = ", ".join(f"{lang} {n}/{len(content.items)}" for lang, n in counts.items())
+    if config.get("REVIEWED_ONLY"):
+        return PASS, f"on: answers only with reviewed text, else the nearest reviewed language ({summary} reviewed)"
+    return PASS, f"off (REVIEWED_ONLY=1 to answer only with reviewed text; {summary} reviewed)"
 
 
 def check_referrals(runtime) -> tuple[str, str]:
@@ -197,6 +223,7 @@ def run_checks(runtime, config) -> list[tuple[str, str, str]]:
     if config.get("TELEGRAM_BOT_TOKEN"):
         results.append(("telegram_webhook", *check_telegram_webhook(config)))
     results.append(("content", *check_content(runtime)))
+    results.append(("reviewed_only", *check_reviewed_only(runtime, config)))
     results.append(("referrals", *check_referrals(runtime)))
     results.append(("try_page", *check_try_page(config)))
     return results

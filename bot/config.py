@@ -21,7 +21,7 @@ ENV_VARS = (
     "MESSAGE_RETENTION_DAYS", "CASE_RETENTION_DAYS", "RESPONSE_DAYS", "SENSITIVE_RESPONSE_HOURS",
     "HUEY_IMMEDIATE", "LOG_FORMAT", "METRICS_TOKEN", "TRY_PAGE", "APP_ENV", "BENCH_COUNT_SQL",
     "TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID", "BROADCAST_APPROVAL", "EMBEDDED_WORKER", "TIMEZONE",
-    "INBOUND_MODE", "SMS_FOLD_LATIN", "CONTENT_CHECK_SECONDS",
+    "INBOUND_MODE", "SMS_FOLD_LATIN", "CONTENT_CHECK_SECONDS", "REVIEWED_ONLY",
 )
 INT_VARS = {"MESSAGE_RETENTION_DAYS": 90, "CASE_RETENTION_DAYS": 365, "RESPONSE_DAYS": 7,
             "SENSITIVE_RESPONSE_HOURS": 24, "BROADCAST_THREADS": 16,
@@ -153,6 +153,7 @@ def load(instance_path: str, environ: dict | None = None) -> dict:
     config["TIMEZONE"] = _zone(config["TIMEZONE"])
     config["HUEY_IMMEDIATE"] = (config["HUEY_IMMEDIATE"] or "0") == "1"
     config["SMS_FOLD_LATIN"] = (config["SMS_FOLD_LATIN"] or "0") == "1"
+    config["REVIEWED_ONLY"] = (config["REVIEWED_ONLY"] or "0") == "1"   # answer only with reviewed translations
     config["BROADCAST_APPROVAL"] = "none" if (config["BROADCAST_APPROVAL"] or "").lower() == "none" else "required"
     config["EMBEDDED_WORKER"] = (config["EMBEDDED_WORKER"] or ("0" if config["REDIS_URL"] else "1")) == "1" \
         and not config["HUEY_IMMEDIATE"]

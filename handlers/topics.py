@@ -1,5 +1,6 @@
 """The four topics: lists of items, an item's answer (paged on SMS), shelter steps one at a time, and search."""
-from .content import Item
+from .content import FALLBACK, Item
+from .i18n import NATIVE_NAMES
 from .conversation import BROWSING, Conversation, action
 from .menu import MENU_FEEDBACK
 from .search import best
@@ -26,6 +27,24 @@ def topic_menu(ctx: Conversation, topic_id: str) -> None:
     ctx.say(f"{ctx.pick(topic.title)}\n{ctx.t('Choose a number:')}", options + [_menu_option(ctx)], back=["menu"])
 
 
+def _body(ctx: Conversation, item: Item, texts: dict) -> str:
+    """The item's text in the person's language; with REVIEWED_ONLY, in the nearest language (kmr_latn,
+    kmr, ckb, ar, en) whose translation a reviewer approved, saying so. Nothing reviewed: their own."""
+    if not ctx.config.get("REVIEWED_ONLY"):
+        return ctx.pick(texts)
+    lang, seen = ctx.lang, set()
+    while lang and lang not in seen:
+        if texts.get(lang) and ctx.content.review_state(item.id, lang) == "reviewed":
+            if lang == ctx.lang:
+                return texts[lang]
+            note = ctx.t("This answer is in {language}: the text in your language is still being checked.",
+                         language=NATIVE_NAMES.get(lang, lang))
+            return f"{note}\n{texts[lang]}"
+        seen.add(lang)
+        lang = FALLBACK.get(lang)
+    return ctx.pick(texts)
+
+
 def _item_nav(ctx: Conversation, item: Item, first: tuple | None) -> list:
     options = [first] if first else []
     options.append(("9", ctx.t("Back to {topic}", topic=ctx.pick(ctx.content.topic(item.topic).title)),
@@ -44,12 +63,12 @@ def show_item(ctx: Conversation, item_id: str) -> None:
     ctx.note("item", item.id)
     if item.steps:
         first = ("1", ctx.t("Start step 1"), ["step", item.id, 0])
-        body = ctx.pick(item.sms if ctx.profile.compact else item.text)
+        body = _body(ctx, item, item.sms if ctx.profile.compact else item.text)
         return ctx.say(body, _item_nav(ctx, item, first), back=["topic", item.topic])
     if ctx.profile.compact:
         more = ("1", ctx.t("More"), ["page", item.id, 0])
-        return ctx.say(ctx.pick(item.sms), _item_nav(ctx, item, more), back=["topic", item.topic])
-    ctx.say(f"*{ctx.pick(item.title)}*\n{ctx.pick(item.text)}", _item_nav(ctx, item, None),
+        return ctx.say(_body(ctx, item, item.sms), _item_nav(ctx, item, more), back=["topic", item.topic])
+    ctx.say(f"*{ctx.pick(item.title)}*\n{_body(ctx, item, item.text)}", _item_nav(ctx, item, None),
             back=["topic", item.topic])
 
 
@@ -60,7 +79,7 @@ def show_page(ctx: Conversation, item_id: str, number: int) -> None:
     if item is None:
         from .menu import main_menu
         return main_menu(ctx)
-    pages = split_pages(ctx.pick(item.text), SMS_PAGE_ROOM)
+    pages = split_pages(_body(ctx, item, item.text), SMS_PAGE_ROOM)
     number = max(0, min(number, len(pages) - 1))
     more = None
     if number + 1 < len(pages):
@@ -80,7 +99,7 @@ def show_step(ctx: Conversation, item_id: str, number: int) -> None:
     number = max(0, min(number, len(item.steps) - 1))
     step = item.steps[number]
     heading = ctx.t("Step {step} of {steps}", step=number + 1, steps=len(item.steps))
-    body = ctx.pick(step.sms if ctx.profile.compact else step.text)
+    body = _body(ctx, item, step.sms if ctx.profile.compact else step.text)
     options = []
     if number + 1 < len(item.steps):
         options.append(("1", ctx.t("Next step"), ["step", item.id, number + 1]))
