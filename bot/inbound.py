@@ -50,7 +50,9 @@ _UPDATE_CONTACT = update(_contacts).where(_contacts.c.id == bindparam("_id")).va
     {name: bindparam(name) for name in ("language", "state", "state_enc", "opted_out", "subscribed", "area",
                                         "topics", "last_seen_at")})
 _UPDATE_MESSAGE = update(_messages).where(_messages.c.id == bindparam("_id")).values(
-    {name: bindparam(name) for name in ("language", "item", "replies_enc")})
+    {name: bindparam(name) for name in ("language", "item", "replies_enc", "missed")})
+# ctx.note events that say the bot could not answer well (bot/unanswered.py lists these messages)
+MISSED = (("unmatched", "no_answer"), ("topic_choice", "did_you_mean"), ("language_switch", "language_switch"))
 
 
 @dataclass
@@ -132,9 +134,11 @@ def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict
 
 def _keep_replies(connection, vault, message_id: int, ctx, item: str | None) -> None:
     """What we answered, with the message: a repeated delivery gets the same answer."""
+    noted = {event[0] for event in ctx.events}
     connection.execute(_UPDATE_MESSAGE, {
         "_id": message_id, "language": ctx.lang, "item": item,
-        "replies_enc": vault.encrypt(json.dumps([r.to_dict() for r in ctx.replies], ensure_ascii=False))})
+        "replies_enc": vault.encrypt(json.dumps([r.to_dict() for r in ctx.replies], ensure_ascii=False)),
+        "missed": next((kind for event, kind in MISSED if event in noted), None)})
 
 
 def _duplicate(runtime: Runtime, session, incoming: Incoming, contact_id: int) -> Outcome:

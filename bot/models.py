@@ -44,6 +44,7 @@ class Message(Base):
         UniqueConstraint("channel", "provider_id", name="uq_messages_provider"),
         Index("ix_messages_created", "created_at"),
         Index("ix_messages_contact", "contact_id"),
+        Index("ix_messages_missed", "missed", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,6 +56,8 @@ class Message(Base):
     replies_enc: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(12))
     item: Mapped[str | None] = mapped_column(String(60))   # the content item shown, for "most read" reports
+    # what the bot could not answer well: no_answer, did_you_mean, language_switch (the unanswered page)
+    missed: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

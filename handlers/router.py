@@ -254,6 +254,7 @@ def _follow_language(ctx: Conversation, text: str) -> None:
         ctx.state.language = seen
         ctx.set_language(seen)
         ctx.note("language", seen)
+        ctx.note("language_switch", current, seen)
 
 
 def _more_option(ctx: Conversation) -> list | None:

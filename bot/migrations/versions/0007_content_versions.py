@@ -1,4 +1,4 @@
-"""content_versions, content_images, users.languages: content lives in the database (reviews in reviews.yaml)
+"""content_versions, content_images, users.languages: content lives in the database (reviews in reviews.yaml); messages.missed for the unanswered page
 
 Revision ID: 0007
 Revises: 0006
@@ -38,9 +38,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('users') as batch:
         batch.add_column(sa.Column('languages', sa.String(60), nullable=False, server_default=''))
+    with op.batch_alter_table('messages') as batch:
+        batch.add_column(sa.Column('missed', sa.String(16), nullable=True))
+    op.create_index('ix_messages_missed', 'messages', ['missed', 'created_at'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_messages_missed', 'messages')
+    with op.batch_alter_table('messages') as batch:
+        batch.drop_column('missed')
     with op.batch_alter_table('users') as batch:
         batch.drop_column('languages')
     op.drop_table('content_images')
