@@ -85,14 +85,22 @@ def enable(email):
 @users_cli.command("set-role")
 @click.argument("email")
 @click.argument("role", type=click.Choice(users.ROLES))
-def set_role(email, role):
-    """Change an account's role."""
+@click.option("--languages", default=None, help="A translator's languages, comma separated (ar,ckb,kmr,kmr_latn,en).")
+def set_role(email, role, languages):
+    """Change an account's role (a translator edits only --languages)."""
+    from handlers.i18n import LANGUAGES
+    wanted = [code.strip() for code in (languages or "").split(",") if code.strip()]
+    if any(code not in LANGUAGES for code in wanted):
+        raise click.ClickException(f"languages are among {', '.join(LANGUAGES)}")
+
     def change(session, user):
         if users.leaves_no_admin(session, user, role=role):
             raise users.UserError(N_("That would leave no active admin: make another admin first."))
         users.set_role(user, role)
+        if languages is not None:
+            user.languages = ",".join(wanted)
     _change(email, change, "user_set_role")
-    click.echo(f"{email} is now {role}")
+    click.echo(f"{email} is now {role}" + (f" ({', '.join(wanted) or 'no language'})" if languages is not None else ""))
 
 
 @users_cli.command("reset-password")

@@ -203,3 +203,16 @@ def test_gunicorn_workers_and_the_queue_worker_answer_from_a_new_publish_within_
     late = [a for a, t in asked.items() if t > 5 and NEW not in json.dumps(
         [s for s in fake.sent() if str(s["params"].get("To") or s["params"].get("chat_id")) == a], ensure_ascii=False)]
     assert late == []                 # and every question asked after that got the new sentence
+
+
+def test_a_translators_languages_are_set_from_the_command_line(app, runtime):
+    from bot import users
+    from bot.models import User
+    with runtime.transaction() as session:
+        users.create(session, "tr@example.org", "Tr", "long-password-1", "officer")
+    result = cli(app, "users", "set-role", "tr@example.org", "translator", "--languages", "ckb,kmr")
+    assert result.exit_code == 0 and "(ckb, kmr)" in result.output, result.output
+    assert cli(app, "users", "set-role", "tr@example.org", "translator", "--languages", "xx").exit_code != 0
+    with runtime.transaction() as session:
+        user = session.scalars(select(User).where(User.email == "tr@example.org")).one()
+        assert users.content_languages(user) == ("ckb", "kmr") and not users.can(user, "see_cases")
