@@ -15,6 +15,7 @@ from .i18n import LANGUAGES
 from .referrals import expand
 from .facts import problems as fact_problems
 from .glossary import problems as glossary_problems
+from .referrals import area_problems
 from .referrals import problems as referral_problems
 from .sms import fold_latin, is_gsm7, segments
 from .text import tokens
@@ -271,6 +272,7 @@ def _load(files: dict[str, str], images: dict[str, bytes]) -> Content:
     )
     problems.extend(_check_texts(content))
     problems.extend(referral_problems(emergency, content.referrals, raw_fields))
+    problems.extend(area_problems(content.referrals, content.areas))
     problems.extend(fact_problems(_read(files, "facts.yaml").get("facts") or [], items))
     problems.extend(_check_sensitive_examples(content))
     problems.extend(glossary_problems(_read(files, "glossary.yaml"), _glossary_texts(content)))
@@ -374,9 +376,13 @@ def _marker_collisions(markers: dict[str, set[str]], vocabulary: dict[str, set[s
 
 
 def _glossary_texts(content: Content) -> list[tuple[str, str, str]]:
-    """(where, language, text) for the topic texts and each language's interface catalog."""
+    """(where, language, text) for the topic texts, the referral and emergency entries, and each
+    language's interface catalog."""
     texts = [(where, lang, str(text)) for where, by_lang in _all_texts(content)
              for lang, text in (by_lang or {}).items() if text]
+    entries = list(content.referrals) + list(content.emergency.get("numbers") or [])
+    texts += [(f"referrals.yaml {entry.get('id')} {name}", lang, str(text)) for entry in entries
+              for name in ("name", "hours") for lang, text in (entry.get(name) or {}).items() if text]
     from .i18n import catalog_strings    # here: i18n is not needed to load content otherwise
     texts += [(f"locales/{lang} {msgid[:40]!r}", lang, text) for lang in LANGUAGES
               for msgid, text in catalog_strings(lang)]

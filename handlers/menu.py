@@ -148,6 +148,8 @@ def referral_lines(ctx: Conversation, use: str) -> list[str]:
     for contact in ctx.content.referrals:
         if use not in (contact.get("use") or []) or not referrals.shown(contact):
             continue
+        if not referrals.serves(contact, ctx.state.area, ctx.content.areas):
+            continue
         phone = str(contact.get("phone") or "")
         name = ctx.pick(contact.get("name") or {})
         hours = ctx.pick(contact.get("hours") or {}) if contact.get("hours") else ""

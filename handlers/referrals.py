@@ -43,6 +43,23 @@ def shown(entry: dict) -> bool:
     return not phone or (not is_placeholder(phone) and _verified(entry))
 
 
+def serves(contact: dict, area: str | None, governorates: list[dict]) -> bool:
+    """A contact with `areas` (governorate or camp ids of areas.yaml) is for people there; one without, for all."""
+    places = contact.get("areas") or []
+    if not places:
+        return True
+    if area is None:
+        return False
+    governorate = next((g.get("id") for g in governorates for a in g.get("areas") or [] if a.get("id") == area), None)
+    return area in places or governorate in places
+
+
+def area_problems(contacts: list[dict], governorates: list[dict]) -> list[str]:
+    known = {g.get("id") for g in governorates} | {a.get("id") for g in governorates for a in g.get("areas") or []}
+    return [f"referrals.yaml {c.get('id')}: area {place!r} is not in areas.yaml"
+            for c in contacts for place in c.get("areas") or [] if place not in known]
+
+
 def emergency_numbers(emergency: dict) -> list[dict]:
     return [n for n in emergency.get("numbers") or [] if shown(n)]
 
