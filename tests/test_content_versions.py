@@ -18,8 +18,8 @@ from handlers.content import CONTENT_DIR, read_dir
 from .conftest import edit_yaml
 from .test_intake import ROOT, _free_port, _telegram, _twilio, _wait_for, production  # noqa: F401 (fixture)
 
-OLD = "ئێستا بڕۆ بۆ بنکەی تەندروستی"
-NEW = "ئێستا بڕۆ بۆ نزیکترین بنکەی تەندروستی"
+OLD = "چاوی قووڵبوو"
+NEW = "چاوی چاڵبوو"          # a translator's word for sunken eyes: the SMS stays within two parts
 
 
 def ors(bodies: list[str]) -> str:
