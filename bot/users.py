@@ -57,6 +57,7 @@ def can(user: User | None, what: str) -> bool:
         "edit_content": ("admin", "editor", "officer", "translator"),   # a translator: own languages only
         "publish_content": ("admin", "editor"),
         "see_unanswered": ("admin", "editor", "officer"),
+        "edit_contacts": ("admin", "editor", "officer"),     # referral and emergency numbers: not translators
     }
     return user.role in rules.get(what, ())
 
