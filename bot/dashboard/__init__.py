@@ -118,3 +118,4 @@ def template_helpers():
 from . import accounts, auth, broadcasts, cases, contacts, reports  # noqa: E402,F401  (routes register on the blueprint)
 from . import unanswered  # noqa: E402,F401,I001  (the unanswered questions page)
 from . import content_contacts  # noqa: E402,F401,I001  (referral contacts and emergency numbers)
+from . import content_files  # noqa: E402,F401,I001  (translators' files)
