@@ -115,7 +115,7 @@ def template_helpers():
             "current_user": getattr(g, "user", None), "flashes": labels.FLASHES}
 
 
-from . import accounts, auth, broadcasts, cases, contacts, reports  # noqa: E402,F401  (routes register on the blueprint)
+from . import accounts, auth, broadcasts, cases, contacts, content, content_items, content_release, reports  # noqa: E402,F401  (routes register on the blueprint)
 from . import unanswered  # noqa: E402,F401,I001  (the unanswered questions page)
 from . import content_contacts  # noqa: E402,F401,I001  (referral contacts and emergency numbers)
 from . import content_files  # noqa: E402,F401,I001  (translators' files)

@@ -1,4 +1,5 @@
-"""Staff accounts for admins: who has access, with which role; add, disable, change role, reset password.
+"""Staff accounts for admins: who has access, with which role; add, disable, change role, reset password,
+and the languages a translator edits and reviews (users.languages).
 
 The same rules as `flask --app bot users ...` (bot.users); every change is in the audit log.
 An admin cannot disable or demote their own account (so there is always one admin left).
@@ -8,11 +9,22 @@ import secrets
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from handlers.i18n import Translator
+from handlers.i18n import LANGUAGES, NATIVE_NAMES, Translator
 
 from .. import users
 from ..models import AuditEvent, User
 from . import blueprint, require, runtime
+
+
+def _languages(form) -> str:
+    """The ticked languages, in their usual order, as users.languages keeps them ("ckb,kmr")."""
+    ticked = set(form.getlist("languages"))
+    return ",".join(lang for lang in LANGUAGES if lang in ticked)
+
+
+def _page(rows, temporary=None):
+    return render_template("dashboard/users.html", rows=rows, roles=users.ROLES, temporary=temporary,
+                           languages=[(code, NATIVE_NAMES[code]) for code in LANGUAGES])
 
 
 def _audit(db, action: str, user: User, detail: str = "") -> None:
@@ -24,7 +36,7 @@ def accounts():
     require("manage_users")
     with runtime().transaction() as db:
         rows = db.execute(select(User).order_by(User.active.desc(), User.email)).scalars().all()
-    return render_template("dashboard/users.html", rows=rows, roles=users.ROLES, temporary=None)
+    return _page(rows)
 
 
 @blueprint.post("/users")
@@ -35,13 +47,14 @@ def create_account():
         with runtime().transaction() as db:
             user = users.create(db, request.form.get("email", ""), request.form.get("name", ""), temporary,
                                 request.form.get("role", "viewer"))
-            _audit(db, "user_create", user, user.role)
+            if user.role == "translator":
+                user.languages = _languages(request.form)
+            _audit(db, "user_create", user, f"{user.role} {user.languages or ''}".strip())
             rows = db.execute(select(User).order_by(User.active.desc(), User.email)).scalars().all()
     except users.UserError as exc:
         flash(exc.translated(Translator(g.ui_lang)))
         return redirect(url_for("dashboard.accounts"))
-    return render_template("dashboard/users.html", rows=rows, roles=users.ROLES,
-                           temporary=(user.email, temporary))
+    return _page(rows, temporary=(user.email, temporary))
 
 
 @blueprint.post("/users/<int:user_id>/<action>")
@@ -60,7 +73,9 @@ def change_account(user_id, action):
             user.active = True
         elif action == "role" and request.form.get("role") in users.ROLES:
             users.set_role(user, request.form["role"])
+        elif action == "languages":
+            user.languages = _languages(request.form)
         else:
             abort(400)
-        _audit(db, f"user_{action}", user, user.role if action == "role" else "")
+        _audit(db, f"user_{action}", user, {"role": user.role, "languages": user.languages}.get(action, ""))
     return redirect(url_for("dashboard.accounts"))

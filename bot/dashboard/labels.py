@@ -7,7 +7,9 @@ from handlers.i18n import N_
 
 STATUSES = (N_("new"), N_("acknowledged"), N_("referred"), N_("in progress"), N_("resolved"), N_("closed"))
 KINDS = (N_("complaint"), N_("question"), N_("help request"), N_("suggestion"), N_("thanks"))
-ROLES = (N_("admin"), N_("officer"), N_("focal point"), N_("viewer"))
+ROLES = (N_("admin"), N_("officer"), N_("focal point"), N_("viewer"), N_("editor"), N_("translator"))
+REVIEW_STATES = (N_("draft"), N_("needs update"), N_("reviewed"))
+VERSION_STATES = (N_("published"), N_("archived"), N_("discarded"))
 CHANNELS = (N_("telegram"), N_("sms"), N_("whatsapp"))
 BROADCAST_STATUSES = (N_("draft"), N_("approved"), N_("scheduled"), N_("sending"), N_("paused"), N_("done"),
                       N_("cancelled"))
@@ -20,6 +22,7 @@ FLASHES = {
     "reason_needed": N_("Say why you need the full number."),
     "erased": N_("The person's data was erased."),
     "not_yourself": N_("You cannot disable or change your own account here."),
+    "picture_too_big": N_("The picture is over 5 MB."),
 }
 
 PEOPLE = (N_("the person"), N_("{name} (command line)"))
@@ -34,5 +37,14 @@ AUDIT_ACTIONS = {
     "broadcast_cancel": N_("cancelled a broadcast"), "answer_case": N_("answered"),
     "retention_purge": N_("deleted old texts (retention)"), "user_create": N_("created an account"),
     "user_disable": N_("disabled an account"), "user_enable": N_("enabled an account"),
-    "user_role": N_("changed a role"),
+    "user_role": N_("changed a role"), "user_languages": N_("set a translator's languages"),
+    "content_seed": N_("loaded the first content"), "content_draft": N_("started a content draft"),
+    "content_import": N_("imported content files"), "content_edit": N_("edited an item"),
+    "content_review": N_("marked an item reviewed"), "content_new_item": N_("added an item"),
+    "content_move": N_("moved an item"), "content_retire": N_("retired an item"),
+    "content_step": N_("changed an item's steps"), "content_picture": N_("uploaded a picture"),
+    "content_publish": N_("published content"), "content_restore": N_("restored a content version"),
+    "content_discard": N_("discarded the content draft"), "content_keyword": N_("added a keyword"),
+    "content_contact": N_("changed a referral contact"), "content_translations": N_("imported a translation file"),
+    "content_file_export": N_("downloaded a translation file"),
 }
