@@ -20,6 +20,8 @@ from .fakes import FakeProviders
 
 PAYLOADS = Path(__file__).parent / "payloads"
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Redis databases the production-shape tests empty: REDIS_DB, +1, +2 (another run on this machine: TEST_REDIS_DB)
+REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
 DATA_KEY = "dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LXRlc3Q="
 SECRET = "s3cret-telegram"
 TWILIO_TOKEN = "twilio-auth-token-for-tests"

@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from bot import create_app
 from bot.models import Case, Contact, Message, Outbound
 
-from .conftest import PUBLIC_URL, SECRET, TWILIO_TOKEN, Telegram, Twilio, payload
+from .conftest import PUBLIC_URL, REDIS_DB, SECRET, TWILIO_TOKEN, Telegram, Twilio, payload
 from .test_queue import _queue_backends
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,8 +229,8 @@ def production(request, environ, tmp_path):
                 "PYTHONPATH": str(ROOT), "EMBEDDED_WORKER": "0"})
     if request.param == "redis":
         import redis
-        redis.Redis.from_url("redis://127.0.0.1:6379/14").flushdb()
-        env["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 1}").flushdb()
+        env["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB + 1}"
     port = _free_port()
     production = Production(port, env, tmp_path)
     production.processes["web"] = subprocess.Popen(

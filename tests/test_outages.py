@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from bot import intake
 from bot.models import DeadLetter, Message
 
+from .conftest import REDIS_DB
 from .test_intake import ROOT, Production, _free_port, _post, _telegram, _twilio, _wait_for
 
 
@@ -123,8 +124,8 @@ def _environment(environ, tmp_path, mode: str):
         env["DATABASE_URL"] = url.replace(f"@{host}:{port}/", f"@127.0.0.1:{proxy.port}/")
         import redis
         try:
-            redis.Redis.from_url("redis://127.0.0.1:6379/13").flushdb()
-            env["REDIS_URL"] = "redis://127.0.0.1:6379/13"     # PostgreSQL + Redis: the production shape
+            redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 0}").flushdb()
+            env["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB + 0}"     # PostgreSQL + Redis: the production shape
         except redis.ConnectionError:
             if os.environ.get("CI") == "true":
                 pytest.fail("Redis is required in CI and is not reachable at 127.0.0.1:6379")

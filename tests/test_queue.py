@@ -144,7 +144,7 @@ def _queue_backends():
     backends = ["sqlite"]
     try:
         import redis
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").ping()
+        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 2}").ping()
         backends.append("redis")
     except Exception:
         if os.environ.get("CI") == "true":
@@ -161,8 +161,8 @@ def worker_env(request, environ, tmp_path):
     env.update({"INSTANCE_PATH": str(tmp_path / "worker-instance"), "HUEY_IMMEDIATE": "0", "PYTHONPATH": str(ROOT)})
     if request.param == "redis":
         import redis
-        redis.Redis.from_url("redis://127.0.0.1:6379/15").flushdb()
-        env["REDIS_URL"] = "redis://127.0.0.1:6379/15"
+        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 2}").flushdb()
+        env["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB + 2}"
     return env
 
 
