@@ -15,6 +15,7 @@ from bot import cases, outbound
 from bot.models import Case, Contact, Outbound
 from handlers.types import Reply
 
+from .conftest import REDIS_DB
 from .fakes import TELEGRAM_429, TELEGRAM_BLOCKED, twilio_error
 
 ROOT = Path(__file__).resolve().parent.parent
