@@ -216,3 +216,19 @@ def test_a_translators_languages_are_set_from_the_command_line(app, runtime):
     with runtime.transaction() as session:
         user = session.scalars(select(User).where(User.email == "tr@example.org")).one()
         assert users.content_languages(user) == ("ckb", "kmr") and not users.can(user, "see_cases")
+
+
+def test_processes_starting_together_on_an_empty_database_seed_one_version(environ, tmp_path, database_url):
+    """gunicorn's workers and the queue worker start at once on a new deployment."""
+    code = ("import sys; from bot import create_app; "
+            "create_app({'INSTANCE_PATH': sys.argv[1], 'TESTING': True}).extensions['bot'].dispose()")
+    env = {**os.environ, **environ, "PYTHONPATH": str(ROOT)}
+    starts = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "instance")], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(4)]
+    for process in starts:
+        assert process.wait(timeout=120) == 0, process.stderr.read().decode()[-2000:]
+    from sqlalchemy import create_engine
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ContentVersion)).scalar() == 1
+    engine.dispose()
