@@ -11,7 +11,7 @@ import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
-from handlers.i18n import LANGUAGES
+from handlers.i18n import LANGUAGES, N_
 
 from . import content_yaml
 
@@ -48,7 +48,7 @@ def plain(value):
 def dump(data: CommentedMap) -> str:
     text = content_yaml.dump(data)
     if yaml.load(text, Loader=_LOADER) != plain(data):
-        raise EditError("The change could not be written as YAML that reads back the same.")
+        raise EditError(N_("The change could not be written as YAML that reads back the same."))
     return text
 
 
@@ -116,7 +116,7 @@ def open_item(files: dict[str, str], item_id: str) -> tuple[str, CommentedMap, i
     """(topic file, its data for a round trip, the item's position) or EditError."""
     where = find(files).get(item_id)
     if where is None:
-        raise EditError("There is no item {item} in the draft.", item=item_id)
+        raise EditError(N_("There is no item {item} in the draft."), item=item_id)
     name, _ = where
     data = load(files[name])
     index = next(n for n, item in enumerate(data["items"]) if str(item.get("id")) == item_id)
@@ -158,13 +158,13 @@ def new_item(files: dict[str, str], topic_id: str, item_id: str) -> tuple[str, s
     `content check` lists until someone writes them, so it cannot be published half done."""
     item_id = (item_id or "").strip()
     if len(item_id) > ITEM_ID_MAX or not ITEM_ID.fullmatch(item_id):
-        raise EditError("An item id is lowercase letters, digits and dashes (at most {count}): cholera, "
-                        "kit-assembly.", count=ITEM_ID_MAX)
+        raise EditError(N_("An item id is lowercase letters, digits and dashes (at most {count}): cholera, "
+                           "kit-assembly."), count=ITEM_ID_MAX)
     if item_id in find(files):
-        raise EditError("There is already an item {item}.", item=item_id)
+        raise EditError(N_("There is already an item {item}."), item=item_id)
     name = topic_file(files, topic_id)
     if name is None:
-        raise EditError("There is no topic {topic}.", topic=topic_id)
+        raise EditError(N_("There is no topic {topic}."), topic=topic_id)
     data = load(files[name])
     item = CommentedMap([("id", item_id), ("title", empty_texts()), ("sms", empty_texts()),
                          ("text", empty_texts()),
@@ -205,7 +205,7 @@ def add_step(item: CommentedMap) -> None:
 def remove_step(item: CommentedMap, n: int) -> None:
     steps = item.get("steps") or []
     if not 0 <= n < len(steps):
-        raise EditError("There is no step {step}.", step=n + 1)
+        raise EditError(N_("There is no step {step}."), step=n + 1)
     del steps[n]
     if not steps:
         del item["steps"]

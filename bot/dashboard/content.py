@@ -38,8 +38,9 @@ def edits_everything() -> bool:
     return set(own_languages()) == set(LANGUAGES)
 
 
-def t() -> Translator:
-    return Translator(g.ui_lang)
+def t(message: str, **values) -> str:
+    """A message in the reader's interface language (pybabel extracts t("...") calls)."""
+    return Translator(g.ui_lang)(message, **values)
 
 
 @blueprint.before_request

@@ -60,7 +60,7 @@ def _stale_page(item_id: str, changes: dict):
         context = editor_context(db, item_id)
     unsaved = [(" ".join(str(part) for part in key[:-1]) if key[0] != "sources" else "sources",
                 key[-1] if key[0] != "sources" else "", value) for key, value in changes.items()]
-    error = t()("The draft changed since you opened this page (someone else saved, published or discarded it). "
+    error = t("The draft changed since you opened this page (someone else saved, published or discarded it). "
                 "Nothing was saved. What you typed is below: copy it, then make your change again.")
     return render_template("dashboard/content_item.html", unsaved=unsaved, error=error, **context), 409
 
@@ -91,7 +91,7 @@ def content_save(item_id):
             reviews = content_review.read(files)
             updated = content_review.after_save(reviews, item_id, before, after, actor(), reviewed=reviewed)
             if not changed and updated == reviews:
-                flash(t()("Nothing changed."))
+                flash(t("Nothing changed."))
                 return _back(item_id)
             if changed:
                 files[name] = content_edit.dump(data)
@@ -103,9 +103,9 @@ def content_save(item_id):
     except versions.Stale:
         return _stale_page(item_id, changes)
     except content_edit.EditError as exc:
-        flash(t()(exc.message, **exc.values))
+        flash(t(exc.message, **exc.values))
         return _back(item_id)
-    flash(t()("Saved in the draft. People get it once it is published."))
+    flash(t("Saved in the draft. People get it once it is published."))
     return _back(item_id)
 
 
@@ -129,9 +129,9 @@ def content_mark_reviewed(item_id):
             versions.save_draft(db, draft, files, actor(), revision=draft.revision)
             versions.audit(db, actor(), "content_review", f"item:{item_id}", ", ".join(languages))
     except versions.Stale:
-        flash(t()("The draft changed since you opened this page. Look again, then mark it reviewed."))
+        flash(t("The draft changed since you opened this page. Look again, then mark it reviewed."))
         return _back(item_id)
-    flash(t()("Marked reviewed."))
+    flash(t("Marked reviewed."))
     return _back(item_id)
 
 
@@ -160,10 +160,10 @@ def _whole_file_change(change, item_id: str, action: str, detail: str = ""):
             versions.save_draft(db, draft, files, actor(), revision=draft.revision)
             versions.audit(db, actor(), action, f"item:{item_id}", detail)
     except versions.Stale:
-        flash(t()("The draft changed since you opened this page. Look again, then make your change again."))
+        flash(t("The draft changed since you opened this page. Look again, then make your change again."))
         return False
     except content_edit.EditError as exc:
-        flash(t()(exc.message, **exc.values))
+        flash(t(exc.message, **exc.values))
         return False
     return True
 
@@ -175,7 +175,7 @@ def content_new_item():
     done = _whole_file_change(lambda files: content_edit.new_item(files, topic_id, item_id), item_id,
                               "content_new_item", f"topic {topic_id}")
     if done:
-        flash(t()("New item {item} added to the draft: write it in every language.", item=item_id))
+        flash(t("New item {item} added to the draft: write it in every language.", item=item_id))
         return _back(item_id)
     return redirect(url_for("dashboard.content_topic", topic_id=topic_id) if topic_id
                     else url_for("dashboard.content_index"))
@@ -201,7 +201,7 @@ def content_retire(item_id):
         abort(400)
     topic_id = request.form.get("topic", "")
     if _whole_file_change(lambda files: content_edit.retire(files, item_id), item_id, "content_retire"):
-        flash(t()("{item} is removed from the draft. Publishing makes it gone for people; restoring an "
+        flash(t("{item} is removed from the draft. Publishing makes it gone for people; restoring an "
                   "earlier version brings it back.", item=item_id))
     return redirect(url_for("dashboard.content_topic", topic_id=topic_id) if topic_id
                     else url_for("dashboard.content_index"))
@@ -263,7 +263,7 @@ def content_picture_upload(item_id, n):
     try:
         picture, suffix = content_pictures.clean(upload.read(content_pictures.MAX_BYTES + 1) if upload else b"")
     except content_pictures.PictureRefused as refused:
-        flash(t()(refused.message, **refused.values))
+        flash(t(refused.message, **refused.values))
         return _back(item_id), 303
     image = ""
     try:
@@ -284,7 +284,7 @@ def content_picture_upload(item_id, n):
             versions.save_draft(db, draft, files, actor(), images={image: picture}, revision=draft.revision)
             versions.audit(db, actor(), "content_picture", f"item:{item_id}", f"step {n}: {image}")
     except versions.Stale:
-        flash(t()("The draft changed since you opened this page. Look again, then upload the picture again."))
+        flash(t("The draft changed since you opened this page. Look again, then upload the picture again."))
         return _back(item_id), 303
-    flash(t()("Picture saved for step {step} (re-encoded, without its metadata).", step=n))
+    flash(t("Picture saved for step {step} (re-encoded, without its metadata).", step=n))
     return _back(item_id), 303

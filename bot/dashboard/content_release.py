@@ -67,13 +67,13 @@ def content_publish():
     except versions.Refused as refused:
         return _publish_page(refused.problems, 409, refused=True)
     except versions.Stale:
-        flash(t()("The draft changed since you looked at it: look at the changes again before publishing."))
+        flash(t("The draft changed since you looked at it: look at the changes again before publishing."))
         return redirect(url_for("dashboard.content_publish_page"))
     except LookupError:
-        flash(t()("There is no draft to publish."))
+        flash(t("There is no draft to publish."))
         return redirect(url_for("dashboard.content_publish_page"))
     rt.content.reload()
-    flash(t()("Version {version} is published. Every process answers from it within {seconds} seconds.",
+    flash(t("Version {version} is published. Every process answers from it within {seconds} seconds.",
               version=version_id, seconds=f"{rt.content.check_every:g}"))
     return redirect(url_for("dashboard.content_versions_page"))
 
@@ -118,11 +118,11 @@ def content_restore(version_id):
             copy = versions.restore(db, version_id, actor())
             new_id = copy.id
     except versions.Refused as refused:
-        flash(t()("Version {version} cannot be published again: {reasons}", version=version_id,
+        flash(t("Version {version} cannot be published again: {reasons}", version=version_id,
                   reasons="; ".join(refused.problems[:5])))
         return redirect(url_for("dashboard.content_versions_page"))
     rt.content.reload()
-    flash(t()("Version {old} is published again as version {version}. Every process answers from it within "
+    flash(t("Version {old} is published again as version {version}. Every process answers from it within "
               "{seconds} seconds.", old=version_id, version=new_id, seconds=f"{rt.content.check_every:g}"))
     return redirect(url_for("dashboard.content_versions_page"))
 
@@ -137,9 +137,9 @@ def content_discard():
     with runtime().transaction() as db:
         draft = versions.draft(db)
         if draft is None or (draft.id, draft.revision) != (draft_id, revision):
-            flash(t()("The draft changed since you looked at it: look at the changes again before discarding."))
+            flash(t("The draft changed since you looked at it: look at the changes again before discarding."))
             return redirect(url_for("dashboard.content_publish_page"))
         draft.state = versions.DISCARDED
         versions.audit(db, actor(), "content_discard", f"version:{draft.id}", "discarded in the dashboard")
-    flash(t()("The draft is discarded. The published version is unchanged."))
+    flash(t("The draft is discarded. The published version is unchanged."))
     return redirect(url_for("dashboard.content_index"))
