@@ -258,6 +258,8 @@ def test_a_save_or_publish_from_a_stale_page_is_refused_and_keeps_what_was_typed
     assert stale.status_code == 409
     page = stale.get_data(as_text=True)
     assert "The draft changed since you opened this page" in page and mine in page   # nothing lost silently
+    unsaved = re.search(r'<section class="card unsaved">(.*?)</section>', page, re.S).group(1)
+    assert unsaved.count("<textarea") == 1                                   # what differs, not the whole form
     assert NEW in draft_item(runtime)["sms"]["ckb"]                                      # the first save stands
     publish_page = first.get("/dashboard/content/publish").get_data(as_text=True)
     draft = re.search(r'name="draft" value="(\d+)"', publish_page).group(1)

@@ -54,14 +54,29 @@ def posted_changes(form) -> tuple[dict, list[str]]:
     return changes, list(dict.fromkeys(reviewed))
 
 
+def _current(item: dict, key: tuple) -> str:
+    """What the draft holds now for one posted field, as the form shows it."""
+    try:
+        if key[0] == "sources":
+            return "\n".join(str(s) for s in item.get("sources") or [])
+        if key[0] == "steps":
+            return str(((item.get("steps") or [])[key[1]].get(key[2]) or {}).get(key[3]) or "")
+        value = (item.get(key[0]) or {}).get(key[1])
+        return "\n".join(str(w) for w in value or []) if key[0] == "keywords" else str(value or "")
+    except (IndexError, AttributeError):
+        return ""
+
+
 def _stale_page(item_id: str, changes: dict):
-    """The draft moved on: the page again from the current draft, with what this person typed beside it."""
+    """The draft moved on: the page again from the current draft, with what this person typed where it
+    differs from the draft now (their change, or someone else's they would have overwritten)."""
     with runtime().transaction() as db:
         context = editor_context(db, item_id)
     unsaved = [(" ".join(str(part) for part in key[:-1]) if key[0] != "sources" else "sources",
-                key[-1] if key[0] != "sources" else "", value) for key, value in changes.items()]
+                key[-1] if key[0] != "sources" else "", value) for key, value in changes.items()
+               if content_edit.clean(value) != content_edit.clean(_current(context["item"], key))]
     error = t("The draft changed since you opened this page (someone else saved, published or discarded it). "
-                "Nothing was saved. What you typed is below: copy it, then make your change again.")
+              "Nothing was saved. What you typed is below: copy it, then make your change again.")
     return render_template("dashboard/content_item.html", unsaved=unsaved, error=error, **context), 409
 
 
