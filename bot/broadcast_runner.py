@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy import create_engine, func, select, update
 
+from . import channels as registry
 from . import db as db_module
 from .broadcasts import audience_filter, rates, rendered, text_language, texts_of
 from .models import Broadcast, BroadcastLease, Contact, Outbound, utcnow
@@ -226,12 +227,12 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
         broadcast = session.get(Broadcast, broadcast_id)
         session.expunge(broadcast)      # its texts, read once (they cannot change once it is approved)
 
-    def warm(pacer):
+    def warm(pacer, channel):
         def init():
             outbound.set_gate(lambda: pacer.acquire(stop), pacer.release)
-            if runtime.config.get("TELEGRAM_BOT_TOKEN"):   # build the client now, not after the first slot
-                from .channels import telegram
-                telegram.warm_up(runtime.config)
+            found = registry.find(channel)
+            if found is not None:                  # build the client now, not after the first slot
+                found.warm_up(runtime.config)
         return init
 
     def senders(channel: str) -> int:
@@ -241,7 +242,7 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
         """Feed this channel's senders, oldest first, never more than they can hold."""
         pacer = Pacer(speeds[channel])
         size = senders(channel)
-        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"send-{channel}", initializer=warm(pacer))
+        pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=f"send-{channel}", initializer=warm(pacer, channel))
         inflight: set[int] = set()
         lock = threading.Lock()
 

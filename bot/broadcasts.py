@@ -11,12 +11,13 @@ from sqlalchemy import and_, case, func, or_, select, update
 from handlers.i18n import LANGUAGES, N_, Refusal, Translator
 from handlers.sms import segments
 
+from . import channels as registry
 from .cases import as_aware
 from .models import AuditEvent, Broadcast, Contact, Message, Outbound, utcnow
 
-CHANNELS = ("telegram", "sms", "whatsapp")
+CHANNELS = registry.names()   # every channel with an adapter (bot/channels/)
 MAX_TEXT = 1000               # about 7 SMS parts in Arabic script; announcements should be far shorter
-WHATSAPP_WINDOW = timedelta(hours=24)
+WHATSAPP_WINDOW = timedelta(hours=24)   # the session window of the channels that have one (WhatsApp, Messenger)
 FOOTER = N_("Send STOP to stop announcements.")
 ACTIVE = ("scheduled", "sending", "paused")
 
@@ -51,9 +52,8 @@ def rendered(broadcast: Broadcast, text_lang: str) -> str:
 
 
 def rates(config: dict) -> dict[str, float]:
-    return {"telegram": float(config.get("TELEGRAM_RATE") or 25),
-            "sms": float(config.get("TWILIO_SMS_RATE") or 10),
-            "whatsapp": float(config.get("TWILIO_WHATSAPP_RATE") or 20)}
+    """Messages a second per channel, as each adapter declares its setting and default."""
+    return {name: adapter.rate(config) for name, adapter in registry.ADAPTERS.items()}
 
 
 def area_ids(content, wanted: list[str]) -> list[str]:
@@ -136,9 +136,10 @@ def audience(runtime, session, broadcast: Broadcast) -> dict:
                func.sum(case((or_(Contact.last_seen_at.is_(None), Contact.last_seen_at < window_start), 1), else_=0)))
         .where(audience_filter(broadcast, text_languages_only=False))
         .group_by(Contact.channel, Contact.language)).all()
-    template = bool(runtime.config.get("TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID"))
+    windowed = {name: adapter.window_args(runtime.config, "broadcast", "", None).args is not None
+                for name, adapter in registry.ADAPTERS.items() if adapter.limits.window}
     result = {"by_channel": {c: 0 for c in _list(broadcast.channels) or CHANNELS}, "by_language": {},
-              "total": 0, "skipped": 0, "whatsapp_outside_window": 0, "whatsapp_template": template}
+              "total": 0, "skipped": 0, "outside_window": {}}
     for channel, lang, count, stale in rows:
         text_lang = text_language(broadcast, lang)
         entry = result["by_language"].setdefault(lang or "?", {"count": 0, "text": text_lang})
@@ -148,8 +149,12 @@ def audience(runtime, session, broadcast: Broadcast) -> dict:
             continue
         result["total"] += count
         result["by_channel"][channel] = result["by_channel"].get(channel, 0) + count
-        if channel == "whatsapp":
-            result["whatsapp_outside_window"] += int(stale or 0)
+        if channel in windowed and stale:
+            entry = result["outside_window"].setdefault(channel, {"count": 0, "reachable": windowed[channel]})
+            entry["count"] += int(stale)
+    # what the dashboard has always shown for WhatsApp (its words are in the catalogs)
+    result["whatsapp_outside_window"] = result["outside_window"].get("whatsapp", {}).get("count", 0)
+    result["whatsapp_template"] = windowed.get("whatsapp", False)
     speeds = rates(runtime.config)
     result["seconds"] = max([n / speeds[c] for c, n in result["by_channel"].items() if n] or [0])
     # People on a channel with no provider settings would each end as "failed: channel_off": say so first.

@@ -14,7 +14,10 @@ from handlers.i18n import Translator
 
 from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, utcnow
 
-REACHABLE_CHANNELS = ("sms", "whatsapp", "telegram")     # not "web" (the /try page): nothing can reach it
+def reachable(channel: str) -> bool:
+    """A channel an adapter sends on; not "web" (the /try page): nothing can reach it."""
+    from .channels import find
+    return find(channel) is not None
 TRYOUT_CHANNEL = "web"      # the /try page: its cases are try-outs, kept apart and deleted after TRY_RETENTION_HOURS
 STATUSES = ("new", "acknowledged", "referred", "in_progress", "resolved", "closed")
 KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
@@ -158,7 +161,7 @@ def answer_case(runtime, session, case: Case, text: str, actor: str, status: str
     vault = runtime.vault
     contact = session.get(Contact, case.contact_id) if case.contact_id else None
     outbound = None
-    if contact is not None and not contact.opted_out and contact.channel in REACHABLE_CHANNELS:
+    if contact is not None and not contact.opted_out and reachable(contact.channel):
         t = Translator(contact.language or case.language or "ar")
         body = t("Answer about your message {code}:", code=t.digits(codes.display(case.code)))
         reply = Reply(text=f"{body}\n{text}", language=t.lang)

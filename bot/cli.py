@@ -7,11 +7,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from handlers.sms import segments
 from handlers.types import Incoming
 
-from . import db, inbound
-from .channels import plain, telegram, twilio
+from . import channels, db, inbound
+from .channels import plain
 
 
 def _runtime():
@@ -19,24 +18,15 @@ def _runtime():
 
 
 def render_for_terminal(channel: str, incoming: Incoming, replies) -> str:
-    """What the person would see on that channel, with the SMS cost shown."""
-    if channel == "sms":
-        return "\n".join(f"{body}\n  [SMS: {len(body)} characters, {segments(body)} segment(s)]"
-                         for body in plain.sms_messages(replies))
-    if channel == "whatsapp":
-        return "\n---\n".join(body + (f"\n  [picture: {image}]" if image else "")
-                              for body, image in twilio.bodies("whatsapp", replies))
-    if channel == "telegram":
-        body = telegram.webhook_response(incoming, replies, {}) or {}
-        keys = [row[0]["text"] for row in (body.get("reply_markup") or {}).get("keyboard", [])]
-        reply = telegram.merge(replies)
-        picture = f"[picture: {reply.image}]\n" if reply and reply.image else ""
-        return picture + (body.get("text") or "") + ("\n" + " | ".join(f"[{k}]" for k in keys) if keys else "")
+    """What the person would see on that channel (its adapter renders it), with the SMS cost shown."""
+    found = channels.find(channel)
+    if found is not None:
+        return found.preview(incoming, replies, {})
     return "\n---\n".join(plain.as_text(r) for r in replies)
 
 
 @click.command("chat")
-@click.option("--channel", type=click.Choice(["sms", "whatsapp", "telegram", "web"]), default="web",
+@click.option("--channel", type=click.Choice([*channels.names(), "web"]), default="web",
               show_default=True, help="Show replies as this channel renders them.")
 @click.option("--as", "address", default=None, help="Who you are (default: terminal:<your user name>).")
 @with_appcontext
@@ -81,3 +71,6 @@ def init_app(app) -> None:
     app.cli.add_command(cli_feedback.queue_cli)
     app.cli.add_command(cli_users.users_cli)
     app.cli.add_command(cli_broadcast.broadcast_cli)
+    for adapter in channels.ADAPTERS.values():      # a channel's own commands (set-webhook ...)
+        if adapter.cli is not None and adapter.cli.name not in app.cli.commands:
+            app.cli.add_command(adapter.cli)

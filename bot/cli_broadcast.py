@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from handlers.i18n import LANGUAGES
 
-from . import broadcast_runner, broadcasts, users
+from . import broadcast_runner, broadcasts, channels, users
 from .models import Broadcast
 
 BROADCAST_ID = click.IntRange(1, 2 ** 63 - 1)   # a number the database can hold
@@ -75,9 +75,11 @@ def _describe(runtime, session, broadcast: Broadcast) -> None:
         click.echo(f"  {lang}: {entry['count']} people get {gets}")
     if reach["skipped"]:
         click.echo(f"skipped for lack of a text in their language: {reach['skipped']}")
-    if reach["whatsapp_outside_window"]:
-        how = "the broadcast template" if reach["whatsapp_template"] else "nothing: not reachable on WhatsApp"
-        click.echo(f"WhatsApp contacts outside the 24-hour window: {reach['whatsapp_outside_window']} (they get {how})")
+    for channel, outside in reach["outside_window"].items():
+        label = channels.adapter(channel).label
+        how = "what the channel allows outside it (template, message tag)" if outside["reachable"] \
+            else f"nothing: not reachable on {label}"
+        click.echo(f"{label} contacts outside the 24-hour window: {outside['count']} (they get {how})")
     for channel, count in reach["channels_off"].items():
         click.echo(f"WARNING: {channel} is off (its provider settings are not set): {count} people there "
                    "would not receive it")

@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import text
 
-from . import db
+from . import channels, db
 from .channels import telegram
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
@@ -222,6 +222,8 @@ def run_checks(runtime, config) -> list[tuple[str, str, str]]:
     results += check_twilio_settings(config)
     if config.get("TELEGRAM_BOT_TOKEN"):
         results.append(("telegram_webhook", *check_telegram_webhook(config)))
+    for adapter in channels.ADAPTERS.values():    # each channel's own checks (settings, its webhook)
+        results += adapter.doctor(config)
     results.append(("content", *check_content(runtime)))
     results.append(("reviewed_only", *check_reviewed_only(runtime, config)))
     results.append(("referrals", *check_referrals(runtime)))

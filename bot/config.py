@@ -167,11 +167,6 @@ def load(instance_path: str, environ: dict | None = None) -> dict:
 
 
 def channels_enabled(config: dict) -> dict[str, bool]:
-    """Which providers are configured; a missing one is off, said once in the log."""
-    return {
-        "telegram": bool(config.get("TELEGRAM_BOT_TOKEN") and config.get("TELEGRAM_WEBHOOK_SECRET")),
-        "sms": bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
-                    and (config.get("TWILIO_SMS_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID"))),
-        "whatsapp": bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
-                         and config.get("TWILIO_WHATSAPP_FROM")),
-    }
+    """Which providers are configured (each adapter says, bot/channels/); a missing one is off."""
+    from .channels import enabled
+    return enabled(config)

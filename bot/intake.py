@@ -8,6 +8,15 @@ lands there) and hands it to the queue; the worker runs the same `inbound.receiv
 which dedupes on the provider's id and writes the turn's reply as an outbound row in the same
 transaction, then sends that row itself (outbound.send_now). A task that fails (database down) is retried: the
 provider's id makes a second run a duplicate, never a second answer.
+
+One person's messages are handled in the order they arrived, while different people are handled in
+parallel. As it queues a message, the webhook also puts it in the person's waiting room (queue.WaitingRoom:
+Redis or SqliteHuey's file, beside the queue; keyed by the address hash) with the next arrival number.
+The worker handles the person's waiting messages first arrived first, up to and including its own: a message
+that finds an earlier one of the same person still waiting (taken by another worker a moment before, or put
+back by a stopped worker) handles that one first. A message leaves the room only after its turn is committed,
+so the next one starts after it. Two workers on the same message wait for each other on the contact's row
+lock (PostgreSQL: the upsert's row lock; SQLite: the one writer) and the second finds it a duplicate.
 """
 import json
 import logging
@@ -18,8 +27,7 @@ from sqlalchemy import delete, select, update
 
 from handlers.types import Incoming, Media, Reply
 
-from . import db, inbound, observability, outbound
-from .channels import telegram, twilio
+from . import channels, db, inbound, observability, outbound
 from .channels.base import RETRY, SENT, merge
 from .models import DeadLetter
 
@@ -30,28 +38,42 @@ class QueueUnavailable(Exception):
     """The queue did not take the message: the webhook answers 503 and the provider delivers again."""
 
 
-def seal(runtime, incoming: Incoming) -> str:
+def seal(runtime, incoming: Incoming, person: str | None = None) -> str:
+    """person: the address hash whose waiting room holds the message too (accept)."""
     data = {"channel": incoming.channel, "address": incoming.address, "text": incoming.text,
             "provider_id": incoming.provider_id, "language_hint": incoming.language_hint,
             "supported": incoming.supported, "media": [[m.url, m.content_type] for m in incoming.media]}
+    if person:
+        data["person"] = person
     return runtime.vault.encrypt(json.dumps(data, ensure_ascii=False))
 
 
 def unseal(runtime, sealed: str) -> Incoming | None:
+    return _open(runtime, sealed)[0]
+
+
+def _open(runtime, sealed: str) -> tuple[Incoming | None, str | None]:
+    """The message and the waiting room it is in (None: sealed before there were rooms, or a replay)."""
     opened = runtime.vault.decrypt(sealed)
     if opened is None:      # sealed with another DATA_KEY: nothing to read, nothing to retry
-        return None
+        return None, None
     data = json.loads(opened)
     return Incoming(channel=data["channel"], address=data["address"], text=data["text"],
                     provider_id=data["provider_id"], language_hint=data["language_hint"],
-                    supported=data["supported"], media=[Media(url, kind) for url, kind in data["media"]])
+                    supported=data["supported"], media=[Media(url, kind) for url, kind in data["media"]]), \
+        data.get("person")
 
 
 def accept(runtime, incoming: Incoming) -> None:
-    """Hand the message to the queue; QueueUnavailable when it cannot take it."""
-    from .queue import receive_task
-    sealed = seal(runtime, incoming)
+    """Put the message in its sender's waiting room (its place in the arrival order) and hand it to the
+    queue; QueueUnavailable when either cannot take it. Where tasks run in the caller (HUEY_IMMEDIATE, tests)
+    the message is handled before the webhook answers: already in order, no room."""
+    from .queue import receive_task, waiting_room
+    person = None if not deferrable() else runtime.vault.address_hash(incoming.channel, incoming.address)
+    sealed = seal(runtime, incoming, person)
     try:
+        if person:
+            waiting_room().arrive(person, sealed)
         receive_task(sealed)
     except Exception as exc:    # redis ConnectionError, sqlite3.OperationalError: the queue's own errors
         log.error("queue unavailable for an inbound message: %s", type(exc).__name__)
@@ -90,7 +112,9 @@ def _until_done(runtime, sealed: str) -> str:
     while True:
         try:
             if faults >= FAULT_TRIES:
-                return _keep_dead_letter(runtime, sealed, fault)
+                done = _keep_dead_letter(runtime, sealed, fault)
+                _leave_room(runtime, sealed)    # the person's later messages no longer wait for this one
+                return done
             done = _process(runtime, sealed)
             if done == "unreadable":        # sealed with another DATA_KEY: kept for whoever holds that key
                 return _keep_dead_letter(runtime, sealed, LookupError("sealed with another DATA_KEY"), 1)
@@ -164,9 +188,97 @@ def replay_dead_letters(runtime, limit: int | None = None) -> dict:
 
 
 def _process(runtime, sealed: str) -> str:
-    incoming = unseal(runtime, sealed)
+    incoming, person = _open(runtime, sealed)
     if incoming is None:
         return "unreadable"
+    if person is None:
+        return _handle(runtime, incoming)
+    return _in_arrival_order(runtime, person, sealed, incoming)
+
+
+def _in_arrival_order(runtime, person: str, sealed: str, incoming: Incoming) -> str:
+    """Handle the person's waiting messages, first arrived first, up to and including this one.
+
+    Each leaves the room only once its turn is committed, so the next starts after it. An earlier message
+    that fails for a reason other than an outage is left to its own worker (which retries it, then keeps it
+    as a dead letter and takes it out of the room); an outage stops here and the whole walk is tried again.
+    If the room cannot be read (the queue's storage went away after this task was taken), the message is
+    handled on its own. A message no longer in the room was handled by a later one's worker: handling it
+    again finds it a duplicate (and one whose room was lost is still handled, never dropped)."""
+    from .queue import waiting_room
+    room, passed = waiting_room(), set()
+    while True:
+        try:
+            waiting = [s for s in room.waiting(person) if s not in passed]
+        except Exception as exc:
+            if db.unavailable(exc):
+                raise
+            log.warning("the waiting room cannot be read (%s): the message is handled without it",
+                        type(exc).__name__)
+            return _handle(runtime, incoming)
+        if sealed not in waiting:
+            return _handle(runtime, incoming)
+        first = waiting[0]
+        if first == sealed:
+            done = _handle(runtime, incoming)
+            _leave(room, person, sealed)
+            return done
+        try:
+            earlier, _ = _open(runtime, first)
+            if earlier is None:
+                raise LookupError("sealed with another DATA_KEY")
+            done = _handle(runtime, earlier)
+        except Exception as exc:
+            if db.unavailable(exc):
+                raise
+            log.warning("an earlier message of the same person failed here (%s): left to its own worker",
+                        type(exc).__name__)
+            passed.add(first)
+            continue
+        if done == "duplicate":
+            # Stored by another worker, which may still be sending its reply: this one's reply goes after.
+            _until_left(room, person, first)
+        _leave(room, person, first)
+
+
+ORDER_WAIT_SECONDS = 5.0     # at most this long for another worker to send an earlier message's reply
+
+
+def _until_left(room, person: str, sealed: str) -> bool:
+    """Wait until the worker that stored an earlier message has sent its reply and taken it out of the room.
+    Bounded: that worker may have died after storing it (the sweep then sends the reply)."""
+    deadline = time.monotonic() + ORDER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if sealed not in room.waiting(person):
+                return True
+        except Exception:
+            return False
+        time.sleep(0.02)
+    return False
+
+
+def _leave(room, person: str, sealed: str) -> None:
+    """Out of the room once handled. Should that fail, the next worker finds it handled (a duplicate)."""
+    try:
+        room.leave(person, sealed)
+    except Exception as exc:
+        log.warning("a handled message could not leave the waiting room (%s)", type(exc).__name__)
+
+
+def _leave_room(runtime, sealed: str) -> None:
+    """A message kept as a dead letter leaves its room, so the person's later ones no longer try it."""
+    try:
+        person = json.loads(runtime.vault.decrypt(sealed) or "{}").get("person")
+    except Exception:
+        return                          # not even JSON: never put in a room
+    if person:
+        from .queue import waiting_room
+        _leave(waiting_room(), person, sealed)
+
+
+def _handle(runtime, incoming: Incoming) -> str:
+    """One message: the dialogue, then its reply on its way."""
     outcome = inbound.receive(runtime, incoming, queue_replies=True)
     observability.record_turn(incoming.channel, outcome)
     if outcome.duplicate:
@@ -199,10 +311,7 @@ def send_erasure_notice(runtime, sealed: str) -> str:
         return "unreadable"
     data = json.loads(opened)
     channel, address, reply = data["channel"], data["address"], Reply.from_dict(data["reply"])
-    if channel == "telegram":
-        result = telegram.send(runtime.config, address, reply, runtime.content.get().images)
-    else:
-        result = twilio.send(runtime.config, channel, address, reply)
+    result = channels.adapter(channel).send(runtime.config, address, reply, runtime.content.get().images)
     observability.record_send(channel, result.outcome if not result.reason else f"{result.outcome}:{result.reason}")
     if result.outcome == RETRY:
         raise SendAgain(result.reason or "retry")

@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
+from . import channels
 from .channels import telegram
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,20 @@ def entry(ref) -> tuple[str, str]:
 
 def kind(ref: str) -> str:
     """Which provider keeps the attachment."""
-    return "telegram" if ref.startswith("telegram:file:") else "twilio"
+    if ref.startswith("telegram:file:"):
+        return "telegram"
+    channel, sep, _ = ref.partition(":url:")
+    return channel if sep and channels.find(channel) is not None else "twilio"
+
+
+def _public_ref(config: dict, ref: str):
+    """"<channel>:url:<https URL>": a file on the channel's own media hosts (its adapter names them),
+    fetched without any credentials; None when the reference is not of that kind."""
+    channel, sep, url = ref.partition(":url:")
+    found = channels.find(channel) if sep else None
+    if found is None:
+        return None
+    return _public(url, found.media_hosts(config))
 
 
 def fetch(config: dict, ref: str) -> tuple[bytes | None, str]:
@@ -50,6 +64,9 @@ def fetch(config: dict, ref: str) -> tuple[bytes | None, str]:
     try:
         if ref.startswith("telegram:file:"):
             return _telegram(config, ref.removeprefix("telegram:file:"))
+        public = _public_ref(config, ref)
+        if public is not None:
+            return public
         return _twilio(config, ref)
     except Refused as exc:     # never the whole reference: it may carry a token or someone's address
         log.warning("media fetch refused: %s", exc)
@@ -122,6 +139,37 @@ def _twilio(config: dict, url: str):
                                            timeout=_timeout(deadline))
             # the account's credentials for Twilio's own host only, never for where it sends us on to
             response = client.send(request, auth=credentials if hop == 0 else None, stream=True)
+            try:
+                if not response.is_redirect:
+                    response.raise_for_status()
+                    return _read(response, deadline), response.headers.get("Content-Type", "")
+                target = _redirect(response, allowed)
+            finally:
+                response.close()
+    raise Refused(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _public(url: str, hosts: tuple[str, ...]):
+    """A provider's public media URL (Messenger's and Viber's CDNs): https on one of `hosts` (a host, or a
+    ".suffix"; an "http://127.0.0.1:port" origin for a loopback fake), no credentials, limits as above."""
+    try:
+        target = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise Refused("not a URL") from exc
+    host = target.host or ""
+    origin = f"{target.scheme}://{host}" + (f":{target.port}" if target.port else "")
+    on_host = any((h.startswith(".") and host.endswith(h)) or h == host for h in hosts if "://" not in h) \
+        and target.scheme == "https"
+    if target.userinfo or not (on_host or origin in hosts):
+        raise Refused(f"media URL is not on the channel's media hosts (on {host or '?'})")
+    allowed = httpx.URL(origin)
+    deadline = time.monotonic() + TOTAL_SECONDS
+    with httpx.Client(follow_redirects=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            client.cookies.clear()
+            request = client.build_request("GET", target, headers={"Accept-Encoding": "identity"},
+                                           timeout=_timeout(deadline))
+            response = client.send(request, stream=True)
             try:
                 if not response.is_redirect:
                     response.raise_for_status()

@@ -1,16 +1,17 @@
-"""The provider-facing routes: Telegram updates, Twilio messages and Twilio delivery statuses.
+"""The provider-facing routes, one per adapter route (bot/channels/): messages, events, delivery statuses.
 
 Bad input gets a 4xx with a reason; forged requests 403; duplicates are answered
 as the first delivery was; a database outage is a 503 so the provider retries.
 """
 import logging
+from functools import partial
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 
-from . import db, inbound, intake, observability, outbound
-from .channels import telegram, twilio
-from .channels.base import BadRequest, Ignored
+from . import channels, db, inbound, intake, observability
+from .channels.base import Adapter, Answer, BadRequest, Ignored, StatusUpdate
+from .outbound import statuses
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__)
@@ -67,71 +68,59 @@ def _inline(incoming):
     return None
 
 
-@blueprint.post("/webhooks/telegram")
-def telegram_update():
+def _answer(answer: Answer) -> Response:
+    if isinstance(answer.body, dict):
+        response = jsonify(answer.body)
+    else:
+        response = Response(answer.body or "", mimetype=answer.mimetype)
+    response.status_code = answer.status
+    return response
+
+
+def _receive(adapter: Adapter):
+    """Every provider's messages and events: authenticated first (nothing is read, deduplicated or answered
+    before), parsed into channel-neutral events, each handled; the adapter words the response."""
     config = current_app.config
-    if not config.get("TELEGRAM_BOT_TOKEN"):
-        return _error(403, "Telegram is off here: TELEGRAM_BOT_TOKEN is not set")
-    if not telegram.check_secret(request.headers, config):
-        return _error(403, "wrong or missing X-Telegram-Bot-Api-Secret-Token")
-    if request.mimetype != "application/json":
-        return _error(415, "send the update as application/json")
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:                    # nested thousands deep: not JSON any Telegram sends
-        data = None
-    if data is None:
-        return _error(400, "the body is not valid JSON")
-    parsed = telegram.parse_body(data)
-    if isinstance(parsed, Ignored):
-        return jsonify(ok=True, ignored=parsed.reason)
-    g.channel = "telegram"
-    if _queued():
-        intake.accept(_runtime(), parsed)
-        return jsonify(ok=True)
-    outcome = _inline(parsed)
-    if outcome is None:
-        return jsonify(ok=True)
-    observability.record_turn("telegram", outcome)
-    body = telegram.webhook_response(parsed, outcome.replies, config)
-    return jsonify(body) if body else jsonify(ok=True)
+    adapter.authenticate(request, config)
+    events = adapter.parse(request, config)
+    answered = []
+    for event in events:
+        if isinstance(event, Ignored):
+            continue
+        if isinstance(event, StatusUpdate):
+            statuses.record(_runtime(), adapter.status_channels(), event)
+            continue
+        g.channel = event.channel
+        own = channels.adapter(event.channel)
+        if _queued() or not own.answers_in_response(event):
+            intake.accept(_runtime(), event)        # the worker answers through the provider's API
+            continue
+        outcome = _inline(event)
+        if outcome is None:
+            continue
+        observability.record_turn(event.channel, outcome)
+        answered.append((event, outcome.replies))
+    return _answer(adapter.respond(events, answered, config))
 
 
-def _twilio_checked() -> None:
-    if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        raise BadRequest("send the message as a form (application/x-www-form-urlencoded)", 415)
-    behind = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")   # request.url only when it is used
-    url = twilio.public_url("" if behind else request.url, request.path, request.query_string.decode(),
-                            current_app.config)
-    if not current_app.config.get("TWILIO_AUTH_TOKEN"):
-        raise BadRequest("Twilio is off here: TWILIO_AUTH_TOKEN is not set, so no post can be verified", 403)
-    if not twilio.check_signature(url, request.form, request.headers.get("X-Twilio-Signature", ""),
-                                  current_app.config):
-        raise BadRequest("wrong or missing X-Twilio-Signature", 403)
-
-
-@blueprint.post("/webhooks/twilio")
-def twilio_message():
-    _twilio_checked()
-    incoming = twilio.parse_form(request.form)
-    g.channel = incoming.channel
-    if _queued():
-        intake.accept(_runtime(), incoming)
-        return Response(twilio.twiml(incoming.channel, [], current_app.config), mimetype="application/xml")
-    outcome = _inline(incoming)
-    if outcome is None:
-        return Response(twilio.twiml(incoming.channel, [], current_app.config), mimetype="application/xml")
-    observability.record_turn(incoming.channel, outcome)
-    return Response(twilio.twiml(incoming.channel, outcome.replies, current_app.config),
-                    mimetype="application/xml")
-
-
-@blueprint.post("/webhooks/twilio/status")
-def twilio_status():
-    _twilio_checked()
-    update = twilio.parse_status(request.form)
-    known = outbound.record_status(_runtime(), update.provider_id, update.status, update.error_code)
+def _status(adapter: Adapter):
+    """Delivery callbacks on their own URL (Twilio's)."""
+    adapter.authenticate(request, current_app.config)
+    known = False
+    for update in adapter.parse_status(request, current_app.config):
+        known = statuses.record(_runtime(), adapter.status_channels(), update) or known
     return jsonify(ok=True, known=known)
+
+
+def _verify(adapter: Adapter):
+    """A subscription handshake (Messenger's GET with hub.challenge)."""
+    return Response(adapter.verify(request, current_app.config), mimetype="text/plain")
+
+
+_VIEWS = {"receive": _receive, "status": _status, "verify": _verify}
+for _adapter, _route in channels.webhooks():
+    blueprint.add_url_rule(_route.rule, _route.endpoint, partial(_VIEWS[_route.kind], _adapter),
+                           methods=list(_route.methods))
 
 
 @blueprint.get("/content-images/<path:name>")

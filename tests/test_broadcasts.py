@@ -393,10 +393,10 @@ def test_someone_who_stops_after_the_batch_was_read_is_not_sent_to(runtime, fake
 def test_outcomes_whose_write_failed_are_written_later(runtime, fake, monkeypatch):
     from contextlib import contextmanager
 
-    from bot import outbound
+    from bot.outbound import rows
     for n in range(3):
         person(runtime, "telegram", str(8300 + n), "ar")
-    hot = outbound._hot_transaction
+    hot = rows.hot_transaction
     failed = []
 
     @contextmanager
@@ -407,7 +407,7 @@ def test_outcomes_whose_write_failed_are_written_later(runtime, fake, monkeypatc
         with hot(*args, **kwargs) as conn:
             yield conn
 
-    monkeypatch.setattr(outbound, "_hot_transaction", flaky)
+    monkeypatch.setattr(rows, "hot_transaction", flaky)
     broadcast_id = compose(runtime)
     send_now(runtime, broadcast_id)
     assert broadcast_runner.run(runtime) == "idle"

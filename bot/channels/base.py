@@ -1,12 +1,21 @@
-"""What every channel adapter shares: the small vocabulary of send outcomes and of inbound verdicts.
+"""What every channel adapter shares: the interface, the small vocabulary of send outcomes and of inbound verdicts.
 
 Like courier's handlers, a send maps every provider error onto a few outcomes
 that drive the queue: sent, retry (throttled, connection, 5xx), stopped (the
-person blocked us or opted out), window (WhatsApp 24-hour rule), failed (with reason).
-"""
-from dataclasses import dataclass
+person blocked us or opted out), window (outside the channel's session window:
+WhatsApp's and Messenger's 24 hours), failed (with reason).
 
-from handlers.types import Reply
+An adapter (class Adapter below) is the only code that knows its provider. It declares its
+webhook routes and limits, checks that a request is the provider's, parses it into
+channel-neutral events (Incoming, StatusUpdate, Ignored) or refuses it with a BadRequest,
+renders one neutral Reply for its channel, and sends one stored message outside a request.
+Nothing outside bot/channels/ asks which channel it is talking to.
+"""
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import timedelta
+
+from handlers.types import Incoming, Profile, Reply
 
 SENT, RETRY, STOPPED, WINDOW, FAILED = "sent", "retry", "stopped", "window", "failed"
 
@@ -21,7 +30,7 @@ class SendResult:
 
 
 class BadRequest(Exception):
-    """An inbound request we cannot read: answered with 400 and this reason."""
+    """An inbound request we cannot read: answered with 400 (or the given 4xx) and this reason."""
 
     def __init__(self, reason: str, status: int = 400):
         super().__init__(reason)
@@ -37,10 +46,137 @@ class Ignored:
 
 @dataclass
 class StatusUpdate:
-    """A delivery-status callback: which message, what happened, and why if it failed."""
+    """A delivery-status callback: which message, what happened, and why if it failed.
+
+    reason: the failure as stored on the row (e.g. twilio_30003); stopped: the provider says the person
+    opted out or blocked us, so our record must say so too."""
     provider_id: str
     status: str
     error_code: str | None = None
+    reason: str | None = None
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    """A webhook an adapter serves: `kind` is receive (messages and events), status (delivery callbacks
+    on their own URL) or verify (a subscription handshake by GET)."""
+    rule: str
+    endpoint: str
+    kind: str = "receive"
+    methods: tuple[str, ...] = ("POST",)
+
+
+@dataclass
+class Answer:
+    """What the webhook says back to the provider: a JSON object, or text of a given type."""
+    body: dict | str | None = None
+    mimetype: str = "application/json"
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class WindowArgs:
+    """How a message may still go outside the session window (a WhatsApp template, a Messenger message
+    tag): `args` for send(), or None with `why` it cannot (said to staff on the row)."""
+    args: dict | None
+    why: str = ""
+
+
+@dataclass
+class Limits:
+    """What a channel takes: characters per message, messages a second (a setting with a default),
+    picture types, and the session window outside which free-form messages are refused."""
+    text: int
+    rate_setting: str
+    rate_default: float
+    pictures: tuple[str, ...] = ()
+    window: timedelta | None = None
+    options: int | None = None          # buttons at most; more are shown as numbered text
+    option_label: int | None = None     # characters per button title
+
+
+class Adapter(ABC):
+    """One channel. Subclasses set the class attributes and implement the abstract methods."""
+    channel: str = ""                   # stored with contacts, messages and outbound rows
+    label: str = ""                     # what staff read
+    profile: Profile                    # what the dialogue must know (handlers/types.py)
+    limits: Limits
+    routes: tuple[Route, ...] = ()
+    fallback_channel: str | None = None  # an answer outside the window may go there (WhatsApp -> SMS)
+    status_group: tuple[str, ...] = ()  # channels whose rows its status callbacks may name (default: its own)
+    cli = None                          # a click group of operator commands, or None
+
+    # ---- settings --------------------------------------------------------------------------------
+    @abstractmethod
+    def enabled(self, config: dict) -> bool:
+        """Are its provider settings there? A channel that is off sends nothing and its webhook says 403."""
+
+    def rate(self, config: dict) -> float:
+        return float(config.get(self.limits.rate_setting) or self.limits.rate_default)
+
+    def doctor(self, config: dict) -> list[tuple[str, str, str]]:
+        """(name, PASS|WARN|FAIL, reason) lines for `flask --app bot doctor`."""
+        return []
+
+    # ---- inbound ---------------------------------------------------------------------------------
+    def authenticate(self, request, config: dict) -> None:
+        """Raise BadRequest(reason, 403) unless the request is the provider's (and the channel is on).
+        Nothing is parsed, deduplicated or answered before this."""
+        raise BadRequest(f"{self.channel} has no webhook", 404)
+
+    def parse(self, request, config: dict) -> list:
+        """The request's events: Incoming, StatusUpdate or Ignored; BadRequest when it is not the
+        provider's shape."""
+        raise BadRequest(f"{self.channel} has no webhook", 404)
+
+    def parse_status(self, request, config: dict) -> list[StatusUpdate]:
+        """Delivery callbacks on a status route of their own."""
+        raise BadRequest(f"{self.channel} has no status webhook", 404)
+
+    def status_channels(self) -> tuple[str, ...]:
+        return self.status_group or (self.channel,)
+
+    def verify(self, request, config: dict) -> str:
+        """A subscription handshake (GET): the challenge to echo, or BadRequest."""
+        raise BadRequest(f"{self.channel} has no subscription handshake", 404)
+
+    def answers_in_response(self, incoming: Incoming) -> bool:
+        """True when the reply rides on the webhook response; else the worker sends it through the API."""
+        return False
+
+    def respond(self, events: list, answered: list[tuple[Incoming, list[Reply]]], config: dict) -> Answer:
+        """The webhook's answer once its events are handled; `answered`: the turns answered inline."""
+        return Answer({"ok": True})
+
+    # ---- rendering -------------------------------------------------------------------------------
+    @abstractmethod
+    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+        """The replies as a person on this channel would see them, as text (terminal chat, previews)."""
+
+    def mask(self, address: str) -> str:
+        """The address as staff see it: enough to tell people apart, not enough to misuse."""
+        return "••••" + address[-4:]
+
+    # ---- sending outside a request ---------------------------------------------------------------
+    @abstractmethod
+    def send(self, config: dict, address: str, reply: Reply, images: dict[str, bytes],
+             window_args: dict | None = None, fast: bool = False) -> SendResult:
+        """Send one stored message; every provider answer becomes one of the outcomes above.
+        images: the content's pictures by name; window_args: from window_args(); fast: a text-only
+        broadcast row (an adapter may take a cheaper path, with the same outcomes)."""
+
+    def window_args(self, config: dict, purpose: str, text: str, case_code: str | None) -> WindowArgs:
+        """How a message of this purpose (answer, broadcast, reply) may go outside the session window."""
+        return WindowArgs(None, f"{self.label} session window closed")
+
+    def media_hosts(self, config: dict) -> tuple[str, ...]:
+        """Where this provider keeps what people send, fetched without credentials ("<channel>:url:<URL>"
+        references): hosts or ".suffixes" (https only), or a loopback fake's origin."""
+        return ()
+
+    def warm_up(self, config: dict) -> None:
+        """Make this thread's client before its first paced send."""
 
 
 def merge(replies: list[Reply]) -> Reply | None:
@@ -52,3 +188,7 @@ def merge(replies: list[Reply]) -> Reply | None:
     image = next((r.image for r in replies if r.image), None)
     return Reply(text="\n\n".join(r.text for r in replies if r.text), options=last.options,
                  image=image, language=last.language)
+
+
+__all__ = ["SENT", "RETRY", "STOPPED", "WINDOW", "FAILED", "SendResult", "BadRequest", "Ignored", "StatusUpdate",
+           "Route", "Answer", "WindowArgs", "Limits", "Adapter", "merge"]

@@ -20,9 +20,9 @@ from telegram.error import (ChatMigrated, Conflict, Forbidden, InvalidToken, Net
                             TelegramError, TimedOut)
 from telegram.request import BaseRequest
 
-from handlers.types import Incoming, Media, Reply
+from handlers.types import PROFILES, Incoming, Media, Reply
 
-from .base import FAILED, RETRY, SENT, STOPPED, BadRequest, Ignored, SendResult, merge
+from .base import FAILED, RETRY, SENT, STOPPED, Adapter, Answer, BadRequest, Ignored, Limits, Route, SendResult, merge
 from .plain import option_key
 
 CHANNEL = "telegram"
@@ -358,3 +358,64 @@ def _failure(exc: TelegramError) -> SendResult:
     if isinstance(exc, (TimedOut, NetworkError)):
         return SendResult(RETRY, reason="connection", detail=str(exc)[:300])
     return SendResult(FAILED, reason="telegram_error", detail=str(exc)[:300])
+
+
+# ---- the adapter ---------------------------------------------------------------------------------
+class Telegram(Adapter):
+    """Telegram's Bot API: updates by webhook, the reply as a method call in the webhook response."""
+    channel = CHANNEL
+    label = "Telegram"
+    profile = PROFILES["telegram"]
+    limits = Limits(text=TEXT_LIMIT, rate_setting="TELEGRAM_RATE", rate_default=25.0,
+                    pictures=("image/jpeg", "image/png"))
+    routes = (Route("/webhooks/telegram", "telegram_update"),)
+
+    def enabled(self, config: dict) -> bool:
+        return bool(config.get("TELEGRAM_BOT_TOKEN") and config.get("TELEGRAM_WEBHOOK_SECRET"))
+
+    def authenticate(self, request, config: dict) -> None:
+        if not config.get("TELEGRAM_BOT_TOKEN"):
+            raise BadRequest("Telegram is off here: TELEGRAM_BOT_TOKEN is not set", 403)
+        if not check_secret(request.headers, config):
+            raise BadRequest("wrong or missing X-Telegram-Bot-Api-Secret-Token", 403)
+
+    def parse(self, request, config: dict) -> list:
+        if request.mimetype != "application/json":
+            raise BadRequest("send the update as application/json", 415)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:                    # nested thousands deep: not JSON any Telegram sends
+            data = None
+        if data is None:
+            raise BadRequest("the body is not valid JSON")
+        return [parse_body(data)]
+
+    def answers_in_response(self, incoming: Incoming) -> bool:
+        return True
+
+    def respond(self, events: list, answered: list, config: dict) -> Answer:
+        if events and isinstance(events[0], Ignored):
+            return Answer({"ok": True, "ignored": events[0].reason})
+        body = webhook_response(answered[0][0], answered[0][1], config) if answered else None
+        return Answer(body or {"ok": True})
+
+    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+        body = webhook_response(incoming, replies, {}) or {}
+        keys = [row[0]["text"] for row in (body.get("reply_markup") or {}).get("keyboard", [])]
+        reply = merge(replies)
+        picture = f"[picture: {reply.image}]\n" if reply and reply.image else ""
+        return picture + (body.get("text") or "") + ("\n" + " | ".join(f"[{k}]" for k in keys) if keys else "")
+
+    def mask(self, address: str) -> str:
+        return "tg ••••" + address[-4:]
+
+    def send(self, config: dict, address: str, reply: Reply, images: dict[str, bytes],
+             window_args: dict | None = None, fast: bool = False) -> SendResult:
+        return (send_text if fast else send)(config, address, reply, images)
+
+    def warm_up(self, config: dict) -> None:
+        if config.get("TELEGRAM_BOT_TOKEN"):     # build the client now, not after the first slot
+            warm_up(config)
+
+
+ADAPTER = Telegram()

@@ -6,8 +6,10 @@ proxy hands us). Replies ride on the response as TwiML. Sending outside a
 request uses twilio.rest.Client; TWILIO_API_URL points it at a loopback fake.
 Sample payloads: tests/payloads/twilio/.
 """
+import json
 import re
 import threading
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from twilio.base.exceptions import TwilioRestException
@@ -16,9 +18,11 @@ from twilio.request_validator import RequestValidator, add_port, compare, remove
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from handlers.types import Incoming, Media, Reply
+from handlers.sms import segments
+from handlers.types import PROFILES, Incoming, Media, Reply
 
-from .base import FAILED, RETRY, SENT, STOPPED, WINDOW, BadRequest, SendResult, StatusUpdate
+from .base import (FAILED, RETRY, SENT, STOPPED, WINDOW, Adapter, Answer, BadRequest, Limits, Route, SendResult,
+                   StatusUpdate, WindowArgs)
 from .plain import as_text, sms_messages
 
 WHATSAPP_PREFIX = "whatsapp:"
@@ -92,7 +96,10 @@ def parse_status(form) -> StatusUpdate:
     if not status:
         raise BadRequest("MessageSid and MessageStatus are required")
     sid = _sid(form.get("MessageSid") or form.get("SmsSid"))
-    return StatusUpdate(sid, status[:20], (form.get("ErrorCode") or "").strip()[:12] or None)
+    error_code = (form.get("ErrorCode") or "").strip()[:12] or None
+    code = int(error_code) if error_code and error_code.isdigit() and len(error_code) <= 9 else None
+    return StatusUpdate(sid, status[:20], error_code, reason=f"twilio_{code}" if code is not None else None,
+                        stopped=code in OPTED_OUT)
 
 
 _SID = re.compile(r"[A-Za-z0-9]{1,80}")
@@ -236,3 +243,113 @@ def _failure(exc: TwilioRestException) -> SendResult:
     if code in INVALID_ADDRESS:
         return SendResult(FAILED, reason="invalid_address", detail=detail)
     return SendResult(FAILED, reason=f"twilio_{code or exc.status}", detail=detail)
+
+
+# ---- the adapters: one module, two channels (SMS and WhatsApp share the webhook) -------------------------
+ROUTES = (Route("/webhooks/twilio", "twilio_message"),
+          Route("/webhooks/twilio/status", "twilio_status", kind="status"))
+
+
+def _form_checked(request, config: dict) -> None:
+    if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        raise BadRequest("send the message as a form (application/x-www-form-urlencoded)", 415)
+    behind = (config.get("PUBLIC_URL") or "").rstrip("/")   # request.url only when it is used
+    url = public_url("" if behind else request.url, request.path, request.query_string.decode(), config)
+    if not config.get("TWILIO_AUTH_TOKEN"):
+        raise BadRequest("Twilio is off here: TWILIO_AUTH_TOKEN is not set, so no post can be verified", 403)
+    if not check_signature(url, request.form, request.headers.get("X-Twilio-Signature", ""), config):
+        raise BadRequest("wrong or missing X-Twilio-Signature", 403)
+
+
+def _phone_mask(address: str) -> str:
+    """+964 77• ••• •234 for phone numbers."""
+    if not address.startswith("+"):
+        return "••••" + address[-4:]
+    digits = address[1:]
+    country = "964" if digits.startswith("964") else digits[:3]
+    rest = digits[len(country):]
+    if len(rest) < 6:
+        return f"+{country} " + "•" * len(rest)
+    visible_start, visible_end = rest[:2], rest[-3:]
+    hidden = "•" * (len(rest) - 5)
+    middle = visible_start + hidden + visible_end
+    return f"+{country} {middle[:3]} {middle[3:6]} {middle[6:]}".strip()
+
+
+class _Twilio(Adapter):
+    routes = ROUTES
+    status_group = ("sms", "whatsapp")   # Telegram rows keep Telegram's small message numbers: never theirs
+
+    def authenticate(self, request, config: dict) -> None:
+        _form_checked(request, config)
+
+    def parse(self, request, config: dict) -> list:
+        return [parse_form(request.form)]
+
+    def parse_status(self, request, config: dict) -> list[StatusUpdate]:
+        return [parse_status(request.form)]
+
+    def answers_in_response(self, incoming: Incoming) -> bool:
+        return True
+
+    def respond(self, events: list, answered: list, config: dict) -> Answer:
+        channel = answered[0][0].channel if answered else \
+            next((e.channel for e in events if isinstance(e, Incoming)), self.channel)
+        return Answer(twiml(channel, answered[0][1] if answered else [], config), "application/xml")
+
+    def mask(self, address: str) -> str:
+        return _phone_mask(address)
+
+    def send(self, config: dict, address: str, reply: Reply, images: dict[str, bytes],
+             window_args: dict | None = None, fast: bool = False) -> SendResult:
+        return send(config, self.channel, address, reply, template=window_args)
+
+
+class Sms(_Twilio):
+    channel = "sms"
+    label = "SMS"
+    profile = PROFILES["sms"]
+    limits = Limits(text=1600, rate_setting="TWILIO_SMS_RATE", rate_default=10.0)
+
+    def enabled(self, config: dict) -> bool:
+        return bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
+                    and (config.get("TWILIO_SMS_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID")))
+
+    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+        return "\n".join(f"{body}\n  [SMS: {len(body)} characters, {segments(body)} segment(s)]"
+                         for body in sms_messages(replies, config.get("SMS_FOLD_LATIN", False)))
+
+
+class WhatsApp(_Twilio):
+    channel = "whatsapp"
+    label = "WhatsApp"
+    profile = PROFILES["whatsapp"]
+    limits = Limits(text=WHATSAPP_LIMIT, rate_setting="TWILIO_WHATSAPP_RATE", rate_default=20.0,
+                    pictures=("image/jpeg", "image/png"), window=timedelta(hours=24))
+    fallback_channel = "sms"
+
+    def enabled(self, config: dict) -> bool:
+        return bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
+                    and config.get("TWILIO_WHATSAPP_FROM"))
+
+    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+        return "\n---\n".join(body + (f"\n  [picture: {image}]" if image else "")
+                              for body, image in bodies("whatsapp", replies))
+
+    def window_args(self, config: dict, purpose: str, text: str, case_code: str | None) -> WindowArgs:
+        """Outside the 24 hours only an approved template passes: the broadcast template with the text as
+        {{1}}, or for an answer the answer template with the case code."""
+        if purpose == "broadcast":
+            sid = config.get("TWILIO_WHATSAPP_BROADCAST_TEMPLATE_SID")
+            if not sid:
+                return WindowArgs(None, "WhatsApp 24-hour window closed and no broadcast template is configured")
+            return WindowArgs({"content_sid": sid, "content_variables": json.dumps({"1": text or ""},
+                                                                                    ensure_ascii=False)})
+        sid = config.get("TWILIO_WHATSAPP_TEMPLATE_SID")
+        if not sid:
+            return WindowArgs(None, "WhatsApp 24-hour window closed; no template, no SMS contact")
+        return WindowArgs({"content_sid": sid, "content_variables": json.dumps({"1": case_code or ""})})
+
+
+SMS = Sms()
+WHATSAPP = WhatsApp()

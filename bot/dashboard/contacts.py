@@ -5,6 +5,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from .. import cases as case_service
+from .. import channels
 from ..masking import mask
 from ..models import AuditEvent, Case, Contact, Message
 from . import blueprint, page_number, require, runtime
@@ -18,7 +19,7 @@ def contacts():
     require("see_personal_data")
     rt = runtime()
     page = page_number(request.args)
-    query = select(Contact).where(Contact.channel.in_(("telegram", "sms", "whatsapp")))
+    query = select(Contact).where(Contact.channel.in_(channels.names()))
     for column in ("channel", "language", "area"):
         if request.args.get(column):
             query = query.where(getattr(Contact, column) == request.args[column])

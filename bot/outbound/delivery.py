@@ -1,0 +1,39 @@
+"""One provider call for one row: the text it carries (its own, or its broadcast's in its language)
+handed to the adapter of its channel (bot/channels/)."""
+import json
+
+from handlers.types import Reply
+
+from .. import channels
+from ..channels.base import FAILED, SendResult
+from ..models import Broadcast, Contact, Outbound
+
+
+def reply_of(runtime, row: Outbound, broadcast: Broadcast | None = None) -> Reply | None:
+    """A broadcast row holds no text of its own: the broadcast's text in the row's language."""
+    if row.broadcast_id is not None:
+        from ..broadcasts import rendered
+        if broadcast is None or broadcast.id != row.broadcast_id:
+            with runtime.transaction() as session:
+                broadcast = session.get(Broadcast, row.broadcast_id)
+        if broadcast is None or row.language is None:
+            return None
+        return Reply(rendered(broadcast, row.language), language=row.language)
+    if row.reply_enc is None:
+        return None
+    return Reply.from_dict(json.loads(runtime.vault.decrypt(row.reply_enc) or "{}"))
+
+
+def deliver(runtime, row: Outbound, contact: Contact, window_args: dict | None = None,
+            broadcast: Broadcast | None = None, reply: Reply | None = None, address: str | None = None):
+    """reply and address: already rendered and decrypted (a prepared broadcast row, see prepared, or
+    a reply sent by the task that wrote it, see sending.send_now). window_args: how it may pass outside
+    the channel's session window (a WhatsApp template, a Messenger tag)."""
+    prepared = reply is not None and address is not None and row.broadcast_id is not None
+    reply = reply if reply is not None else reply_of(runtime, row, broadcast)
+    address = address if address is not None else runtime.vault.decrypt(contact.address_enc)
+    adapter = channels.find(row.channel)
+    if adapter is None:
+        return SendResult(FAILED, reason="channel_off", detail=f"no adapter sends on {row.channel}")
+    return adapter.send(runtime.config, address, reply, runtime.content.get().images,
+                        window_args=window_args, fast=prepared)
