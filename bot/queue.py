@@ -3,13 +3,18 @@
 Run the consumer with `huey_consumer bot.queue.huey` (the Procfile's worker).
 Tasks carry row ids (the database row is the message, the task a courier), or with INBOUND_MODE=queue
 a message sealed with DATA_KEY (see intake): nothing in the queue is readable without the key.
+Beside the queue, in the same storage, the waiting room keeps each person's acknowledged messages in
+the order they arrived, so the workers handle them in that order (see WaitingRoom).
 """
+import itertools
 import logging
 import sqlite3
+import threading
 import time
 
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.signals import SIGNAL_INTERRUPTED
+from huey.storage import RedisStorage, SqliteStorage
 from huey.utils import normalize_time
 
 from . import config as config_module
@@ -121,6 +126,126 @@ def resume_broadcasts() -> None:
     from .models import utcnow
     delay = max(0.0, (as_aware(until) - utcnow()).total_seconds() + 1) if until else 0
     broadcast_run_task.schedule(delay=min(delay, lease_length(runtime).total_seconds() + 1))
+
+
+class WaitingRoom:
+    """One person's acknowledged inbound messages, in the order the webhook accepted them.
+
+    The webhook puts a sealed message here (`arrive`, which stamps it with the next number of one
+    counter) just before it queues the task; the worker takes it out (`leave`) once the message is
+    stored. A worker whose message finds an earlier one of the same person still waiting handles that
+    one first (intake), so two messages from one person are never handled out of order, whichever
+    worker thread or process takes which task, while different people are handled in parallel.
+    It lives in the queue's own storage (Redis, SqliteHuey's file, or memory in HUEY_IMMEDIATE): the
+    webhook still needs nothing but the queue, and `person` is the keyed address hash, not the address.
+    """
+
+    def arrive(self, person: str, sealed: str) -> None:
+        raise NotImplementedError
+
+    def waiting(self, person: str) -> list[str]:
+        """The person's sealed messages not yet handled, first arrived first."""
+        raise NotImplementedError
+
+    def leave(self, person: str, sealed: str) -> None:
+        raise NotImplementedError
+
+
+class RedisWaitingRoom(WaitingRoom):
+    """A sorted set per person (score: the arrival number, member: the sealed message), kept a week
+    after the person's last message; the numbers come from one counter, INCR, in the same script."""
+    KEEP_SECONDS = 7 * 86400
+    _ARRIVE = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('ZADD', KEYS[2], n, ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return n
+"""
+
+    def __init__(self, storage: RedisStorage):
+        self.redis = storage.conn
+        self.prefix = f"bot.inbound.{storage.name}"
+        self._arrive = self.redis.register_script(self._ARRIVE)
+
+    def _key(self, person: str) -> str:
+        return f"{self.prefix}.waiting.{person}"
+
+    def arrive(self, person: str, sealed: str) -> None:
+        self._arrive(keys=[f"{self.prefix}.arrivals", self._key(person)], args=[sealed, self.KEEP_SECONDS])
+
+    def waiting(self, person: str) -> list[str]:
+        return [m.decode() if isinstance(m, bytes) else m for m in self.redis.zrange(self._key(person), 0, -1)]
+
+    def leave(self, person: str, sealed: str) -> None:
+        self.redis.zrem(self._key(person), sealed)
+
+
+class SqliteWaitingRoom(WaitingRoom):
+    """A table in SqliteHuey's file; AUTOINCREMENT numbers the arrivals (never reused)."""
+
+    def __init__(self, storage: SqliteStorage):
+        self.storage = storage
+        storage.sql("create table if not exists bot_inbound_waiting (stamp integer primary key autoincrement, "
+                    "person text not null, sealed text not null)", commit=True)
+        storage.sql("create index if not exists bot_inbound_waiting_person on bot_inbound_waiting (person, stamp)",
+                    commit=True)
+
+    def arrive(self, person: str, sealed: str) -> None:
+        self.storage.sql("insert into bot_inbound_waiting (person, sealed) values (?, ?)", (person, sealed),
+                         commit=True)
+
+    def waiting(self, person: str) -> list[str]:
+        rows = self.storage.sql("select sealed from bot_inbound_waiting where person = ? order by stamp",
+                                (person,), results=True)
+        return [row[0] for row in rows]
+
+    def leave(self, person: str, sealed: str) -> None:
+        self.storage.sql("delete from bot_inbound_waiting where person = ? and sealed = ?", (person, sealed),
+                         commit=True)
+
+
+class MemoryWaitingRoom(WaitingRoom):
+    """HUEY_IMMEDIATE (tests): tasks run in the caller, one process."""
+
+    def __init__(self):
+        self._lock, self._stamps, self._rooms = threading.Lock(), itertools.count(1), {}
+
+    def arrive(self, person: str, sealed: str) -> None:
+        with self._lock:
+            self._rooms.setdefault(person, []).append((next(self._stamps), sealed))
+
+    def waiting(self, person: str) -> list[str]:
+        with self._lock:
+            return [sealed for _, sealed in sorted(self._rooms.get(person, []))]
+
+    def leave(self, person: str, sealed: str) -> None:
+        with self._lock:
+            left = [entry for entry in self._rooms.get(person, []) if entry[1] != sealed]
+            if left:
+                self._rooms[person] = left
+            else:
+                self._rooms.pop(person, None)
+
+
+_ROOM_BUILDING = threading.Lock()
+
+
+def waiting_room() -> WaitingRoom:
+    """The waiting room in the queue's current storage (HUEY_IMMEDIATE switches it to memory)."""
+    storage = huey.storage
+    room = getattr(storage, "_bot_waiting_room", None)
+    if room is None:
+        with _ROOM_BUILDING:
+            room = getattr(storage, "_bot_waiting_room", None)
+            if room is None:
+                if isinstance(storage, RedisStorage):
+                    room = RedisWaitingRoom(storage)
+                elif isinstance(storage, SqliteStorage):
+                    room = SqliteWaitingRoom(storage)
+                else:
+                    room = MemoryWaitingRoom()
+                storage._bot_waiting_room = room
+    return room
 
 
 def waiting() -> tuple[int, int]:
