@@ -1,14 +1,18 @@
 """Which handler answers a message: STOP first, then commands, numbers, the current state, and search.
 
-Order matters and is the whole policy:
+Order matters and is the whole policy (RULES below: one rule per line of it, in this order, first match wins):
 1. a person who sent STOP hears nothing but the way back (START, HELP);
 2. a first message sets the language and gets the welcome;
 3. command words (STOP, HELP, menu, back, language, announcements...) work in every state;
-4. a number picks one of the options the person was last shown;
-5. a state waiting for words (feedback text, a yes/no) takes them;
+   then, outside a state waiting for words, a picture or voice note alone, or a kind of message we cannot read;
+4. a number picks one of the options the person was last shown; a reference code asks for its case;
+5. a state waiting for words (feedback text, a yes/no) takes them (a greeting there starts afresh);
 6. a language, the menu or the language question asked for in a few words ("بالعربي", "رجعني للقائمة");
 7. anything else is a question for search (or feedback, a status question, a greeting).
 """
+from dataclasses import dataclass
+from typing import Callable
+
 from . import feedback, menu, subscription, topics
 from .content import Content
 from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, STOP_CONFIRM, ContactState,
@@ -23,90 +27,150 @@ TEXT_STATES: dict = {}
 # A state waiting for words is forgotten after this long: the next message starts afresh.
 STALE_AFTER = 3600
 
+# What every rule is given: the turn, the message's text (cleaned), its words joined by single spaces,
+# the command those words are (None if none) and the person's state.
+Predicate = Callable[[Conversation, str, str, "str | None", ContactState], bool]
+Handler = Callable[[Conversation, str, str, "str | None", ContactState], None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of the policy: when `when` holds (and no rule before it did), `then` answers."""
+    name: str
+    step: int           # the numbered line of the policy above that it belongs to
+    when: Predicate
+    then: Handler
+
 
 def respond(content: Content, incoming: Incoming, state: ContactState,
             services: Services | None = None, config: dict | None = None) -> Conversation:
-    """Answer one message; the returned conversation holds the replies and the new state."""
+    """Answer one message; the returned conversation holds the replies, the new state and
+    `rule`, the name of the rule that answered."""
     ctx = Conversation(content, incoming, state, services, config)
     text = clean_for_storage(incoming.text).strip()
     phrase = " ".join(tokens(text))
     command = content.commands.get(phrase)
-
-    if state.opted_out:
-        if command == "start" or (command == "yes" and state.state != feedback.ERASE_CONFIRM):
-            menu.start(ctx)
-        elif command == "help":
-            menu.show_help(ctx)
-        else:
-            menu.still_stopped(ctx)
-        return ctx
-
-    if state.state == NEW:
-        return _first_message(ctx, text, command)
-    if state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE and (state.idle_seconds or 0) > STALE_AFTER:
-        state.state, state.data = BROWSING, {}    # days later, "السلام عليكم" is not the awaited complaint
-
-    if command == "stop":
-        menu.stop(ctx)
-    elif command == "stop_maybe":
-        menu.maybe_stop(ctx, phrase)
-    elif command == "start":
-        menu.start(ctx)
-    elif command == "help":
-        menu.show_help(ctx)
-    elif command == "menu":
-        menu.main_menu(ctx)
-    elif command == "language":
-        menu.language_menu(ctx)
-    elif command == "back":
-        run(ctx, state.data.get("back") or ["menu"])
-    elif command == "more" and _more_option(ctx):
-        run(ctx, _more_option(ctx))
-    elif command == "more":
-        _nothing_more(ctx)
-    elif command == "status" and not feedback.looks_like_case_code(text):
-        feedback.show_my_cases(ctx)
-    elif command == "delete_data":
-        feedback.ask_erase(ctx)
-    elif command == "subscribe":
-        subscription.announcements(ctx)
-    elif incoming.media and not text and state.state not in TEXT_STATES:
-        feedback.media_received(ctx)
-    elif not incoming.supported and state.state not in TEXT_STATES:
-        ctx.say(ctx.t("Sorry, I can only read text messages here."),
-                [("0", ctx.t("Main menu"), ["menu"])])
-    elif (number := _menu_number(ctx, text)) is not None:
-        _choose(ctx, number)
-    elif feedback.looks_like_case_code(text) or _code_like(text, state):
-        feedback.show_status(ctx, text)     # a mistyped code is told so, not searched as a question
-    elif state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE and _is_greeting(content, phrase):
-        _follow_language(ctx, text)
-        menu.main_menu(ctx, intro=ctx.t("Hello!"))
-    elif state.state in TEXT_STATES:
-        TEXT_STATES[state.state](ctx, text, command)
-    elif (asked := menu.named_language(content, text)) is not None:
-        menu.ask_for_language(ctx, asked)
-    elif (wanted := _asks_for(content, phrase)) == "menu":
-        menu.main_menu(ctx)
-    elif wanted == "language":
-        menu.language_menu(ctx)
-    elif feedback.asks_status(content, text):
-        feedback.show_my_cases(ctx)
-    elif feedback.asks_erase(content, text):
-        feedback.ask_erase(ctx)
-    elif (kind := feedback.trigger_kind(content, phrase)) is not None:
-        _feedback_by_words(ctx, kind, text, phrase)
-    elif _is_greeting(content, phrase):
-        _follow_language(ctx, text)
-        menu.main_menu(ctx, intro=ctx.t("Hello!"))
-    elif feedback.is_sensitive(content, text):
-        feedback.offer_sensitive(ctx, text)
-    elif phrase:
-        _follow_language(ctx, text)
-        topics.answer_question(ctx, text)
-    else:
-        menu.main_menu(ctx)
+    if not state.opted_out and state.state != NEW:
+        _forget_stale(state)
+    rule = first_rule(ctx, text, phrase, command, state)
+    ctx.rule = rule.name
+    rule.then(ctx, text, phrase, command, state)
     return ctx
+
+
+def first_rule(ctx: Conversation, text: str, phrase: str, command: str | None, state: ContactState) -> Rule:
+    """The first rule of RULES whose condition holds (the last one always does)."""
+    return next(rule for rule in RULES if rule.when(ctx, text, phrase, command, state))
+
+
+def _forget_stale(state: ContactState) -> None:
+    """Days later, "السلام عليكم" is not the awaited complaint: a state waiting for words is forgotten."""
+    if state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE and (state.idle_seconds or 0) > STALE_AFTER:
+        state.state, state.data = BROWSING, {}
+
+
+def _command(name: str) -> Predicate:
+    """The whole message is this command word (not while STOP holds: rule 1 answers then)."""
+    return lambda ctx, text, phrase, command, state: command == name
+
+
+def _waits_for_words(state: ContactState) -> bool:
+    return state.state in TEXT_STATES
+
+
+def _words_state(state: ContactState) -> bool:
+    """A state waiting for words other than the language question."""
+    return state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE
+
+
+def _greet(ctx: Conversation, text: str, *_) -> None:
+    _follow_language(ctx, text)
+    menu.main_menu(ctx, intro=ctx.t("Hello!"))
+
+
+def _cannot_read(ctx: Conversation, *_) -> None:
+    ctx.say(ctx.t("Sorry, I can only read text messages here."), [("0", ctx.t("Main menu"), ["menu"])])
+
+
+def _question(ctx: Conversation, text: str, *_) -> None:
+    _follow_language(ctx, text)
+    topics.answer_question(ctx, text)
+
+
+RULES: tuple[Rule, ...] = (
+    # 1. STOP holds: only the way back
+    Rule("stopped_start", 1,
+         lambda ctx, text, phrase, command, state: state.opted_out and (
+             command == "start" or (command == "yes" and state.state != feedback.ERASE_CONFIRM)),
+         lambda ctx, *_: menu.start(ctx)),
+    Rule("stopped_help", 1, lambda ctx, text, phrase, command, state: state.opted_out and command == "help",
+         lambda ctx, *_: menu.show_help(ctx)),
+    Rule("stopped", 1, lambda ctx, text, phrase, command, state: state.opted_out,
+         lambda ctx, *_: menu.still_stopped(ctx)),
+    # 2. the first message
+    Rule("first_message", 2, lambda ctx, text, phrase, command, state: state.state == NEW,
+         lambda ctx, text, phrase, command, state: _first_message(ctx, text, command)),
+    # 3. command words, in every state
+    Rule("stop", 3, _command("stop"), lambda ctx, *_: menu.stop(ctx)),
+    Rule("stop_maybe", 3, _command("stop_maybe"), lambda ctx, text, phrase, *_: menu.maybe_stop(ctx, phrase)),
+    Rule("start", 3, _command("start"), lambda ctx, *_: menu.start(ctx)),
+    Rule("help", 3, _command("help"), lambda ctx, *_: menu.show_help(ctx)),
+    Rule("menu", 3, _command("menu"), lambda ctx, *_: menu.main_menu(ctx)),
+    Rule("language", 3, _command("language"), lambda ctx, *_: menu.language_menu(ctx)),
+    Rule("back", 3, _command("back"),
+         lambda ctx, text, phrase, command, state: run(ctx, state.data.get("back") or ["menu"])),
+    Rule("more", 3, lambda ctx, text, phrase, command, state: command == "more" and bool(_more_option(ctx)),
+         lambda ctx, *_: run(ctx, _more_option(ctx))),
+    Rule("nothing_more", 3, _command("more"), lambda ctx, *_: _nothing_more(ctx)),
+    Rule("my_cases", 3,
+         lambda ctx, text, phrase, command, state: command == "status" and not feedback.looks_like_case_code(text),
+         lambda ctx, *_: feedback.show_my_cases(ctx)),
+    Rule("delete_data", 3, _command("delete_data"), lambda ctx, *_: feedback.ask_erase(ctx)),
+    Rule("subscribe", 3, _command("subscribe"), lambda ctx, *_: subscription.announcements(ctx)),
+    Rule("media_only", 3,
+         lambda ctx, text, phrase, command, state: bool(ctx.incoming.media) and not text
+         and not _waits_for_words(state),
+         lambda ctx, *_: feedback.media_received(ctx)),
+    Rule("unsupported", 3,
+         lambda ctx, text, phrase, command, state: not ctx.incoming.supported and not _waits_for_words(state),
+         _cannot_read),
+    # 4. a number picks an option last shown; a reference code asks for its case
+    Rule("number", 4, lambda ctx, text, *_: _menu_number(ctx, text) is not None,
+         lambda ctx, text, *_: _choose(ctx, _menu_number(ctx, text))),
+    Rule("case_code", 4,
+         lambda ctx, text, phrase, command, state: feedback.looks_like_case_code(text) or _code_like(text, state),
+         lambda ctx, text, *_: feedback.show_status(ctx, text)),     # a mistyped code is told so, not searched
+    # 5. a state waiting for words takes them
+    Rule("greeting_in_a_step", 5,
+         lambda ctx, text, phrase, command, state: _words_state(state) and _is_greeting(ctx.content, phrase),
+         _greet),
+    Rule("words_for_the_step", 5, lambda ctx, text, phrase, command, state: _waits_for_words(state),
+         lambda ctx, text, phrase, command, state: TEXT_STATES[state.state](ctx, text, command)),
+    # 6. a language, the menu or the language question asked for in a few words
+    Rule("language_named", 6, lambda ctx, text, *_: menu.named_language(ctx.content, text) is not None,
+         lambda ctx, text, *_: menu.ask_for_language(ctx, menu.named_language(ctx.content, text))),
+    Rule("menu_asked", 6, lambda ctx, text, phrase, *_: _asks_for(ctx.content, phrase) == "menu",
+         lambda ctx, *_: menu.main_menu(ctx)),
+    Rule("language_asked", 6, lambda ctx, text, phrase, *_: _asks_for(ctx.content, phrase) == "language",
+         lambda ctx, *_: menu.language_menu(ctx)),
+    # 7. anything else: status or erasure asked in words, feedback, a greeting, a sensitive report, a question
+    Rule("status_asked", 7, lambda ctx, text, *_: feedback.asks_status(ctx.content, text),
+         lambda ctx, *_: feedback.show_my_cases(ctx)),
+    Rule("erase_asked", 7, lambda ctx, text, *_: feedback.asks_erase(ctx.content, text),
+         lambda ctx, *_: feedback.ask_erase(ctx)),
+    Rule("feedback_words", 7, lambda ctx, text, phrase, *_: feedback.trigger_kind(ctx.content, phrase) is not None,
+         lambda ctx, text, phrase, *_: _feedback_by_words(ctx, feedback.trigger_kind(ctx.content, phrase), text,
+                                                          phrase)),
+    Rule("greeting", 7, lambda ctx, text, phrase, *_: _is_greeting(ctx.content, phrase), _greet),
+    Rule("sensitive", 7, lambda ctx, text, *_: feedback.is_sensitive(ctx.content, text),
+         lambda ctx, text, *_: feedback.offer_sensitive(ctx, text)),
+    Rule("question", 7, lambda ctx, text, phrase, *_: bool(phrase), _question),
+    Rule("nothing_to_read", 7, lambda *_: True, lambda ctx, *_: menu.main_menu(ctx)),
+)
+
+
+def rule_named(name: str) -> Rule:
+    return next(rule for rule in RULES if rule.name == name)
 
 
 def _first_message(ctx: Conversation, text: str, command: str | None) -> Conversation:
