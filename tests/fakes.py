@@ -134,6 +134,8 @@ class FakeProviders:
                     return fake._telegram(self, path.split("/")[-1], params)
                 if path.startswith("/2010-04-01/Accounts/"):
                     return fake._twilio(self, path, params)
+                if path.startswith("/graph/"):
+                    return fake._messenger(self, path, params)
                 self._reply(404, {"error": "unknown path"})
 
         return Handler
@@ -200,12 +202,32 @@ class FakeProviders:
                                     "num_segments": "1", "date_created": None})
 
 
+    def _messenger(self, handler, path, params):
+        """The Graph API's Send API (MESSENGER_API_URL = <fake>/graph/v21.0): POST /me/messages."""
+        if not path.endswith("/me/messages"):
+            return handler._reply(404, {"error": {"message": "Unknown path", "type": "OAuthException", "code": 803}})
+        recipient = str((params.get("recipient") or {}).get("id"))
+        failure = self._next_failure("messenger", recipient)
+        if failure:
+            self._log("messenger", "messages", params, False, "send")
+            return handler._reply(failure[0], failure[1])
+        self._log("messenger", "messages", params, True, "send")
+        return handler._reply(200, {"recipient_id": recipient, "message_id": f"m_fake{next(self._ids)}"})
+
+
 VOICE = b"OggS" + bytes(60)                     # enough of an Ogg file to be recognised
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(60)          # and of a JPEG
 
 TELEGRAM_429 = {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 2",
                 "parameters": {"retry_after": 2}}
 TELEGRAM_BLOCKED = {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+
+
+def messenger_error(code: int, subcode: int | None = None, message: str = "error") -> dict:
+    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbCdEf123"}
+    if subcode:
+        error["error_subcode"] = subcode
+    return {"error": error}
 
 
 def twilio_error(code: int, status: int = 400) -> dict:

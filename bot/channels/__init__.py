@@ -5,13 +5,14 @@ Adapter); no code outside bot/channels/ asks which channel it is.
 """
 from handlers.types import PROFILES
 
-from . import telegram, twilio
+from . import messenger, telegram, twilio
 from .base import Adapter
 
 ADAPTERS: dict[str, Adapter] = {a.channel: a for a in (
     telegram.ADAPTER,
     twilio.SMS,
     twilio.WHATSAPP,
+    messenger.ADAPTER,
 )}
 
 for _adapter in ADAPTERS.values():       # the dialogue reads a channel's limits from its profile
@@ -37,8 +38,8 @@ def webhooks() -> list[tuple[Adapter, object]]:
     seen, found = set(), []
     for a in ADAPTERS.values():
         for route in a.routes:
-            if route.rule not in seen:
-                seen.add(route.rule)
+            if route.endpoint not in seen:
+                seen.add(route.endpoint)
                 found.append((a, route))
     return found
 
