@@ -136,6 +136,8 @@ class FakeProviders:
                     return fake._twilio(self, path, params)
                 if path.startswith("/graph/"):
                     return fake._messenger(self, path, params)
+                if path.startswith("/viber/"):
+                    return fake._viber(self, path, params)
                 self._reply(404, {"error": "unknown path"})
 
         return Handler
@@ -213,6 +215,25 @@ class FakeProviders:
             return handler._reply(failure[0], failure[1])
         self._log("messenger", "messages", params, True, "send")
         return handler._reply(200, {"recipient_id": recipient, "message_id": f"m_fake{next(self._ids)}"})
+
+    def _viber(self, handler, path, params):
+        """Viber's bot API (VIBER_API_URL = <fake>/viber/pa): send_message and set_webhook, always HTTP 200
+        with a status in the body, as Viber answers."""
+        method = path.rsplit("/", 1)[-1]
+        if method == "set_webhook":
+            self.webhook_url = params.get("url")
+            self._log("viber", method, params, True, "other")
+            return handler._reply(200, {"status": 0, "status_message": "ok",
+                                        "event_types": params.get("event_types") or []})
+        if method != "send_message":
+            return handler._reply(200, {"status": 1, "status_message": "invalidUrl"})
+        failure = self._next_failure("viber", str(params.get("receiver")))
+        if failure:
+            self._log("viber", method, params, False, "send")
+            return handler._reply(failure[0], failure[1])
+        self._log("viber", method, params, True, "send")
+        return handler._reply(200, {"status": 0, "status_message": "ok", "message_token": 5741311803571721000
+                                    + next(self._ids), "chat_hostname": "SN-CHAT-05_", "billing_status": 1})
 
 
 VOICE = b"OggS" + bytes(60)                     # enough of an Ogg file to be recognised

@@ -5,7 +5,7 @@ Adapter); no code outside bot/channels/ asks which channel it is.
 """
 from handlers.types import PROFILES
 
-from . import messenger, telegram, twilio
+from . import messenger, telegram, twilio, viber
 from .base import Adapter
 
 ADAPTERS: dict[str, Adapter] = {a.channel: a for a in (
@@ -13,6 +13,7 @@ ADAPTERS: dict[str, Adapter] = {a.channel: a for a in (
     twilio.SMS,
     twilio.WHATSAPP,
     messenger.ADAPTER,
+    viber.ADAPTER,
 )}
 
 for _adapter in ADAPTERS.values():       # the dialogue reads a channel's limits from its profile
