@@ -9,6 +9,7 @@ import sqlite3
 from urllib.parse import urlsplit
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import text
@@ -170,10 +171,14 @@ def check_content(runtime) -> tuple[str, str]:
     version = runtime.content.version_id
     if content.problems:
         return FAIL, f"version {version}: {len(content.problems)} problem(s): run `flask --app bot content check --draft`"
-    with runtime.transaction() as session:
-        published = content_versions.published(session)
-        draft = content_versions.draft(session)
-        same = published is not None and content_versions.files_of(session, published) == read_dir(runtime.content.content_dir)
+    try:
+        with runtime.transaction() as session:
+            published = content_versions.published(session)
+            draft = content_versions.draft(session)
+            same = published is not None and content_versions.files_of(session, published) == read_dir(
+                runtime.content.content_dir)
+    except SQLAlchemyError as exc:
+        return FAIL, f"the content versions cannot be read ({exc.__class__.__name__}): see the database check"
     notes = [f"version {version}, {len(content.items)} items, no problems"]
     if draft is not None:
         notes.append(f"a draft (version {draft.id}) waits: `content diff`, then publish or discard it")

@@ -329,7 +329,7 @@ def test_the_broadcast_telegram_call_maps_every_answer_as_python_telegram_bot_do
     from handlers.types import Reply
 
     from bot.channels import telegram
-    images = runtime.content.get().images_dir
+    images = runtime.content.get().images
     reply = Reply("حملة *تلقيح*", language="ar")
     fake.fail_next("telegram", status, body)
     expected = telegram.send(runtime.config, "8001", reply, images)

@@ -16,12 +16,14 @@ def test_the_database_files_hold_no_phone_number_and_no_feedback_text_in_clear(t
     sender = "+9647508881234"
     twilio.say("مرحبا", sender)
     twilio.say("شكوى", sender)
-    twilio.say("المسؤول عن التوزيع يطلب رشوة", sender)
+    twilio.say("المسؤول أبو زيدون عن التوزيع يطلب رشوة", sender)
     telegram.say("سڵاو", chat_id=31337999)
     runtime.dispose()  # checkpoint the WAL into the file
     path = Path(runtime.config["DATABASE_URL"].removeprefix("sqlite:///"))
     raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
-    for secret in ("9647508881234", "31337999", "رشوة", "التوزيع"):
+    # The content (published versions) is in the database too and has words like رشوة in its examples:
+    # what must not be in clear is what this person wrote, so a name and the sentence are looked for.
+    for secret in ("9647508881234", "31337999", "أبو زيدون", "المسؤول أبو زيدون عن التوزيع يطلب رشوة"):
         assert secret.encode("utf-8") not in raw, secret
 
 
