@@ -15,6 +15,10 @@ BROADCAST_STATUSES = (N_("draft"), N_("approved"), N_("scheduled"), N_("sending"
                       N_("cancelled"))
 DELIVERY = (N_("queued"), N_("sent"), N_("delivered"), N_("failed"), N_("pending"), N_("undeliverable"))
 FLASHES = {
+    "contact_saved": N_("Saved in the draft: people see it once the draft is published."),
+    "keyword_published": N_("Keyword added and published: the bot answers this question now."),
+    "keyword_drafted": N_("Keyword added to the draft: it reaches people when the draft is published."),
+    "translations_applied": N_("The translations are in the draft, marked for review."),
     "answer_queued": N_("Answer queued: it goes out on the person's channel."),
     "answer_unreachable": N_("Answer saved, but it cannot be sent: the person sent STOP, deleted their data, "
                              "or wrote from the try page. They see it if they ask for the status."),
@@ -26,6 +30,8 @@ FLASHES = {
 }
 
 PEOPLE = (N_("the person"), N_("{name} (command line)"))
+MISSED_KINDS = (N_("no answer"), N_("did you mean"), N_("language switch"))
+CONTACT_USES = (N_("general"), N_("sensitive"), N_("migration"), N_("health"))
 AUDIT_ACTIONS = {
     "login": N_("signed in"), "logout": N_("signed out"), "login_failed": N_("failed sign-in"),
     "view_case": N_("opened the case"), "view_contact": N_("opened the contact"), "view_media": N_("opened an attachment"),
