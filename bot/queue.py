@@ -191,8 +191,8 @@ class SqliteWaitingRoom(WaitingRoom):
                     commit=True)
 
     def arrive(self, person: str, sealed: str) -> None:
-        self.storage.sql("insert into bot_inbound_waiting (person, sealed) values (?, ?)", (person, sealed),
-                         commit=True)
+        # one statement in autocommit: atomic, and no BEGIN EXCLUSIVE that would hold the queue's dequeues
+        self.storage.sql("insert into bot_inbound_waiting (person, sealed) values (?, ?)", (person, sealed))
 
     def waiting(self, person: str) -> list[str]:
         rows = self.storage.sql("select sealed from bot_inbound_waiting where person = ? order by stamp",
@@ -200,8 +200,7 @@ class SqliteWaitingRoom(WaitingRoom):
         return [row[0] for row in rows]
 
     def leave(self, person: str, sealed: str) -> None:
-        self.storage.sql("delete from bot_inbound_waiting where person = ? and sealed = ?", (person, sealed),
-                         commit=True)
+        self.storage.sql("delete from bot_inbound_waiting where person = ? and sealed = ?", (person, sealed))
 
 
 class MemoryWaitingRoom(WaitingRoom):
