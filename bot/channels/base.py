@@ -38,6 +38,20 @@ class BadRequest(Exception):
         self.status = status
 
 
+def text_field(value, name: str) -> str:
+    """A text field of a provider's JSON as a string we can store: JSON may carry numbers, lists or lone
+    surrogates, each refused with a reason (400), never a 500."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{name} is not valid Unicode (a lone surrogate)") from None
+    return value
+
+
 @dataclass
 class Ignored:
     """An inbound request that is valid but carries nothing for the dialogue (a member update, a poll...)."""

@@ -25,7 +25,7 @@ from flask.cli import AppGroup
 from handlers.types import Incoming, Media, Profile, Reply
 
 from .base import (FAILED, RETRY, SENT, STOPPED, WINDOW, Adapter, Answer, BadRequest, Ignored, Limits, Route,
-                   SendResult, StatusUpdate, WindowArgs, merge)
+                   SendResult, StatusUpdate, WindowArgs, merge, text_field)
 from .plain import as_text, option_key
 
 CHANNEL = "messenger"
@@ -85,18 +85,6 @@ def _psid(sender) -> str:
     return psid
 
 
-def _text(value, name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must be a string")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRequest(f"{name} is not valid Unicode (a lone surrogate)") from None
-    return value
-
-
 _KINDS = {"image": "image/jpeg", "audio": "audio/mp4", "video": "video/mp4", "file": ""}
 
 
@@ -120,8 +108,8 @@ def _event(event) -> Incoming | StatusUpdate | list | Ignored:
             return Ignored("echo of our own message")
         address = _psid(event.get("sender"))
         quick = message.get("quick_reply")
-        text = _text(quick.get("payload"), "quick_reply.payload") if isinstance(quick, dict) else ""
-        text = text or _text(message.get("text"), "message.text")
+        text = text_field(quick.get("payload"), "quick_reply.payload") if isinstance(quick, dict) else ""
+        text = text or text_field(message.get("text"), "message.text")
         media = _attachments(message.get("attachments"))
         return Incoming(CHANNEL, address, text=text, provider_id=message_id(message.get("mid")), media=media,
                         supported=bool(text or media))
@@ -129,7 +117,7 @@ def _event(event) -> Incoming | StatusUpdate | list | Ignored:
     if isinstance(postback, dict):
         address = _psid(event.get("sender"))
         mid = postback.get("mid") or f"postback.{event.get('timestamp')}.{address}"
-        return Incoming(CHANNEL, address, text=_text(postback.get("payload"), "postback.payload"),
+        return Incoming(CHANNEL, address, text=text_field(postback.get("payload"), "postback.payload"),
                         provider_id=message_id(str(mid)))
     delivery = event.get("delivery")
     if isinstance(delivery, dict):

@@ -22,7 +22,8 @@ from telegram.request import BaseRequest
 
 from handlers.types import PROFILES, Incoming, Media, Reply
 
-from .base import FAILED, RETRY, SENT, STOPPED, Adapter, Answer, BadRequest, Ignored, Limits, Route, SendResult, merge
+from .base import (FAILED, RETRY, SENT, STOPPED, Adapter, Answer, BadRequest, Ignored, Limits, Route, SendResult,
+                   merge, text_field)
 from .plain import option_key
 
 CHANNEL = "telegram"
@@ -63,26 +64,13 @@ def _chat_id(chat) -> str:
     return str(chat.id)
 
 
-def _text(value, name: str) -> str:
-    """Text fields as strings that can be stored: JSON may carry numbers, lists or lone surrogates."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must be a string")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRequest(f"{name} is not valid Unicode (a lone surrogate)") from None
-    return value
-
-
 def _hint(user) -> str | None:
     code = getattr(user, "language_code", None) if user is not None else None
     return code if isinstance(code, str) and code.isascii() else None
 
 
 def _file(attachment) -> str:
-    return "telegram:file:" + _text(attachment.file_id, "file_id")
+    return "telegram:file:" + text_field(attachment.file_id, "file_id")
 
 
 def _mime(attachment, default: str) -> str:
@@ -98,7 +86,7 @@ def from_update(update: Update) -> Incoming | Ignored:
         chat = query.message.chat
         if chat is not None and chat.type != "private":
             return Ignored("not a private chat")
-        return Incoming(CHANNEL, _chat_id(chat), text=_text(query.data, "callback_query.data"),
+        return Incoming(CHANNEL, _chat_id(chat), text=text_field(query.data, "callback_query.data"),
                         provider_id=str(update.update_id), language_hint=_hint(query.from_user))
     message = update.message
     if message is None:
@@ -120,7 +108,7 @@ def from_update(update: Update) -> Incoming | Ignored:
         media.append(Media(_file(video), "video/mp4"))
     elif message.document:
         media.append(Media(_file(message.document), _mime(message.document, "")))
-    text = _text(message.text, "message.text") or _text(message.caption, "message.caption")
+    text = text_field(message.text, "message.text") or text_field(message.caption, "message.caption")
     return Incoming(CHANNEL, address, text=text, provider_id=str(update.update_id),
                     media=media, language_hint=_hint(message.from_user), supported=bool(text or media))
 

@@ -23,7 +23,7 @@ from flask.cli import AppGroup
 from handlers.types import Incoming, Media, Profile, Reply
 
 from .base import (FAILED, RETRY, SENT, STOPPED, Adapter, Answer, BadRequest, Ignored, Limits, Route, SendResult,
-                   StatusUpdate, merge)
+                   StatusUpdate, merge, text_field)
 from .plain import option_key
 
 CHANNEL = "viber"
@@ -76,18 +76,6 @@ def _user(value, name: str) -> str:
     return value
 
 
-def _text(value, name: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must be a string")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRequest(f"{name} is not valid Unicode (a lone surrogate)") from None
-    return value
-
-
 def _hint(person: dict) -> str | None:
     code = person.get("language")
     return code if isinstance(code, str) and code.isascii() and len(code) <= 12 else None
@@ -123,7 +111,7 @@ def parse_body(data) -> Incoming | StatusUpdate | Ignored:
     if not isinstance(message, dict):
         raise BadRequest("message is missing")
     kind = message.get("type")
-    text = _text(message.get("text"), "message.text")
+    text = text_field(message.get("text"), "message.text")
     media = []
     if kind in _MEDIA and isinstance(message.get("media"), str):
         media.append(Media(f"{CHANNEL}:url:{message['media'][:2000]}", _MEDIA[kind]))
