@@ -43,9 +43,12 @@ def published(session) -> ContentVersion | None:
                            .order_by(ContentVersion.id.desc()).limit(1)).first()
 
 
+# The one value every process polls (an indexed lookup): a new id means a new publish or restore.
+PUBLISHED_ID = select(func.max(ContentVersion.id)).where(ContentVersion.state == PUBLISHED)
+
+
 def published_id(session) -> int | None:
-    """The one value every process polls (an indexed lookup): a new id means a new publish or restore."""
-    return session.scalar(select(func.max(ContentVersion.id)).where(ContentVersion.state == PUBLISHED))
+    return session.scalar(PUBLISHED_ID)
 
 
 def draft(session) -> ContentVersion | None:

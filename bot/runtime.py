@@ -70,7 +70,9 @@ def build(config: dict) -> Runtime:
     for channel, enabled in config_module.channels_enabled(config).items():
         if not enabled:
             log.info("channel %s is off: its provider settings are not set (see README)", channel)
-    return Runtime(config=config, engine=engine, sessions=sessions, vault=Vault(config["DATA_KEY"]), content=store)
+    runtime = Runtime(config=config, engine=engine, sessions=sessions, vault=Vault(config["DATA_KEY"]), content=store)
+    store.peek = lambda: runtime.statement_engine
+    return runtime
 
 
 _DEFAULT: Runtime | None = None
