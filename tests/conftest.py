@@ -1,8 +1,8 @@
 """Fixtures: an app on a real database (SQLite always; PostgreSQL too where it runs, and always in CI),
 loopback fakes of the providers, and helpers that post real payloads through the real entry points."""
-import re
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 

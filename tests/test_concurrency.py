@@ -216,6 +216,7 @@ def test_the_same_message_sid_from_several_processes_into_several_workers_is_han
         gunicorn_port, runtime, app):
     import multiprocessing
     import time as _time
+
     from .conftest import payload
     form = payload("twilio", "sms")
     form.update({"Body": "مرحبا", "From": "+9647509990001", "MessageSid": "SM" + "7" * 32,

@@ -21,8 +21,21 @@ from twilio.twiml.messaging_response import MessagingResponse
 from handlers.sms import segments
 from handlers.types import PROFILES, Incoming, Media, Reply
 
-from .base import (FAILED, RETRY, SENT, STOPPED, WINDOW, Adapter, Answer, BadRequest, Limits, Route, SendResult,
-                   StatusUpdate, WindowArgs)
+from .base import (
+    FAILED,
+    RETRY,
+    SENT,
+    STOPPED,
+    WINDOW,
+    Adapter,
+    Answer,
+    BadRequest,
+    Limits,
+    Route,
+    SendResult,
+    StatusUpdate,
+    WindowArgs,
+)
 from .plain import as_text, sms_messages
 
 WHATSAPP_PREFIX = "whatsapp:"
