@@ -51,6 +51,16 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: starts real processes (gunicorn, the queue worker, a browser)")
 
 
+# Fixtures that start real processes: a test using one is slow (`pytest -m "not slow"` leaves it out).
+PROCESS_FIXTURES = {"production", "deployment", "worker_env", "browser", "gunicorn_port"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_report_header(config):
     return f"database backends: {', '.join(_backends())}"
 

@@ -218,6 +218,7 @@ def test_a_translators_languages_are_set_from_the_command_line(app, runtime):
         assert users.content_languages(user) == ("ckb", "kmr") and not users.can(user, "see_cases")
 
 
+@pytest.mark.slow
 def test_processes_starting_together_on_an_empty_database_seed_one_version(environ, tmp_path, database_url):
     """gunicorn's workers and the queue worker start at once on a new deployment."""
     code = ("import sys; from bot import create_app; "
