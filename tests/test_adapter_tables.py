@@ -134,3 +134,15 @@ def test_each_twilio_answer_becomes_one_outcome(status, code, expected):
                                 msg="error", code=code)
     result = twilio._failure(error)
     assert (result.outcome, result.reason) == expected
+
+
+@pytest.mark.parametrize("length", [1599, 1600, 1601, 3500])
+def test_a_whatsapp_reply_longer_than_twilio_takes_goes_in_parts_and_loses_nothing(length):
+    from handlers.types import Option, Reply
+    words = ("كلمة " * length)[:length - 40].strip()
+    reply = Reply(words, options=[Option("0", "القائمة الرئيسية")], language="ar")
+    parts = twilio.bodies("whatsapp", [reply])
+    assert all(len(body) <= twilio.WHATSAPP_LIMIT for body, _ in parts)
+    joined = " ".join(body for body, _ in parts)
+    assert joined.split() == (words + " ٠. القائمة الرئيسية").split()     # every word, the option whole
+    assert parts[-1][0].endswith("٠. القائمة الرئيسية")
