@@ -397,7 +397,8 @@ def bench_database(kind: str, args, mode: str = "inline") -> dict:
             worker.stop()
         if fake:
             fake.stop()
-    result = {"database": kind if mode == "inline" else f"{kind} (queue)", "mode": mode, "drains": drains, "provider_received": sent, "bare": bare_run, "app": app_run, "half": half_run, "half_rate": half_rate,
+    result = {"database": kind if mode == "inline" else f"{kind} (queue)", "mode": mode, "drains": drains,
+        "provider_received": sent, "bare": bare_run, "app": app_run, "half": half_run, "half_rate": half_rate,
               "own_half": own_run, "own_half_rate": own_rate,
               "ratio": app_run["rps"] / bare_run["rps"], "sql_per_message": sql_per_message,
               "messages_counted": handled, "peak_rss_mb": rss, "workdir": str(workdir)}

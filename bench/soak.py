@@ -878,7 +878,8 @@ def log_problems(procs: list) -> dict:
 def analyse(runtime, stats: Stats, staff: Staff, received: list[dict], broadcast_id, contacts) -> dict:
     from sqlalchemy import func, select
 
-    from bot.models import Case, Contact as ContactRow, Message, Outbound
+    from bot.models import Case, Message, Outbound
+    from bot.models import Contact as ContactRow
     vault = runtime.vault
     with runtime.transaction() as session:
         stored = {tuple(r) for r in session.execute(select(Message.channel, Message.provider_id))}

@@ -163,16 +163,21 @@ def audience(runtime, session, broadcast: Broadcast) -> dict:
     return result
 
 
-def previews(broadcast: Broadcast) -> list[dict]:
-    """Each language's text as SMS, WhatsApp and Telegram show it, with its SMS parts."""
-    from handlers.types import Reply
+def previews(broadcast: Broadcast, config: dict | None = None) -> list[dict]:
+    """Each language's text as each of the broadcast's channels shows it (its adapter's preview), with
+    its SMS parts."""
+    from handlers.types import Incoming, Reply
 
     from .channels.twilio import bodies
+    chosen = _list(broadcast.channels) or list(registry.ADAPTERS)
     out = []
     for lang in texts_of(broadcast):
         text = rendered(broadcast, lang)
+        reply = Reply(text, language=lang)
         out.append({"language": lang, "text": text, "sms_segments": segments(text), "characters": len(text),
-                    "whatsapp": bodies("whatsapp", [Reply(text, language=lang)])[0][0], "telegram": text})
+                    "whatsapp": bodies("whatsapp", [reply])[0][0], "telegram": text,
+                    "channels": [(adapter.label, adapter.preview(Incoming(name, "preview"), [reply], config or {}))
+                                 for name, adapter in registry.ADAPTERS.items() if name in chosen]})
     return out
 
 

@@ -14,6 +14,7 @@ from handlers.i18n import Translator
 
 from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, utcnow
 
+
 def reachable(channel: str) -> bool:
     """A channel an adapter sends on; not "web" (the /try page): nothing can reach it."""
     from .channels import find
@@ -151,8 +152,9 @@ def answer_case(runtime, session, case: Case, text: str, actor: str, status: str
     /try page, which no message can reach afterwards; the answer is still shown with the status).
     The caller commits, then hands the message to the queue (outbound.enqueue).
     """
-    from .outbound import queue_reply
     from handlers.types import Reply
+
+    from .outbound import queue_reply
 
     text = (text or "").strip()
     if not text:

@@ -9,10 +9,10 @@ import sqlite3
 from urllib.parse import urlsplit
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import channels, db
 from .channels import telegram

@@ -4,9 +4,9 @@ Nothing here knows Flask: the worker builds a Runtime straight from the environm
 """
 import logging
 import threading
-from pathlib import Path
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import yaml
 
-from .i18n import LANGUAGES
-from .referrals import expand
 from .facts import problems as fact_problems
 from .glossary import problems as glossary_problems
-from .referrals import area_problems
+from .i18n import LANGUAGES
+from .referrals import area_problems, expand
 from .referrals import problems as referral_problems
 from .sms import fold_latin, is_gsm7, segments
 from .text import tokens
@@ -276,7 +275,7 @@ def _load(files: dict[str, str], images: dict[str, bytes]) -> Content:
     problems.extend(fact_problems(_read(files, "facts.yaml").get("facts") or [], items))
     problems.extend(_check_sensitive_examples(content))
     problems.extend(glossary_problems(_read(files, "glossary.yaml"), _glossary_texts(content)))
-    from .search import index_for   # here, not at the top: search imports this module
+    from .search import index_for  # here, not at the top: search imports this module
     index_for(content)              # built once per load, so no request pays for it
     from .langid import model_for
     model_for(content)
@@ -338,7 +337,7 @@ def _check_texts(content: Content) -> list[str]:
 def _check_sensitive_examples(content: Content) -> list[str]:
     """A sensitive flag must come from words that mean it: feedback.yaml's ordinary sentences must pass
     unflagged and its reports must be flagged (a new word that fires on ordinary text fails here)."""
-    from .feedback import is_sensitive     # here: feedback imports this module
+    from .feedback import is_sensitive  # here: feedback imports this module
     sensitive = content.feedback.get("sensitive") or {}
     found = []
     for expected, section in ((False, "ordinary"), (True, "reports")):
@@ -383,7 +382,7 @@ def _glossary_texts(content: Content) -> list[tuple[str, str, str]]:
     entries = list(content.referrals) + list(content.emergency.get("numbers") or [])
     texts += [(f"referrals.yaml {entry.get('id')} {name}", lang, str(text)) for entry in entries
               for name in ("name", "hours") for lang, text in (entry.get(name) or {}).items() if text]
-    from .i18n import catalog_strings    # here: i18n is not needed to load content otherwise
+    from .i18n import catalog_strings  # here: i18n is not needed to load content otherwise
     texts += [(f"locales/{lang} {msgid[:40]!r}", lang, text) for lang in LANGUAGES
               for msgid, text in catalog_strings(lang)]
     return texts

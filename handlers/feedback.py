@@ -8,9 +8,17 @@ from functools import lru_cache
 
 from . import areas, codes, topics
 from .content import Content
+from .conversation import (
+    BROWSING,
+    ERASE_CONFIRM,
+    FEEDBACK_AREA,
+    FEEDBACK_KIND,
+    FEEDBACK_SENSITIVE,
+    FEEDBACK_TEXT,
+    Conversation,
+    action,
+)
 from .i18n import N_
-from .conversation import (BROWSING, ERASE_CONFIRM, FEEDBACK_AREA, FEEDBACK_KIND, FEEDBACK_SENSITIVE,
-                           FEEDBACK_TEXT, Conversation, action)
 from .menu import emergency_line, is_request_word, main_menu, referral_lines, yes_or_no
 from .text import stems, tokens
 

@@ -3,7 +3,7 @@
 Announcements (menu 6) are in subscription.py."""
 from . import referrals
 from .conversation import BROWSING, CHOOSING_LANGUAGE, STOP_CONFIRM, Conversation, action, run
-from .i18n import LANGUAGES, NATIVE_NAMES, N_, Translator
+from .i18n import LANGUAGES, N_, NATIVE_NAMES, Translator
 from .language import LATIN
 from .text import rejoin_split, stems, tokens
 

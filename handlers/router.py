@@ -15,8 +15,7 @@ from typing import Callable
 
 from . import feedback, menu, subscription, topics
 from .content import Content
-from .conversation import (ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, STOP_CONFIRM, ContactState,
-                           Conversation, Services, run)
+from .conversation import ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, STOP_CONFIRM, ContactState, Conversation, Services, run
 from .language import ARABIC_SCRIPT, LATIN, detect
 from .text import clean_for_storage, number_rest, parse_number, stems, to_ascii_digits, tokens
 from .types import Incoming

@@ -1,11 +1,11 @@
 """The four topics: lists of items, an item's answer (paged on SMS), shelter steps one at a time, and search."""
 from .content import FALLBACK, Item
-from .i18n import NATIVE_NAMES
 from .conversation import BROWSING, Conversation, action
+from .i18n import NATIVE_NAMES
 from .menu import MENU_FEEDBACK
 from .search import best
-from .text import _stems, rejoin_split, tokens
 from .sms import split_pages
+from .text import _stems, rejoin_split, tokens
 
 # Room left on an SMS page for the option lines under it (three UCS-2 segments in all).
 SMS_PAGE_ROOM = 201 - 55

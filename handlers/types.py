@@ -44,7 +44,7 @@ class Reply:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Reply":
-        return cls(text=data["text"], options=[Option(k, l) for k, l in data.get("options", [])],
+        return cls(text=data["text"], options=[Option(key, label) for key, label in data.get("options", [])],
                    image=data.get("image"), language=data.get("language", "en"))
 
 

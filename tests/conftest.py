@@ -1,8 +1,8 @@
 """Fixtures: an app on a real database (SQLite always; PostgreSQL too where it runs, and always in CI),
 loopback fakes of the providers, and helpers that post real payloads through the real entry points."""
-import re
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -49,6 +49,16 @@ def _backends() -> list[str]:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: starts real processes (gunicorn, the queue worker, a browser)")
+
+
+# Fixtures that start real processes: a test using one is slow (`pytest -m "not slow"` leaves it out).
+PROCESS_FIXTURES = {"production", "deployment", "worker_env", "browser", "gunicorn_port"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_report_header(config):

@@ -134,3 +134,27 @@ def test_each_twilio_answer_becomes_one_outcome(status, code, expected):
                                 msg="error", code=code)
     result = twilio._failure(error)
     assert (result.outcome, result.reason) == expected
+
+
+@pytest.mark.parametrize("length", [1599, 1600, 1601, 3500])
+def test_a_whatsapp_reply_longer_than_twilio_takes_goes_in_parts_and_loses_nothing(length):
+    from handlers.types import Option, Reply
+    words = ("كلمة " * length)[:length - 40].strip()
+    reply = Reply(words, options=[Option("0", "القائمة الرئيسية")], language="ar")
+    parts = twilio.bodies("whatsapp", [reply])
+    assert all(len(body) <= twilio.WHATSAPP_LIMIT for body, _ in parts)
+    joined = " ".join(body for body, _ in parts)
+    assert joined.split() == (words + " ٠. القائمة الرئيسية").split()     # every word, the option whole
+    assert parts[-1][0].endswith("٠. القائمة الرئيسية")
+
+
+def test_a_broadcast_preview_shows_each_chosen_channel_as_its_adapter_renders_it():
+    from bot import broadcasts
+    from bot.models import Broadcast
+    sent = Broadcast(title="t", texts=json.dumps({"ckb": "دابەشکردنی ئاو سبەینێ"}), channels="sms,messenger,viber")
+    preview = broadcasts.previews(sent, {})[0]
+    labels = [label for label, _ in preview["channels"]]
+    assert labels == ["SMS", "Messenger", "Viber"]
+    assert all("دابەشکردنی ئاو سبەینێ" in shown for _, shown in preview["channels"])
+    everyone = broadcasts.previews(Broadcast(title="t", texts=json.dumps({"ar": "نص"}), channels=""), {})[0]
+    assert {"Telegram", "SMS", "WhatsApp", "Messenger", "Viber"} <= {label for label, _ in everyone["channels"]}

@@ -13,8 +13,16 @@ from bot import users
 from bot.models import Contact
 
 from .conftest import SECRET, Twilio, payload
-from .test_dashboard_browser import (ARTIFACTS, PASSWORD, _HttpClient, browser, database_url, only_local,  # noqa: F401
-                                     server, shot)
+from .test_dashboard_browser import (  # noqa: F401
+    ARTIFACTS,
+    PASSWORD,
+    _HttpClient,
+    browser,
+    database_url,
+    only_local,
+    server,
+    shot,
+)
 
 TEXTS = {"ar": "توزيع البطانيات يوم الخميس الساعة ٩ صباحا عند بوابة المخيم.",
          "ckb": "دابەشکردنی بەتانی ڕۆژی پێنجشەممە کاتژمێر ٩ی بەیانی لە دەروازەی کەمپ.",

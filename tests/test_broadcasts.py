@@ -326,9 +326,8 @@ TELEGRAM_ERRORS = [
 
 @pytest.mark.parametrize("status,body", TELEGRAM_ERRORS)
 def test_the_broadcast_telegram_call_maps_every_answer_as_python_telegram_bot_does(runtime, fake, status, body):
-    from handlers.types import Reply
-
     from bot.channels import telegram
+    from handlers.types import Reply
     images = runtime.content.get().images
     reply = Reply("حملة *تلقيح*", language="ar")
     fake.fail_next("telegram", status, body)

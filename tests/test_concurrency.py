@@ -216,6 +216,7 @@ def test_the_same_message_sid_from_several_processes_into_several_workers_is_han
         gunicorn_port, runtime, app):
     import multiprocessing
     import time as _time
+
     from .conftest import payload
     form = payload("twilio", "sms")
     form.update({"Body": "مرحبا", "From": "+9647509990001", "MessageSid": "SM" + "7" * 32,
@@ -233,6 +234,7 @@ def test_the_same_message_sid_from_several_processes_into_several_workers_is_han
         assert session.scalar(select(func.count()).select_from(Contact)) == 1
 
 
+@pytest.mark.slow
 def test_the_procfile_web_line_starts_on_a_fresh_embedded_instance(tmp_path):
     """Four gunicorn workers booting together on a new instance/: one creates the keys and the SQLite
     schema, the others wait and use them (before, two raced: 'table already exists', master gone)."""

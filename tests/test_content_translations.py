@@ -8,7 +8,7 @@ from babel.messages.pofile import read_po, write_po
 
 from bot import content_exchange, content_versions, create_app
 
-from .conftest import Twilio, twiml_bodies
+from .conftest import Twilio
 
 BADINI_HELLO = "سلاڤ، چاوانی؟"
 

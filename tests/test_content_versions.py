@@ -8,7 +8,6 @@ import sys
 import time
 
 import pytest
-import yaml
 from sqlalchemy import func, select
 
 from bot import content_versions, create_app
@@ -192,8 +191,9 @@ def test_gunicorn_workers_and_the_queue_worker_answer_from_a_new_publish_within_
         _twilio(production.port, f"+96475033{n:05d}", "کۆلێرا", f"SM{n:032d}")
         _telegram(production.port, 8900 + n, "کۆلێرا", 990100 + n)
         time.sleep(0.5)
-    answered = lambda: {str(s["params"].get("To") or s["params"].get("chat_id")) for s in fake.sent()} >= set(asked)
-    assert _wait_for(answered, 60), (len(fake.sent()), sorted(set(asked) - {str(s["params"].get("To") or s["params"].get("chat_id")) for s in fake.sent()}))
+    def answered() -> set:
+        return {str(s["params"].get("To") or s["params"].get("chat_id")) for s in fake.sent()}
+    assert _wait_for(lambda: answered() >= set(asked), 60), (len(fake.sent()), sorted(set(asked) - answered()))
     first_new = {}
     for sent in fake.sent():
         address = str(sent["params"].get("To") or sent["params"].get("chat_id"))
@@ -218,6 +218,7 @@ def test_a_translators_languages_are_set_from_the_command_line(app, runtime):
         assert users.content_languages(user) == ("ckb", "kmr") and not users.can(user, "see_cases")
 
 
+@pytest.mark.slow
 def test_processes_starting_together_on_an_empty_database_seed_one_version(environ, tmp_path, database_url):
     """gunicorn's workers and the queue worker start at once on a new deployment."""
     code = ("import sys; from bot import create_app; "

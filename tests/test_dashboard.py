@@ -363,6 +363,7 @@ def test_users_cli_manages_accounts(app, runtime):
 
 def test_the_first_run_says_how_to_make_the_first_admin(environ, tmp_path, caplog):
     import logging
+
     from bot import create_app
 
     def start():

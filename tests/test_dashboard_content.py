@@ -18,7 +18,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from bot import content_review, content_versions, users
-from bot.models import AuditEvent, ContentVersion, User
+from bot.models import AuditEvent, User
 
 from .conftest import csrf_token
 from .test_dashboard import PASSWORD, post_form, sign_in
@@ -202,7 +202,7 @@ def test_the_editor_reviews_the_diff_publishes_and_people_get_the_new_sentence_t
     save(editor, {"sms.ckb": form.fields["sms.ckb"].replace(OLD, NEW),
                   "text.ckb": form.fields["text.ckb"].replace(full_text, NEW)}, form=form)
     page = editor.get("/dashboard/content/publish").get_data(as_text=True)
-    assert f'<span class="d-add">+      ckb: &#34;' in page and NEW in page and "d-remove" in page
+    assert '<span class="d-add">+      ckb: &#34;' in page and NEW in page and "d-remove" in page
     assert "The content check finds no problem." in page, re.findall(r"<li>.*?</li>", page)[:5]
     done = publish(editor)
     assert done.status_code == 302 and done.headers["Location"].endswith("/dashboard/content/versions")

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import cases as case_service
-from bot.models import Case, CaseEvent, Contact, Outbound
+from bot.models import Case, CaseEvent, Outbound
 from handlers import codes
 from handlers.text import to_ascii_digits
 
@@ -37,7 +37,8 @@ def test_an_arabic_complaint_on_sms_gets_a_code_and_the_staff_answer_arrives_by_
     assert case.code == code and case.kind == "complaint" and case.channel == "sms" and case.language == "ar"
     assert runtime.vault.decrypt(case.text_enc).startswith("لم نستلم")
 
-    result = app.test_cli_runner().invoke(args=["feedback", "answer", code, "سيتم توزيع السلال يوم الأحد", "--as", "amal"], catch_exceptions=False)
+    result = app.test_cli_runner().invoke(args=["feedback", "answer", code, "سيتم توزيع السلال يوم الأحد", "--as",
+        "amal"], catch_exceptions=False)
     assert "queued" in result.output
     sent = fake.sent("twilio")
     assert len(sent) == 1
@@ -67,7 +68,7 @@ def test_a_sorani_complaint_on_telegram_by_menu_gets_the_answer_on_telegram(tele
 def test_a_badini_complaint_on_whatsapp_by_trigger_word(twilio, runtime, app, fake):
     sender = "whatsapp:+9647701234567"
     twilio.say("سلاڤ، ئەز دڤێت گازندەکێ بکەم", sender)
-    bodies = twilio.say("گازندە", sender)
+    twilio.say("گازندە", sender)
     reply = "\n".join(twilio.say("دابەشکرنا خوارنێ نەهاتیە کرن", sender))
     code = code_in(reply)
     case = only_case(runtime)
@@ -98,7 +99,7 @@ def test_status_is_told_to_the_owner_only(twilio, runtime, app):
 def test_a_sensitive_report_is_flagged_and_answered_survivor_first(telegram, runtime):
     telegram.say("مرحبا", chat_id=777)
     telegram.say("5", chat_id=777)
-    body = telegram.say("6", chat_id=777)                    # "something serious"
+    telegram.say("6", chat_id=777)                           # "something serious"
     reply = telegram.say("موظف التوزيع طلب مني شيئا مقابل المساعدة", chat_id=777)
     code = code_in(reply["text"])
     case = only_case(runtime)
@@ -109,7 +110,7 @@ def test_a_sensitive_report_is_flagged_and_answered_survivor_first(telegram, run
 def test_free_text_that_sounds_sensitive_asks_before_passing_it_on(twilio, runtime):
     sender = "+9647503333333"
     twilio.say("مرحبا", sender)
-    ask = "\n".join(twilio.say("تعرضت لتحرش من احد العاملين في المنظمة", sender))
+    twilio.say("تعرضت لتحرش من احد العاملين في المنظمة", sender)
     with runtime.transaction() as session:
         assert session.execute(select(Case)).first() is None     # nothing passed on without consent
     reply = "\n".join(twilio.say("1", sender))

@@ -220,13 +220,13 @@ def test_a_message_that_fails_for_another_reason_is_kept_as_a_dead_letter_and_ca
     with runtime.transaction() as session:
         session.add(DeadLetter(kind="inbound", sealed=good, error="RuntimeError: a bug since fixed"))
         letters = session.execute(select(DeadLetter).order_by(DeadLetter.id)).scalars().all()
-        assert [l.attempts for l in letters] == [3, 1] and letters[0].error.startswith("KeyError")
+        assert [letter.attempts for letter in letters] == [3, 1] and letters[0].error.startswith("KeyError")
         assert "+964" not in letters[0].sealed + letters[0].error
     runner = app.test_cli_runner()
     status = runner.invoke(args=["queue", "status"])
     assert "dead letters: 2" in status.output, status.output
     doctor = runner.invoke(args=["doctor"])
-    assert any(l.startswith("WARN  waiting") and "2 inbound" in l for l in doctor.output.splitlines()), doctor.output
+    assert any(line.startswith("WARN  waiting") and "2 inbound" in line for line in doctor.output.splitlines()), doctor.output
     replay = runner.invoke(args=["queue", "replay"])
     assert replay.exit_code == 1 and "handled 1, failed again 1" in replay.output
     assert [s["params"]["To"] for s in fake.sent("twilio")] == ["+9647712345671"]

@@ -115,7 +115,7 @@ def test_whatsapp_outside_24_hours_with_no_way_round_is_marked_undeliverable(twi
 
 
 def test_the_sweep_requeues_lost_tasks_and_never_resends_an_interrupted_send(telegram, runtime, fake):
-    code = open_case(telegram)
+    open_case(telegram)
     with runtime.transaction() as session:
         case = session.execute(select(Case)).scalar_one()
         contact = session.get(Contact, case.contact_id)

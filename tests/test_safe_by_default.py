@@ -168,7 +168,7 @@ def test_a_keys_file_readable_by_others_is_locked_down_and_doctor_says_where_key
     again = build(environ, tmp_path, SECRET_KEY=None, DATA_KEY=None, APP_ENV="development")
     assert stat.S_IMODE(keys.stat().st_mode) == 0o600
     result = again.test_cli_runner().invoke(args=["doctor"])
-    line = next(l for l in result.output.splitlines() if " keys " in l)
+    line = next(text for text in result.output.splitlines() if " keys " in text)
     assert line.startswith("WARN") and "SECRET_KEY, DATA_KEY" in line and "back it up apart" in line
     again.extensions["bot"].dispose()
 

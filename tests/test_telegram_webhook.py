@@ -1,5 +1,4 @@
 """Telegram: real update JSON through POST /webhooks/telegram; replies as a method in the response."""
-import json
 
 import pytest
 from sqlalchemy import func, select

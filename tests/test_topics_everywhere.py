@@ -3,7 +3,6 @@ import pytest
 
 from handlers.content import load
 from handlers.sms import segments
-from handlers.text import to_ascii_digits
 
 from .conftest import twiml_bodies
 

@@ -24,8 +24,24 @@ from flask.cli import AppGroup
 
 from handlers.types import Incoming, Media, Profile, Reply
 
-from .base import (FAILED, RETRY, SENT, STOPPED, WINDOW, Adapter, Answer, BadRequest, Ignored, Limits, Route,
-                   SendResult, StatusUpdate, WindowArgs, merge, text_field)
+from .base import (
+    FAILED,
+    RETRY,
+    SENT,
+    STOPPED,
+    WINDOW,
+    Adapter,
+    Answer,
+    BadRequest,
+    Ignored,
+    Limits,
+    Route,
+    SendResult,
+    StatusUpdate,
+    WindowArgs,
+    merge,
+    text_field,
+)
 from .plain import as_text, option_key
 
 CHANNEL = "messenger"

@@ -16,14 +16,12 @@ import urllib3
 from telegram import Bot, InputFile, ReplyKeyboardMarkup, Update
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import BadRequest as TgBadRequest
-from telegram.error import (ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter,
-                            TelegramError, TimedOut)
+from telegram.error import ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest
 
 from handlers.types import PROFILES, Incoming, Media, Reply
 
-from .base import (FAILED, RETRY, SENT, STOPPED, Adapter, Answer, BadRequest, Ignored, Limits, Route, SendResult,
-                   merge, text_field)
+from .base import FAILED, RETRY, SENT, STOPPED, Adapter, Answer, BadRequest, Ignored, Limits, Route, SendResult, merge, text_field
 from .plain import option_key
 
 CHANNEL = "telegram"

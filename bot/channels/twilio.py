@@ -18,15 +18,28 @@ from twilio.request_validator import RequestValidator, add_port, compare, remove
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from handlers.sms import segments
+from handlers.sms import segments, split_pages
 from handlers.types import PROFILES, Incoming, Media, Reply
 
-from .base import (FAILED, RETRY, SENT, STOPPED, WINDOW, Adapter, Answer, BadRequest, Limits, Route, SendResult,
-                   StatusUpdate, WindowArgs)
+from .base import (
+    FAILED,
+    RETRY,
+    SENT,
+    STOPPED,
+    WINDOW,
+    Adapter,
+    Answer,
+    BadRequest,
+    Limits,
+    Route,
+    SendResult,
+    StatusUpdate,
+    WindowArgs,
+)
 from .plain import as_text, sms_messages
 
 WHATSAPP_PREFIX = "whatsapp:"
-WHATSAPP_LIMIT = 4096
+WHATSAPP_LIMIT = 1600     # Twilio refuses a longer WhatsApp body (error 21617): longer replies go in parts
 # Twilio error codes that mean something to the queue (https://www.twilio.com/docs/api/errors).
 OPTED_OUT = {21610}                    # the recipient sent STOP
 OUTSIDE_WINDOW = {63016}               # WhatsApp free-form message outside the 24-hour window
@@ -126,7 +139,25 @@ def bodies(channel: str, replies: list[Reply], fold_latin: bool = False) -> list
     SMS_FOLD_LATIN); WhatsApp up to 4,096 characters."""
     if channel == "sms":
         return [(body, None) for body in sms_messages(replies, fold_latin)]
-    return [(as_text(r, bold=True)[:WHATSAPP_LIMIT], r.image) for r in replies]
+    return [(part, r.image if n == 0 else None) for r in replies
+            for n, part in enumerate(whatsapp_parts(as_text(r, bold=True)))]
+
+
+def whatsapp_parts(body: str, limit: int = WHATSAPP_LIMIT) -> list[str]:
+    """A WhatsApp body in messages of at most `limit` characters, cut between lines (a line longer than
+    that at a sentence end): nothing is cut off, the options stay whole under the text."""
+    if len(body) <= limit:
+        return [body]
+    parts, current = [], ""
+    for line in body.split("\n"):
+        for piece in (split_pages(line, limit) if len(line) > limit else [line]):
+            candidate = f"{current}\n{piece}" if current else piece
+            if current and len(candidate) > limit:
+                parts.append(current)
+                current = piece
+            else:
+                current = candidate
+    return parts + ([current] if current else [])
 
 
 def twiml(channel: str, replies: list[Reply], config: dict) -> str:

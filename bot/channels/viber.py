@@ -22,8 +22,22 @@ from flask.cli import AppGroup
 
 from handlers.types import Incoming, Media, Profile, Reply
 
-from .base import (FAILED, RETRY, SENT, STOPPED, Adapter, Answer, BadRequest, Ignored, Limits, Route, SendResult,
-                   StatusUpdate, merge, text_field)
+from .base import (
+    FAILED,
+    RETRY,
+    SENT,
+    STOPPED,
+    Adapter,
+    Answer,
+    BadRequest,
+    Ignored,
+    Limits,
+    Route,
+    SendResult,
+    StatusUpdate,
+    merge,
+    text_field,
+)
 from .plain import option_key
 
 CHANNEL = "viber"

@@ -8,15 +8,15 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from sqlalchemy import select
 from flask import Blueprint, abort, current_app, g, redirect, request, session, url_for
+from sqlalchemy import select
 
 from handlers.i18n import BABEL_LOCALE, NATIVE_NAMES, Translator, direction, format_number
 from handlers.text import to_arabic_digits
 
 from .. import users
-from . import labels
 from ..models import User
+from . import labels
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 UI_LANGUAGES = ("en", "ar", "ckb")
@@ -110,12 +110,23 @@ def template_helpers():
     def action_name(action: str) -> str:
         return t(labels.AUDIT_ACTIONS[action]) if action in labels.AUDIT_ACTIONS else action
 
-    return {"who": who, "lang_name": lang_name, "action_name": action_name, "_": t, "ui_lang": lang, "query_with": query_with, "ui_dir": direction(lang), "when": when, "UI_LANGUAGES": UI_LANGUAGES,
+    return {"who": who, "lang_name": lang_name, "action_name": action_name, "_": t, "ui_lang": lang,
+        "query_with": query_with, "ui_dir": direction(lang), "when": when, "UI_LANGUAGES": UI_LANGUAGES,
             "num": lambda n: format_number(n, lang), "can": lambda what: users.can(getattr(g, "user", None), what),
             "current_user": getattr(g, "user", None), "flashes": labels.FLASHES}
 
 
-from . import accounts, auth, broadcasts, cases, contacts, content, content_items, content_release, reports  # noqa: E402,F401  (routes register on the blueprint)
-from . import unanswered  # noqa: E402,F401,I001  (the unanswered questions page)
-from . import content_contacts  # noqa: E402,F401,I001  (referral contacts and emergency numbers)
-from . import content_files  # noqa: E402,F401,I001  (translators' files)
+from . import (  # noqa: E402,F401  (routes register on the blueprint)
+    accounts,
+    auth,
+    broadcasts,
+    cases,
+    contacts,
+    content,
+    content_contacts,  # noqa: E402,F401,I001  (referral contacts and emergency numbers)
+    content_files,  # noqa: E402,F401,I001  (translators' files)
+    content_items,
+    content_release,
+    reports,
+    unanswered,  # noqa: E402,F401,I001  (the unanswered questions page)
+)

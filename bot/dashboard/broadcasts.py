@@ -80,7 +80,7 @@ def broadcast_page(broadcast_id):
         broadcast = _broadcast_or_404(db, broadcast_id)
         reach = service.audience(rt, db, broadcast)
         progress = service.progress(db, broadcast)
-        previews = service.previews(broadcast)
+        previews = service.previews(broadcast, current_app.config)
     return render_template("dashboard/broadcast.html", b=broadcast, reach=reach, progress=progress,
                            previews=previews, needs_approval=service.approval_required(rt.config),
                            mine=broadcast.created_by == _actor(), names=dict(_choices()["languages"]))

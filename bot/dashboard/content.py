@@ -14,9 +14,8 @@ from handlers.content import CAPTION_MAX, SMS_MAX, SMS_PARTS, TEXT_MAX, TITLE_MA
 from handlers.i18n import LANGUAGES, NATIVE_NAMES, RTL, Translator
 from handlers.sms import GSM7_EXTENDED, fold_latin, is_gsm7, segments
 
-from .. import content_edit, content_preview, content_problems, content_review
+from .. import content_edit, content_preview, content_problems, content_review, users
 from .. import content_versions as versions
-from .. import users
 from ..models import ContentVersion
 from . import blueprint, require, runtime
 
@@ -161,7 +160,8 @@ def editor_context(db, item_id: str, preview_lang: str | None = None) -> dict:
                      "text": (emergency.get("inline") or {}).get(lang) or ""} for lang in LANGUAGES}
     topic = content.topic(str(data.get("topic") or ""))
     return {
-        "item": item, "item_id": item_id, "title_ui": pick(item.get("title") or {}, g.ui_lang) or item_id, "token": token_of(version), "is_draft": version.state == versions.DRAFT,
+        "item": item, "item_id": item_id, "title_ui": pick(item.get("title") or {}, g.ui_lang) or item_id,
+            "token": token_of(version), "is_draft": version.state == versions.DRAFT,
         "version": version, "topic_id": topic.id if topic else "", "position": position,
         "count": len(data.get("items") or []), "topic_title": pick(topic.title, g.ui_lang) if topic else "",
         "states": content.reviews.get(item_id) or {}, "state_of": content_review.state_of,

@@ -15,7 +15,7 @@ from handlers.i18n import LANGUAGES
 from .. import content_edit, content_pictures, content_review
 from .. import content_versions as versions
 from . import blueprint, require, runtime
-from .content import actor, draft_for, edits_everything, editor_context, own_languages, t
+from .content import actor, draft_for, editor_context, edits_everything, own_languages, t
 
 _FIELD = re.compile(r"(title|sms|text|keywords)\.([a-z_]+)")
 _STEP = re.compile(r"steps\.(\d{1,3})\.(text|sms)\.([a-z_]+)")

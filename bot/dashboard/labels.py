@@ -10,7 +10,8 @@ KINDS = (N_("complaint"), N_("question"), N_("help request"), N_("suggestion"), 
 ROLES = (N_("admin"), N_("officer"), N_("focal point"), N_("viewer"), N_("editor"), N_("translator"))
 REVIEW_STATES = (N_("draft"), N_("needs update"), N_("reviewed"))
 VERSION_STATES = (N_("published"), N_("archived"), N_("discarded"))
-CHANNELS = (N_("telegram"), N_("sms"), N_("whatsapp"))   # a channel without a translation shows its name
+CHANNELS = (N_("telegram"), N_("sms"), N_("whatsapp"), N_("messenger"),
+            N_("viber"))   # a channel without a translation shows its name
 BROADCAST_STATUSES = (N_("draft"), N_("approved"), N_("scheduled"), N_("sending"), N_("paused"), N_("done"),
                       N_("cancelled"))
 DELIVERY = (N_("queued"), N_("sent"), N_("delivered"), N_("failed"), N_("pending"), N_("undeliverable"))

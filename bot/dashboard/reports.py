@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 from handlers.content import pick
 
 from .. import cases as case_service
-from .. import export
-from .. import users
+from .. import export, users
 from ..models import AuditEvent, Case, Message, utcnow
 from . import blueprint, page_number, require, runtime
 from .cases import area_names, visible

@@ -1,12 +1,11 @@
 """contacts, messages, cases, outbound, audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-24 20:24:24.478395
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

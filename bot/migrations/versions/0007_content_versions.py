@@ -1,12 +1,12 @@
-"""content_versions, content_images, users.languages: content lives in the database (reviews in reviews.yaml); messages.missed for the unanswered page
+"""content_versions, content_images, users.languages: content lives in the database (reviews in reviews.yaml);
+messages.missed for the unanswered page
 
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-07 05:00:00
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0007'
 down_revision = '0006'
