@@ -199,6 +199,7 @@ def test_gunicorn_workers_and_the_queue_worker_answer_from_a_new_publish_within_
         address = str(sent["params"].get("To") or sent["params"].get("chat_id"))
         if address in asked and NEW in json.dumps(sent, ensure_ascii=False):
             first_new[sent["service"]] = min(first_new.get(sent["service"], 99), asked[address])
+    print(f"\nfirst question answered with the new text, seconds after the publish: {first_new}")
     assert first_new.get("twilio", 99) <= 5 and first_new.get("telegram", 99) <= 5, (first_new, asked)
     late = [a for a, t in asked.items() if t > 5 and NEW not in json.dumps(
         [s for s in fake.sent() if str(s["params"].get("To") or s["params"].get("chat_id")) == a], ensure_ascii=False)]
