@@ -130,14 +130,19 @@ def _twilio(config: dict, url: str):
     root = str(allowed.copy_with(path="/", query=None, fragment=None))     # e.g. https://api.twilio.com/
     if target.userinfo or _origin(target) != _origin(allowed) or not url.startswith(root):
         raise Refused(f"media URL is not on Twilio's media host (on {target.host or '?'})")
-    credentials = (config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"])
+    # the account's credentials for Twilio's own host only, never for where it sends us on to
+    return _follow(target, allowed, (config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"]))
+
+
+def _follow(target: httpx.URL, allowed: httpx.URL, credentials: tuple | None = None):
+    """GET with redirects followed by hand (each checked by _redirect), credentials on the first request
+    only, within TOTAL_SECONDS and the size limit: (bytes, Content-Type)."""
     deadline = time.monotonic() + TOTAL_SECONDS
     with httpx.Client(follow_redirects=False) as client:
         for hop in range(MAX_REDIRECTS + 1):
             client.cookies.clear()
             request = client.build_request("GET", target, headers={"Accept-Encoding": "identity"},
                                            timeout=_timeout(deadline))
-            # the account's credentials for Twilio's own host only, never for where it sends us on to
             response = client.send(request, auth=credentials if hop == 0 else None, stream=True)
             try:
                 if not response.is_redirect:
@@ -162,22 +167,7 @@ def _public(url: str, hosts: tuple[str, ...]):
         and target.scheme == "https"
     if target.userinfo or not (on_host or origin in hosts):
         raise Refused(f"media URL is not on the channel's media hosts (on {host or '?'})")
-    allowed = httpx.URL(origin)
-    deadline = time.monotonic() + TOTAL_SECONDS
-    with httpx.Client(follow_redirects=False) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            client.cookies.clear()
-            request = client.build_request("GET", target, headers={"Accept-Encoding": "identity"},
-                                           timeout=_timeout(deadline))
-            response = client.send(request, stream=True)
-            try:
-                if not response.is_redirect:
-                    response.raise_for_status()
-                    return _read(response, deadline), response.headers.get("Content-Type", "")
-                target = _redirect(response, allowed)
-            finally:
-                response.close()
-    raise Refused(f"more than {MAX_REDIRECTS} redirects")
+    return _follow(target, httpx.URL(origin))
 
 
 def _redirect(response: httpx.Response, allowed: httpx.URL) -> httpx.URL:

@@ -18,7 +18,7 @@ from handlers.feedback import is_sensitive
 from handlers.search import best
 from handlers.text import tokens
 
-from . import content_versions, content_yaml
+from . import content_edit, content_versions, content_yaml
 from .cases import TRYOUT_CHANNEL
 from .models import Message
 
@@ -105,7 +105,8 @@ def add_keyword(session, actor: str, item_id: str, language: str, phrase: str, p
     pending = content_versions.draft(session)
     draft = pending or content_versions.start_draft(session, actor)
     files, images = content_versions.files_of(session, draft)
-    name, data, item = _find_item(files, item_id)
+    name, data, index = content_edit.open_item(files, item_id)
+    item = data["items"][index]
     keywords = item.setdefault("keywords", {})
     words = keywords.get(language)
     if words is None:
@@ -123,12 +124,3 @@ def add_keyword(session, actor: str, item_id: str, language: str, phrase: str, p
         content_versions.publish(session, actor)
         return draft.id, True
     return draft.id, False
-
-
-def _find_item(files: dict[str, str], item_id: str):
-    for name in sorted(n for n in files if n.startswith("topics/")):
-        data = content_yaml.load(files[name])
-        for item in data.get("items") or []:
-            if item.get("id") == item_id:
-                return name, data, item
-    raise LookupError(f"no item {item_id}")

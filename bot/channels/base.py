@@ -193,6 +193,22 @@ class Adapter(ABC):
         """Make this thread's client before its first paced send."""
 
 
+def send_each(messages, post_one, outcome) -> SendResult:
+    """A reply that goes as several API calls: each in turn, and the first that does not go is the outcome.
+    post_one(message) -> (HTTP status, body); outcome(status, body) -> SendResult."""
+    import urllib3
+    result = SendResult(FAILED, reason="empty", detail="nothing to send")
+    for message in messages:
+        try:
+            status, body = post_one(message)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return SendResult(RETRY, reason="connection", detail=type(exc).__name__)
+        result = outcome(status, body)
+        if result.outcome != SENT:
+            return result
+    return result
+
+
 def merge(replies: list[Reply]) -> Reply | None:
     """Several replies of one turn as one message: one Telegram method fits in a webhook response, and a
     turn answered from the queue goes out as one row, so its parts cannot overtake each other."""

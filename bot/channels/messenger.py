@@ -40,6 +40,7 @@ from .base import (
     StatusUpdate,
     WindowArgs,
     merge,
+    send_each,
     text_field,
 )
 from .plain import as_text, option_key
@@ -253,17 +254,8 @@ def send(config: dict, address: str, reply: Reply, window_args: dict | None = No
     if _missing(config) or not api_url(config):
         return SendResult(FAILED, reason="channel_off", detail="Messenger settings are not set")
     kind = {"messaging_type": "UPDATE" if broadcast else "RESPONSE"}
-    result = SendResult(FAILED, reason="empty", detail="nothing to send")
-    for message in messages(reply, config):
-        try:
-            status, body = post(config, "me/messages", {"recipient": {"id": address}, **kind,
-                                                          **(window_args or {}), "message": message})
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            return SendResult(RETRY, reason="connection", detail=type(exc).__name__)
-        result = outcome(status, body)
-        if result.outcome != SENT:
-            return result
-    return result
+    return send_each(messages(reply, config), lambda message: post(config, "me/messages", {
+        "recipient": {"id": address}, **kind, **(window_args or {}), "message": message}), outcome)
 
 
 # ---- the adapter ---------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from .base import (
     SendResult,
     StatusUpdate,
     merge,
+    send_each,
     text_field,
 )
 from .plain import option_key
@@ -211,16 +212,8 @@ def outcome(status: int, body: bytes) -> SendResult:
 def send(config: dict, address: str, reply: Reply) -> SendResult:
     if not config.get("VIBER_AUTH_TOKEN") or not api_url(config):
         return SendResult(FAILED, reason="channel_off", detail="VIBER_AUTH_TOKEN is not set")
-    result = SendResult(FAILED, reason="empty", detail="nothing to send")
-    for message in messages(reply, config):
-        try:
-            status, body = post(config, "send_message", {"receiver": address, **message})
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            return SendResult(RETRY, reason="connection", detail=type(exc).__name__)
-        result = outcome(status, body)
-        if result.outcome != SENT:
-            return result
-    return result
+    return send_each(messages(reply, config),
+                     lambda message: post(config, "send_message", {"receiver": address, **message}), outcome)
 
 
 # ---- the adapter ---------------------------------------------------------------------------------
