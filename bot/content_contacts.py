@@ -6,7 +6,7 @@ the form asks for both, and a publish refuses a number without them.
 import datetime
 import re
 
-from handlers.i18n import LANGUAGES
+from handlers.i18n import LANGUAGES, N_, Refusal
 
 from . import content_versions, content_yaml
 
@@ -15,8 +15,8 @@ _PHONE = re.compile(r"^\+?[0-9٠-٩ ]{3,20}$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,40}$")
 
 
-class Invalid(ValueError):
-    pass
+class Invalid(Refusal):
+    """A form value refused, with a reason in the staff member's language (Refusal.translated)."""
 
 
 def entries(data) -> list[tuple[str, dict]]:
@@ -29,18 +29,18 @@ def clean(form: dict, area_ids: set[str]) -> dict:
     """The form's values checked: a phone as people dial it, a real past date, known areas."""
     phone = (form.get("phone") or "").strip()
     if phone and not _PHONE.match(phone):
-        raise Invalid(f"the phone {phone!r} is not a number people can dial (digits, spaces, a leading +)")
+        raise Invalid(N_("The phone {phone} is not a number people can dial (digits, spaces, a leading +)."), phone=repr(phone))
     verified_on = (form.get("verified_on") or "").strip()
     if verified_on:
         try:
             day = datetime.date.fromisoformat(verified_on)
         except ValueError:
-            raise Invalid("verified on: a date as YYYY-MM-DD") from None
+            raise Invalid(N_("Verified on: write the date as YYYY-MM-DD.")) from None
         if day > datetime.date.today():
-            raise Invalid("verified on: a date in the future")
+            raise Invalid(N_("Verified on: a date in the future."))
     areas = [a for a in form.get("areas") or [] if a]
     if any(a not in area_ids for a in areas):
-        raise Invalid("an area that is not in areas.yaml")
+        raise Invalid(N_("An area that is not in areas.yaml (the list of areas)."))
     return {"phone": phone, "verified_on": verified_on, "areas": areas,
             "source": " ".join((form.get("source") or "").split())[:600],
             "verified_by": " ".join((form.get("verified_by") or "").split())[:200],
@@ -56,7 +56,7 @@ def save(session, actor: str, kind: str, entry_id: str, values: dict, new: bool 
     data = content_yaml.load(files["referrals.yaml"])
     if new:
         if kind != "contact" or not _ID.match(entry_id) or any(e.get("id") == entry_id for _, e in entries(data)):
-            raise Invalid("a new contact needs an id not used yet: lower-case letters, digits and -")
+            raise Invalid(N_("A new contact needs an id not used yet: lower-case letters, digits and -."))
         data.setdefault("contacts", []).append({"id": entry_id})
     entry = next((e for k, e in entries(data) if k == kind and e.get("id") == entry_id), None)
     if entry is None:

@@ -85,3 +85,11 @@ def test_bad_values_are_refused_with_a_reason_and_translators_may_not_edit_numbe
         assert content_versions.draft(db) is None
     translator = sign_in(app, "tr@agency.example")
     assert translator.get("/dashboard/content/contacts").status_code == 403
+
+
+def test_a_staff_member_in_arabic_reads_the_reason_in_arabic(app, runtime):
+    _editor(app, runtime)
+    editor = sign_in(app, "editor@agency.example", lang="ar")
+    page = post_form(editor, "/dashboard/content/contacts/contact/new", "/dashboard/content/contacts/contact/new",
+                     **_form(id="x-desk", verified_on="2999-01-01")).get_data(as_text=True)
+    assert "تاريخ التحقق: تاريخ في المستقبل." in page

@@ -5,7 +5,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from handlers import referrals
 from handlers.content import pick
-from handlers.i18n import LANGUAGES
+from handlers.i18n import LANGUAGES, Translator
 
 from .. import content_contacts as service
 from .. import content_versions, content_yaml
@@ -68,7 +68,7 @@ def contact_edit(kind: str, entry_id: str):
             flash("contact_saved")
             return redirect(url_for("dashboard.contacts_page"))
         except service.Invalid as exc:
-            error = str(exc)
+            error = exc.translated(Translator(g.ui_lang))
         except LookupError:
             abort(404)
     with runtime().transaction() as db:
