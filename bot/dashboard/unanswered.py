@@ -2,7 +2,7 @@
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from handlers.content import pick
-from handlers.i18n import LANGUAGES
+from handlers.i18n import LANGUAGES, Translator
 
 from .. import content_versions, unanswered, users
 from . import blueprint, require, runtime
@@ -36,7 +36,8 @@ def unanswered_keyword():
             _version, published = unanswered.add_keyword(db, actor, item_id, language, phrase,
                                                          publish=users.can(g.user, "publish_content"))
     except unanswered.Clash as clash:
-        flash(str(clash))
+        t = Translator(g.ui_lang)
+        flash(f"{t('This wording is already a keyword of another item: nothing was changed.')} ({clash})")
         return redirect(url_for("dashboard.unanswered_page", lang=form.get("back_lang") or None))
     except content_versions.Refused as refused:
         flash("; ".join(refused.problems[:3]))
