@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po, write_po
 
 from handlers.i18n import LANGUAGES, NATIVE_NAMES
 
-from . import content_versions, content_yaml
+from . import content_review, content_versions, content_yaml
 
 SOURCE = "en"
 TARGETS = tuple(lang for lang in LANGUAGES if lang != SOURCE)
@@ -207,15 +207,18 @@ def apply(files: dict[str, str], lang: str, changes: list[Change], actor: str) -
     out = dict(files)
     for name, data in loaded.items():
         out[name] = content_yaml.dump(data)
-    reviews = content_yaml.load(out["reviews.yaml"]) if "reviews.yaml" in out else None
-    if reviews is None or not isinstance(reviews, dict):
-        reviews = content_yaml.load("# Translation review per item and language (the dashboard keeps it).\nreviews: {}\n")
-    table = reviews.setdefault("reviews", {})
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for item in sorted(items_changed):
-        table.setdefault(item, {})[lang] = {"state": "draft", "by": actor, "at": when}
-    out["reviews.yaml"] = content_yaml.dump(reviews)
+    reviews = content_review.read(out)          # the same rules as a save in the dashboard
+    before, after = _items(files), _items(out)
+    for item_id in sorted(items_changed & set(after)):
+        reviews = content_review.after_save(reviews, item_id, before[item_id], after[item_id], actor)
+    out[content_review.REVIEWS_FILE] = content_review.write(reviews)
     return out
+
+
+def _items(files: dict[str, str]) -> dict[str, dict]:
+    import yaml
+    return {str(item.get("id")): item for name in files if name.startswith("topics/")
+            for item in (yaml.safe_load(files[name]) or {}).get("items") or []}
 
 
 def import_into_draft(session, data: bytes, filename: str, actor: str, expected_lang: str | None = None,
