@@ -127,7 +127,7 @@ def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict
     shown = [e[1] for e in ctx.events if e[0] == "item"]
     _keep_replies(connection, vault, message_id, ctx, shown[-1] if shown else None)
     queued = []
-    if queue_replies and (reply := merge(ctx.replies)) is not None:
+    if queue_replies and incoming.reachable and (reply := merge(ctx.replies)) is not None:
         queued.append((queue_reply(runtime, session, contact, reply).id, reply))
     return Outcome(ctx.replies, language=ctx.lang, events=ctx.events, queued=queued)
 

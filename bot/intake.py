@@ -42,7 +42,8 @@ def seal(runtime, incoming: Incoming, person: str | None = None) -> str:
     """person: the address hash whose waiting room holds the message too (accept)."""
     data = {"channel": incoming.channel, "address": incoming.address, "text": incoming.text,
             "provider_id": incoming.provider_id, "language_hint": incoming.language_hint,
-            "supported": incoming.supported, "media": [[m.url, m.content_type] for m in incoming.media]}
+            "supported": incoming.supported, "reachable": incoming.reachable,
+            "media": [[m.url, m.content_type] for m in incoming.media]}
     if person:
         data["person"] = person
     return runtime.vault.encrypt(json.dumps(data, ensure_ascii=False))
@@ -60,7 +61,8 @@ def _open(runtime, sealed: str) -> tuple[Incoming | None, str | None]:
     data = json.loads(opened)
     return Incoming(channel=data["channel"], address=data["address"], text=data["text"],
                     provider_id=data["provider_id"], language_hint=data["language_hint"],
-                    supported=data["supported"], media=[Media(url, kind) for url, kind in data["media"]]), \
+                    supported=data["supported"], reachable=data.get("reachable", True),
+                    media=[Media(url, kind) for url, kind in data["media"]]), \
         data.get("person")
 
 

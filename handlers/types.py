@@ -21,6 +21,8 @@ class Incoming:
     media: list[Media] = field(default_factory=list)
     language_hint: str | None = None
     supported: bool = True  # False for stickers, locations, contacts...: the person gets a polite reply
+    reachable: bool = True  # False when the message says the person left the channel (Viber unsubscribed):
+    #                        the turn is handled (STOP is recorded), but nothing is sent that would be refused
 
 
 @dataclass(frozen=True)

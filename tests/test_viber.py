@@ -207,7 +207,9 @@ def test_a_viber_subscriber_gets_the_broadcast_and_unsubscribing_stops_it(client
     assert broadcast_runner.run(runtime) == "idle"
     call = fake.sent("viber")[-1]
     assert call["params"]["receiver"] == USER and "کۆلێرا" in call["params"]["text"]
+    sent_before = len(fake.sent("viber"))
     assert person_.post(load("unsubscribed")).status_code == 200
+    assert len(fake.sent("viber")) == sent_before       # Viber refuses messages to the unsubscribed: none sent
     with runtime.transaction() as session:
         contact = session.execute(select(Contact).where(Contact.channel == "viber")).scalar_one()
         assert (contact.opted_out, contact.subscribed) == (True, False)

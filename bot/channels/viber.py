@@ -110,7 +110,9 @@ def parse_body(data) -> Incoming | StatusUpdate | Ignored:
         status = {"delivered": "delivered", "seen": "read", "failed": "failed"}[event]
         return StatusUpdate(_token(data), status, reason="viber_failed" if event == "failed" else None)
     if event == "unsubscribed":
-        return Incoming(CHANNEL, _user(data.get("user_id"), "user_id"), text="stop", provider_id=_token(data))
+        # STOP, recorded; no reply: Viber refuses messages to someone who unsubscribed.
+        return Incoming(CHANNEL, _user(data.get("user_id"), "user_id"), text="stop", provider_id=_token(data),
+                        reachable=False)
     if event in ("subscribed", "conversation_started"):
         person = data.get("user") if isinstance(data.get("user"), dict) else {}
         address = _user(person.get("id"), "user.id")
