@@ -158,3 +158,28 @@ def test_a_broadcast_preview_shows_each_chosen_channel_as_its_adapter_renders_it
     assert all("دابەشکردنی ئاو سبەینێ" in shown for _, shown in preview["channels"])
     everyone = broadcasts.previews(Broadcast(title="t", texts=json.dumps({"ar": "نص"}), channels=""), {})[0]
     assert {"Telegram", "SMS", "WhatsApp", "Messenger", "Viber"} <= {label for label, _ in everyone["channels"]}
+
+
+# ---- right-to-left: every adapter keeps an Arabic-script reply right to left -------------------------------
+MIXED = "WhatsApp: اكتب STOP لإيقاف الرسائل\n911\nالطوارئ 911"
+
+
+@pytest.mark.parametrize("lang, marked", [("ar", [True, True, False]), ("ckb", [True, True, False]),
+                                          ("kmr", [True, True, False]), ("kmr_latn", [False, False, False]),
+                                          ("en", [False, False, False])])
+def test_lines_that_would_turn_left_to_right_get_a_mark_in_every_adapter(lang, marked):
+    from bot.channels import messenger, viber
+    from bot.channels.plain import RLM
+    from handlers.types import Option, Reply
+    reply = Reply(MIXED, options=[Option("1", "نعم")], language=lang)
+    rendered = {
+        "sms": twilio.bodies("sms", [reply])[0][0],
+        "whatsapp": twilio.bodies("whatsapp", [reply])[0][0],
+        "telegram": telegram.webhook_response(Incoming("telegram", "42"), [reply], {})["text"],
+        "messenger": messenger.messages(reply, {})[0]["text"],
+        "viber": viber.messages(reply, {"VIBER_SENDER_NAME": "bot"})[0]["text"],
+    }
+    for channel, text in rendered.items():
+        lines = text.split("\n")[:3]
+        assert [line.startswith(RLM) for line in lines] == marked, (channel, lines)
+        assert [line.removeprefix(RLM) for line in lines] == MIXED.split("\n"), channel   # nothing else changed

@@ -43,7 +43,7 @@ from .base import (
     send_each,
     text_field,
 )
-from .plain import as_text, option_key
+from .plain import as_text, directed, option_key
 
 CHANNEL = "messenger"
 DEFAULT_API_URL = "https://graph.facebook.com/v21.0"
@@ -186,7 +186,7 @@ def messages(reply: Reply, config: dict) -> list[dict]:
                                                                 "is_reusable": True}}})
     options = reply.options[:QUICK_REPLIES] if len(reply.options) <= QUICK_REPLIES else []
     labelled = bool(options) and all(len(_title(o.key, o.label, reply.language)) <= QUICK_TITLE for o in options)
-    text = reply.text if labelled else as_text(reply, bold=True)
+    text = directed(reply.text, reply.language) if labelled else as_text(reply, bold=True)
     parts = [text[i:i + TEXT_LIMIT] for i in range(0, len(text), TEXT_LIMIT)] or ([""] if options else [])
     for n, part in enumerate(parts):
         message = {"text": part or "…"}

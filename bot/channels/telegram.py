@@ -22,7 +22,7 @@ from telegram.request import BaseRequest
 from handlers.types import PROFILES, Incoming, Media, Reply
 
 from .base import FAILED, RETRY, SENT, STOPPED, Adapter, Answer, BadRequest, Ignored, Limits, Route, SendResult, merge, text_field
-from .plain import option_key
+from .plain import directed, option_key
 
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096
@@ -136,7 +136,7 @@ def webhook_response(incoming: Incoming, replies: list[Reply], config: dict) -> 
             "parse_mode": "HTML"}
     # Without options, the last keyboard goes: old "1. Yes, delete" buttons must not stay under a final word.
     body["reply_markup"] = keyboard(reply) or {"remove_keyboard": True}
-    text = _html(reply.text)
+    text = _html(directed(reply.text, reply.language))
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
     if reply.image and public and len(text) <= CAPTION_LIMIT:
         return {"method": "sendPhoto", "photo": f"{public}/content-images/{reply.image}", "caption": text, **body}
@@ -230,7 +230,7 @@ async def _send(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes]):
     in which a killed worker leaves a message claimed but unsent)."""
     markup = keyboard(reply)
     markup_obj = ReplyKeyboardMarkup.de_json(markup, bot) if markup else None
-    text = _html(reply.text)
+    text = _html(directed(reply.text, reply.language))
     if reply.image and reply.image in images and len(text) <= CAPTION_LIMIT:
         photo = InputFile(images[reply.image], filename=reply.image.rsplit("/", 1)[-1])
         return await bot.send_photo(chat_id, photo, caption=text, parse_mode="HTML", reply_markup=markup_obj)
@@ -263,8 +263,8 @@ def send_text(config: dict, address: str, reply: Reply, images: dict[str, bytes]
     if not token:
         return SendResult(FAILED, reason="channel_off", detail="TELEGRAM_BOT_TOKEN is not set")
     pool, url = _raw_pool(config)
-    body = json.dumps({"chat_id": address, "text": _html(reply.text)[:TEXT_LIMIT], "parse_mode": "HTML"},
-                      ensure_ascii=False).encode()
+    text = _html(directed(reply.text, reply.language))[:TEXT_LIMIT]
+    body = json.dumps({"chat_id": address, "text": text, "parse_mode": "HTML"}, ensure_ascii=False).encode()
     try:
         try:
             response = pool.urlopen("POST", url, body=body, headers=_JSON_HEADERS, timeout=_RAW_TIMEOUT,

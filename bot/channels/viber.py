@@ -39,7 +39,7 @@ from .base import (
     send_each,
     text_field,
 )
-from .plain import option_key
+from .plain import directed, option_key
 
 CHANNEL = "viber"
 DEFAULT_API_URL = "https://chatapi.viber.com/pa"
@@ -158,7 +158,7 @@ def messages(reply: Reply, config: dict) -> list[dict]:
     if reply.image and public:
         out.append({"type": "picture", "text": "", "media": f"{public}/content-images/{reply.image}"})
     board = keyboard(reply)
-    text = (reply.text if board else as_text(reply, bold=True))[:TEXT_LIMIT]
+    text = (directed(reply.text, reply.language) if board else as_text(reply, bold=True))[:TEXT_LIMIT]
     if text or board:
         message = {"type": "text", "text": text or "…"}
         if board:
