@@ -82,6 +82,25 @@ def accept(runtime, incoming: Incoming) -> None:
         raise QueueUnavailable() from exc
 
 
+def rescue_waiting(runtime, older_than: float | None = None) -> int:
+    """Queue again the last waiting message of each person whose messages have waited longer than
+    WAITING_RESCUE_SECONDS: their task died with a worker killed outright (SIGKILL, the OOM killer, a lost
+    machine), which no signal handler sees. The task handles the person's earlier waiting messages first
+    (arrival order); one that was in fact handled is a duplicate and answered nothing more."""
+    from .queue import receive_task, waiting_room
+    wait = float(older_than if older_than is not None else runtime.config.get("WAITING_RESCUE_SECONDS") or 600)
+    try:
+        stuck = waiting_room().stale(time.time() - wait)
+    except Exception as exc:
+        log.warning("the waiting rooms cannot be read (%s): rescue tried again later", type(exc).__name__)
+        return 0
+    for _, sealed in stuck:
+        receive_task(sealed)
+    if stuck:
+        log.warning("%d waiting message(s) had lost their task (a killed worker): queued again", len(stuck))
+    return len(stuck)
+
+
 FAULT_TRIES = 3      # a fault that is not an outage: tried this often, then kept as a dead letter
 
 

@@ -92,6 +92,13 @@ def sweep_task() -> int:
     return sweep(runtime_module.default())
 
 
+@huey.periodic_task(crontab(minute="*/5"))
+def rescue_waiting_task() -> int:
+    """Messages whose task died with a SIGKILLed worker (see intake.rescue_waiting)."""
+    from .intake import rescue_waiting
+    return rescue_waiting(runtime_module.default())
+
+
 @huey.periodic_task(crontab(minute="17", hour="*/6"))
 def retention_task() -> dict:
     from .retention import purge
@@ -150,6 +157,12 @@ class WaitingRoom:
     def leave(self, person: str, sealed: str) -> None:
         raise NotImplementedError
 
+    def stale(self, before: float) -> list[tuple[str, str]]:
+        """(person, their last waiting message) for each person whose last message arrived before `before`
+        (a time.time()) and still waits: its task was lost (a worker killed with SIGKILL takes its task
+        with it, and no signal handler runs). People whose room is empty are forgotten here."""
+        raise NotImplementedError
+
 
 class RedisWaitingRoom(WaitingRoom):
     """A sorted set per person (score: the arrival number, member: the sealed message), kept a week
@@ -159,25 +172,48 @@ class RedisWaitingRoom(WaitingRoom):
 local n = redis.call('INCR', KEYS[1])
 redis.call('ZADD', KEYS[2], n, ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
 return n
+"""
+    # a person leaves the list of rooms only if no message arrived since it was read, and the room is empty
+    _FORGET = """
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if at and tonumber(at) <= tonumber(ARGV[2]) and redis.call('ZCARD', KEYS[2]) == 0 then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
 """
 
     def __init__(self, storage: RedisStorage):
         self.redis = storage.conn
         self.prefix = f"bot.inbound.{storage.name}"
         self._arrive = self.redis.register_script(self._ARRIVE)
+        self._forget = self.redis.register_script(self._FORGET)
+        self._people = f"{self.prefix}.people"       # person -> time of their last arrival
 
     def _key(self, person: str) -> str:
         return f"{self.prefix}.waiting.{person}"
 
     def arrive(self, person: str, sealed: str) -> None:
-        self._arrive(keys=[f"{self.prefix}.arrivals", self._key(person)], args=[sealed, self.KEEP_SECONDS])
+        self._arrive(keys=[f"{self.prefix}.arrivals", self._key(person), self._people],
+                     args=[sealed, self.KEEP_SECONDS, time.time(), person])
 
     def waiting(self, person: str) -> list[str]:
         return [m.decode() if isinstance(m, bytes) else m for m in self.redis.zrange(self._key(person), 0, -1)]
 
     def leave(self, person: str, sealed: str) -> None:
         self.redis.zrem(self._key(person), sealed)
+
+    def stale(self, before: float) -> list[tuple[str, str]]:
+        found = []
+        for raw in self.redis.zrangebyscore(self._people, "-inf", before, start=0, num=1000):
+            person = raw.decode() if isinstance(raw, bytes) else raw
+            waiting = self.waiting(person)
+            if waiting:
+                found.append((person, waiting[-1]))
+            else:
+                self._forget(keys=[self._people, self._key(person)], args=[person, before])
+        return found
 
 
 class SqliteWaitingRoom(WaitingRoom):
@@ -189,10 +225,14 @@ class SqliteWaitingRoom(WaitingRoom):
                     "person text not null, sealed text not null)", commit=True)
         storage.sql("create index if not exists bot_inbound_waiting_person on bot_inbound_waiting (person, stamp)",
                     commit=True)
+        columns = [row[1] for row in storage.sql("pragma table_info(bot_inbound_waiting)", results=True)]
+        if "arrived" not in columns:        # a queue file from before the rescue
+            storage.sql("alter table bot_inbound_waiting add column arrived real not null default 0", commit=True)
 
     def arrive(self, person: str, sealed: str) -> None:
         # one statement in autocommit: atomic, and no BEGIN EXCLUSIVE that would hold the queue's dequeues
-        self.storage.sql("insert into bot_inbound_waiting (person, sealed) values (?, ?)", (person, sealed))
+        self.storage.sql("insert into bot_inbound_waiting (person, sealed, arrived) values (?, ?, ?)",
+                         (person, sealed, time.time()))
 
     def waiting(self, person: str) -> list[str]:
         rows = self.storage.sql("select sealed from bot_inbound_waiting where person = ? order by stamp",
@@ -201,6 +241,13 @@ class SqliteWaitingRoom(WaitingRoom):
 
     def leave(self, person: str, sealed: str) -> None:
         self.storage.sql("delete from bot_inbound_waiting where person = ? and sealed = ?", (person, sealed))
+
+    def stale(self, before: float) -> list[tuple[str, str]]:
+        rows = self.storage.sql(
+            "select w.person, w.sealed from bot_inbound_waiting w join (select person, max(stamp) as last "
+            "from bot_inbound_waiting group by person having max(arrived) < ?) p "
+            "on w.person = p.person and w.stamp = p.last limit 1000", (before,), results=True)
+        return [(row[0], row[1]) for row in rows]
 
 
 class MemoryWaitingRoom(WaitingRoom):
@@ -211,11 +258,16 @@ class MemoryWaitingRoom(WaitingRoom):
 
     def arrive(self, person: str, sealed: str) -> None:
         with self._lock:
-            self._rooms.setdefault(person, []).append((next(self._stamps), sealed))
+            self._rooms.setdefault(person, []).append((next(self._stamps), sealed, time.time()))
 
     def waiting(self, person: str) -> list[str]:
         with self._lock:
-            return [sealed for _, sealed in sorted(self._rooms.get(person, []))]
+            return [entry[1] for entry in sorted(self._rooms.get(person, []))]
+
+    def stale(self, before: float) -> list[tuple[str, str]]:
+        with self._lock:
+            return [(person, max(room)[1]) for person, room in self._rooms.items()
+                    if room and max(entry[2] for entry in room) < before]
 
     def leave(self, person: str, sealed: str) -> None:
         with self._lock:

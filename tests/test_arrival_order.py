@@ -142,6 +142,49 @@ def test_each_room_keeps_arrival_order_per_person(kind, tmp_path):
     assert room.waiting("c") == []
 
 
+def _room(kind: str, tmp_path):
+    from huey import RedisHuey, SqliteHuey
+    if kind == "redis":
+        import redis
+        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 2}").flushdb()
+        return queue.RedisWaitingRoom(RedisHuey("t", url=f"redis://127.0.0.1:6379/{REDIS_DB + 2}").storage)
+    if kind == "sqlite":
+        return queue.SqliteWaitingRoom(SqliteHuey("t", filename=str(tmp_path / "q.sqlite3")).storage)
+    return queue.MemoryWaitingRoom()
+
+
+@pytest.mark.parametrize("kind", _rooms())
+def test_each_room_tells_whose_messages_have_waited_too_long(kind, tmp_path):
+    room = _room(kind, tmp_path)
+    room.arrive("a", "a0")
+    room.arrive("a", "a1")
+    room.arrive("b", "b0")
+    room.leave("b", "b0")
+    assert room.stale(time.time() - 60) == []               # nothing has waited a minute
+    later = time.time() + 1
+    assert room.stale(later) == [("a", "a1")]                # a's last message; b's room is empty
+    room.arrive("c", "c0")                                   # c wrote just now: not stale before `later - 1`
+    assert ("c", "c0") not in room.stale(later - 1)
+    room.leave("a", "a0")
+    room.leave("a", "a1")
+    assert all(person != "a" for person, _ in room.stale(time.time() + 1))
+
+
+def test_a_message_whose_worker_was_killed_is_handled_by_the_rescue(runtime, room, fake):
+    """SIGKILL takes the task with the worker and runs no handler: the message is left in its room only.
+    The periodic rescue queues the person's last waiting message again; it handles both, in order."""
+    _arrived(runtime, room, "+9647701110009", "مرحبا", "SM" + "7" * 32)
+    _arrived(runtime, room, "+9647701110009", "2", "SM" + "8" * 32)
+    assert intake.rescue_waiting(runtime, older_than=3600) == 0       # not waiting long enough yet
+    assert _texts_in_handling_order(runtime) == {}
+    assert intake.rescue_waiting(runtime, older_than=0) == 1
+    assert list(_texts_in_handling_order(runtime).values()) == [["مرحبا", "2"]]
+    assert room.waiting(runtime.vault.address_hash("sms", "+9647701110009")) == []
+    assert [s["params"]["To"] for s in fake.sent("twilio")] == ["+9647701110009"] * 2
+    assert intake.rescue_waiting(runtime, older_than=0) == 0          # nothing left, nothing sent twice
+    assert [s["params"]["To"] for s in fake.sent("twilio")] == ["+9647701110009"] * 2
+
+
 # ---- the proof: many people, interleaved, three consumer processes -------------------------------------
 PEOPLE, MESSAGES, CONSUMERS, THREADS = 30, 5, 3, 4
 
