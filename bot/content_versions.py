@@ -56,6 +56,15 @@ def draft(session) -> ContentVersion | None:
                            .order_by(ContentVersion.id.desc()).limit(1)).first()
 
 
+def working(session) -> ContentVersion:
+    """The draft, else the published version: what staff edit and translators export. Every process seeds
+    the first version when it starts (ContentStore), so one exists once the app has run."""
+    version = draft(session) or published(session)
+    if version is None:
+        raise LookupError("no content version yet: start the app once, or `flask --app bot content import`")
+    return version
+
+
 def get(session, version_id: int) -> ContentVersion | None:
     return session.get(ContentVersion, version_id)
 
