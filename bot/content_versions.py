@@ -16,8 +16,9 @@ from sqlalchemy import func, select, text
 from handlers.content import IMAGE_SUFFIXES, Content, load_files, read_dir
 
 from .models import AuditEvent, ContentImage, ContentVersion
+from .statuses import ContentState
 
-DRAFT, PUBLISHED, ARCHIVED, DISCARDED = "draft", "published", "archived", "discarded"
+DRAFT, PUBLISHED, ARCHIVED, DISCARDED = ContentState.DRAFT, ContentState.PUBLISHED, ContentState.ARCHIVED, ContentState.DISCARDED
 _SEED_LOCK = 74_017   # pg_advisory_xact_lock key: two processes starting on an empty database seed once
 
 

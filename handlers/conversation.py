@@ -1,31 +1,69 @@
 """One turn of a conversation: the person's stored state, their language, and what the bot says back.
 
-States are named constants; screens store the meaning of their numbered options
+States are a StrEnum (State, used by short names); screens store the meaning of their numbered options
 in the state, so "3" always means what the person last saw as 3. All
 transitions are in ACTIONS (actions.py) and in the state table of router.py;
 conversation.mmd draws them.
 """
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Protocol, TypedDict, TypeVar
 
 from .content import Content, Texts, pick
 from .i18n import DEFAULT_LANGUAGE, Translator
 from .types import PROFILES, Incoming, Option, Profile, Reply
 
-# Conversation states.
-NEW = "new"                          # never written before
-CHOOSING_LANGUAGE = "choosing_language"
-BROWSING = "browsing"                # menus, topics, items: numbers map to stored options
-FEEDBACK_KIND = "feedback_kind"      # which kind of feedback
-FEEDBACK_SENSITIVE = "feedback_sensitive"  # a sensitive report: confirm before saving
-FEEDBACK_TEXT = "feedback_text"      # waiting for the feedback itself
-FEEDBACK_AREA = "feedback_area"      # optional: where the person is
-ERASE_CONFIRM = "erase_confirm"      # "delete my data": yes or no
-SUBSCRIBE_TOPICS = "subscribe_topics"  # announcements: all, or one topic
-SUBSCRIBE_AREA = "subscribe_area"      # announcements: optional governorate, then camp or district
-SUBSCRIBE_CONFIRM = "subscribe_confirm"  # what is kept and why: yes subscribes, anything else does not
-STOP_CONFIRM = "stop_confirm"        # "بس", "cancel" outside a step: stop all messages? yes stops, anything else not
+
+class State(StrEnum):
+    """Conversation states, stored as their strings (contacts.state)."""
+    NEW = "new"                          # never written before
+    CHOOSING_LANGUAGE = "choosing_language"
+    BROWSING = "browsing"                # menus, topics, items: numbers map to stored options
+    FEEDBACK_KIND = "feedback_kind"      # which kind of feedback
+    FEEDBACK_SENSITIVE = "feedback_sensitive"  # a sensitive report: confirm before saving
+    FEEDBACK_TEXT = "feedback_text"      # waiting for the feedback itself
+    FEEDBACK_AREA = "feedback_area"      # optional: where the person is
+    ERASE_CONFIRM = "erase_confirm"      # "delete my data": yes or no
+    SUBSCRIBE_TOPICS = "subscribe_topics"  # announcements: all, or one topic
+    SUBSCRIBE_AREA = "subscribe_area"      # announcements: optional governorate, then camp or district
+    SUBSCRIBE_CONFIRM = "subscribe_confirm"  # what is kept and why: yes subscribes, anything else does not
+    STOP_CONFIRM = "stop_confirm"        # "بس", "cancel" outside a step: stop all messages? yes stops, anything else not
+
+
+# The states by their short names, as the handlers use them.
+NEW = State.NEW
+CHOOSING_LANGUAGE = State.CHOOSING_LANGUAGE
+BROWSING = State.BROWSING
+FEEDBACK_KIND = State.FEEDBACK_KIND
+FEEDBACK_SENSITIVE = State.FEEDBACK_SENSITIVE
+FEEDBACK_TEXT = State.FEEDBACK_TEXT
+FEEDBACK_AREA = State.FEEDBACK_AREA
+ERASE_CONFIRM = State.ERASE_CONFIRM
+SUBSCRIBE_TOPICS = State.SUBSCRIBE_TOPICS
+SUBSCRIBE_AREA = State.SUBSCRIBE_AREA
+SUBSCRIBE_CONFIRM = State.SUBSCRIBE_CONFIRM
+STOP_CONFIRM = State.STOP_CONFIRM
+
+
+class CaseStatus(StrEnum):
+    """Where a feedback case is (cases.status); the person reads it in words (feedback.STATUS_LABELS)."""
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    REFERRED = "referred"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class CaseKind(StrEnum):
+    """What a person's feedback is (cases.kind)."""
+    COMPLAINT = "complaint"
+    QUESTION = "question"
+    HELP_REQUEST = "help_request"
+    SUGGESTION = "suggestion"
+    THANKS = "thanks"
+
 
 # ["topic", "health"], ["step", "shelter-kit", 2]: an action's name and its arguments, as the stored state
 # keeps them (JSON), so what a number meant survives until the person's next message.
@@ -40,14 +78,14 @@ class MediaRef(TypedDict):
     type: str
 
 
-class CaseStatus(TypedDict):
+class CaseSummary(TypedDict):
     """A feedback case as the dialogue may tell its author about it (Services.case_status)."""
     status: str
     kind: str
     answer: str | None      # the staff's latest answer, if any
 
 
-class OwnCase(CaseStatus):
+class OwnCase(CaseSummary):
     """One of the person's latest cases (Services.my_cases)."""
     code: str
 
@@ -71,7 +109,7 @@ class Services(Protocol):
     def open_case(self, kind: str, text: str, media: list[MediaRef], area: str | None, sensitive: bool) -> str: ...
     def add_to_case(self, code: str, text: str, media: list[MediaRef]) -> bool: ...
     def set_case_area(self, code: str, area: str) -> None: ...
-    def case_status(self, code: str) -> CaseStatus | None: ...
+    def case_status(self, code: str) -> CaseSummary | None: ...
     def my_cases(self, limit: int = 3) -> list[OwnCase]: ...
     def erase_contact(self) -> None: ...
 
@@ -137,6 +175,8 @@ class Conversation:
 
 
 Action = Callable[..., None]
+# What a state waiting for words does with them: (turn, the message's text, the command it is or None).
+TextHandler = Callable[[Conversation, str, str | None], None]
 ACTIONS: dict[str, Action] = {}
 A = TypeVar("A", bound=Action)
 

@@ -16,15 +16,18 @@ from .conversation import (
     FEEDBACK_KIND,
     FEEDBACK_SENSITIVE,
     FEEDBACK_TEXT,
+    CaseKind,
+    CaseStatus,
     Conversation,
     MediaRef,
+    TextHandler,
     action,
 )
 from .i18n import N_
 from .menu import emergency_line, is_request_word, main_menu, referral_lines, yes_or_no
 from .text import stems, tokens
 
-KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
+KINDS = tuple(CaseKind)
 SHORT_TRIGGER = 3  # a trigger word in a message this short starts the feedback dialogue; longer is the feedback
 # States in which a bare number is part of what the person says, not a menu choice.
 NUMBERLESS_STATES: set[str] = set()
@@ -101,8 +104,8 @@ def trigger_kind(content: Content, phrase: str) -> str | None:
     found = matcher(content)
     words = phrase.split()
     opening = found.forms(words[:2])
-    if any(found.matches(phrases, opening) for kind, phrases in found.kinds if kind == "thanks"):
-        return "thanks"
+    if any(found.matches(phrases, opening) for kind, phrases in found.kinds if kind == CaseKind.THANKS):
+        return CaseKind.THANKS
     forms = found.forms(words)
     return next((kind for kind, phrases in found.kinds if found.matches(phrases, forms)), None)
 
@@ -153,7 +156,7 @@ def welcome_thanks(ctx: Conversation) -> None:
     """A short thank-you: answered kindly, with the way to pass thanks on to the team and the menu."""
     ctx.go(BROWSING)
     ctx.say(ctx.t("You are welcome! We are glad to help."),
-            [("1", ctx.t("Send thanks to the team"), ["feedback", "thanks"]),
+            [("1", ctx.t("Send thanks to the team"), ["feedback", CaseKind.THANKS]),
              ("0", ctx.t("Main menu"), ["menu"])], back=["menu"])
 
 
@@ -201,7 +204,7 @@ def _ask_text(ctx: Conversation, kind: str, sensitive: bool = False) -> None:
 
 @action("feedback_sensitive")
 def start_sensitive(ctx: Conversation) -> None:
-    _ask_text(ctx, "complaint", sensitive=True)
+    _ask_text(ctx, CaseKind.COMPLAINT, sensitive=True)
 
 
 def on_text(ctx: Conversation, text: str, command: str | None) -> None:
@@ -210,7 +213,7 @@ def on_text(ctx: Conversation, text: str, command: str | None) -> None:
     if not text and not media:
         ctx.say(ctx.t("Please write your message, or send 0 to cancel."))
         return
-    kind = ctx.state.data.get("kind", "complaint")
+    kind = ctx.state.data.get("kind", CaseKind.COMPLAINT)
     sensitive = bool(ctx.state.data.get("sensitive")) or is_sensitive(ctx.content, text)
     _open(ctx, kind, text, media, sensitive)
 
@@ -270,7 +273,7 @@ def offer_sensitive(ctx: Conversation, text: str) -> None:
 @action("sensitive_yes")
 def sensitive_yes(ctx: Conversation) -> None:
     text = ctx.state.data.get("text", "")
-    _open(ctx, "complaint", text, [], sensitive=True)
+    _open(ctx, CaseKind.COMPLAINT, text, [], sensitive=True)
 
 
 @action("area_group")
@@ -307,7 +310,7 @@ def on_more(ctx: Conversation, text: str, command: str | None) -> None:
             return offer_sensitive(ctx, text)
         phrase = " ".join(tokens(text))
         kind = trigger_kind(ctx.content, phrase)
-        if kind == "thanks" and len(phrase.split()) <= SHORT_TRIGGER:
+        if kind == CaseKind.THANKS and len(phrase.split()) <= SHORT_TRIGGER:
             return welcome_thanks(ctx)
         if kind and only_announces(ctx.content, phrase):       # "گازندە", "اريد اقدم شكوى": a new one
             return start(ctx, kind)
@@ -346,7 +349,7 @@ def sensitive_no(ctx: Conversation) -> None:
 
 def on_kind_text(ctx: Conversation, text: str, command: str | None) -> None:
     """Words instead of a number at "which kind?": take them as the feedback, kind guessed."""
-    kind = trigger_kind(ctx.content, " ".join(tokens(text))) or "complaint"
+    kind = trigger_kind(ctx.content, " ".join(tokens(text))) or CaseKind.COMPLAINT
     media = list(ctx.state.data.get("media") or []) + [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
     _open(ctx, kind, text, media, is_sensitive(ctx.content, text))
 
@@ -387,13 +390,13 @@ def show_status(ctx: Conversation, text: str) -> None:
 
 
 # Case statuses as the person reads them (msgids are translated in locales/).
-STATUS_LABELS = {
-    "new": N_("received, waiting to be read"),
-    "acknowledged": N_("read by our team"),
-    "referred": N_("passed to the organisation that can act on it"),
-    "in_progress": N_("being worked on"),
-    "resolved": N_("resolved"),
-    "closed": N_("closed"),
+STATUS_LABELS: dict[str, str] = {
+    CaseStatus.NEW: N_("received, waiting to be read"),
+    CaseStatus.ACKNOWLEDGED: N_("read by our team"),
+    CaseStatus.REFERRED: N_("passed to the organisation that can act on it"),
+    CaseStatus.IN_PROGRESS: N_("being worked on"),
+    CaseStatus.RESOLVED: N_("resolved"),
+    CaseStatus.CLOSED: N_("closed"),
 }
 
 
@@ -423,7 +426,7 @@ def on_erase_text(ctx: Conversation, text: str, command: str | None) -> None:
     main_menu(ctx)
 
 
-TEXT_STATES = {
+TEXT_STATES: dict[str, TextHandler] = {
     FEEDBACK_TEXT: on_text,
     FEEDBACK_AREA: on_more,
     FEEDBACK_KIND: on_kind_text,

@@ -23,10 +23,12 @@ from .conversation import (
     ERASE_CONFIRM,
     NEW,
     STOP_CONFIRM,
+    CaseKind,
     ContactState,
     Conversation,
     Services,
     StoredAction,
+    TextHandler,
     run,
 )
 from .language import ARABIC_SCRIPT, LATIN, detect
@@ -35,7 +37,7 @@ from .types import Incoming
 
 # States that consume free text themselves (after commands and numbers had their chance);
 # filled in at the end of this module (the language question's handler is here).
-TEXT_STATES: dict[str, Callable[[Conversation, str, str | None], None]] = {}
+TEXT_STATES: dict[str, TextHandler] = {}
 # A state waiting for words is forgotten after this long: the next message starts afresh.
 STALE_AFTER = 3600
 
@@ -241,18 +243,18 @@ def _feedback_by_words(ctx: Conversation, kind: str | None, text: str, phrase: s
     unless it is really a question the content answers ("سؤال عن الكوليرا", "پێشنیاری کار لە دوبەی")
     and does not begin by saying what it is ("اقتراح: ...")."""
     words = phrase.split()
-    if kind == "thanks" and len(words) <= feedback.SHORT_TRIGGER:
+    if kind == CaseKind.THANKS and len(words) <= feedback.SHORT_TRIGGER:
         return feedback.welcome_thanks(ctx)    # "شكرا" at the end of a chat: not a form to fill
     if len(words) <= feedback.SHORT_TRIGGER or feedback.only_announces(ctx.content, phrase):
         return feedback.start(ctx, kind)   # "I want to ask a question": ask for it, do not file the sentence
     announced = feedback.trigger_kind(ctx.content, " ".join(words[:2])) is not None   # "اقتراح: ..."
-    asking = kind in ("question", "help_request")
-    if (asking or not announced) and kind != "complaint" and search.best(ctx.content, text, ctx.lang)[0]:
+    asking = kind in (CaseKind.QUESTION, CaseKind.HELP_REQUEST)
+    if (asking or not announced) and kind != CaseKind.COMPLAINT and search.best(ctx.content, text, ctx.lang)[0]:
         # a question the content answers; or the word inside one: Kurdish پێشنیار is also a job "offer"
         return topics.answer_question(ctx, text)
     if announced and not asking:
         return feedback.start(ctx, kind, text)     # "اقتراح: نريد ماء اكثر" is the suggestion itself
-    if len(words) < (5 if kind == "complaint" else 9):
+    if len(words) < (5 if kind == CaseKind.COMPLAINT else 9):
         return feedback.start(ctx, kind)
     feedback.start(ctx, kind, text)
 

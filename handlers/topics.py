@@ -1,6 +1,6 @@
 """The four topics: lists of items, an item's answer (paged on SMS), shelter steps one at a time, and search."""
 from .content import FALLBACK, Content, Item, Texts
-from .conversation import BROWSING, Conversation, ScreenOption, action
+from .conversation import BROWSING, CaseKind, Conversation, ScreenOption, action
 from .i18n import NATIVE_NAMES
 from .menu import MENU_FEEDBACK
 from .search import best
@@ -156,6 +156,6 @@ def answer_question(ctx: Conversation, text: str) -> None:
     ctx.note("unmatched")
     ctx.say(ctx.t("Sorry, I have no answer to that yet. You can send your question to our team, "
                   "or choose a topic from the menu."),
-            [("1", ctx.t("Send my question to the team"), ["feedback", "question", text]),
+            [("1", ctx.t("Send my question to the team"), ["feedback", CaseKind.QUESTION, text]),
              (MENU_FEEDBACK, ctx.t("Feedback or complaint"), ["feedback"]),
              _menu_option(ctx)], back=["menu"])

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import click
@@ -22,7 +23,17 @@ from flask import Request
 
 from handlers.types import Incoming, Profile, Reply
 
-SENT, RETRY, STOPPED, WINDOW, FAILED = "sent", "retry", "stopped", "window", "failed"
+
+class Outcome(StrEnum):
+    """What one send came to, the vocabulary that drives the queue (module docstring)."""
+    SENT = "sent"
+    RETRY = "retry"
+    STOPPED = "stopped"
+    WINDOW = "window"
+    FAILED = "failed"
+
+
+SENT, RETRY, STOPPED, WINDOW, FAILED = Outcome.SENT, Outcome.RETRY, Outcome.STOPPED, Outcome.WINDOW, Outcome.FAILED
 
 Config = Mapping[str, Any]      # the app's settings (bot/config.py): Flask's config, or a dict in the tests
 Json = dict[str, Any]           # a JSON object as a provider sends or takes it
@@ -30,7 +41,7 @@ Json = dict[str, Any]           # a JSON object as a provider sends or takes it
 
 @dataclass
 class SendResult:
-    outcome: str
+    outcome: Outcome
     provider_id: str | None = None
     reason: str | None = None       # a short code: blocked, opted_out, outside_window, http_429, ...
     detail: str | None = None       # the provider's words, for staff (never personal data)
@@ -240,5 +251,5 @@ def merge(replies: list[Reply]) -> Reply | None:
                  image=image, language=last.language)
 
 
-__all__ = ["SENT", "RETRY", "STOPPED", "WINDOW", "FAILED", "SendResult", "BadRequest", "Ignored", "StatusUpdate",
-           "Route", "Answer", "WindowArgs", "Limits", "Adapter", "merge"]
+__all__ = ["SENT", "RETRY", "STOPPED", "WINDOW", "FAILED", "Outcome", "SendResult", "BadRequest", "Ignored", "StatusUpdate",
+           "Route", "Answer", "WindowArgs", "Limits", "Adapter", "merge", "Config", "Json", "Event", "json_object"]

@@ -24,6 +24,7 @@ from flask.cli import AppGroup
 
 from handlers.types import Incoming, Media, Profile, Reply
 
+from ..statuses import OutboundStatus
 from .base import (
     FAILED,
     RETRY,
@@ -146,7 +147,7 @@ def _event(event: object) -> Incoming | list[StatusUpdate] | Ignored:
         mids = delivery.get("mids") or []
         if not isinstance(mids, list):
             raise BadRequest("delivery.mids must be a list")
-        return [StatusUpdate(message_id(mid), "delivered") for mid in mids[:100]]
+        return [StatusUpdate(message_id(mid), OutboundStatus.DELIVERED) for mid in mids[:100]]
     if "read" in event:
         return Ignored("read receipt (a watermark, no message ids)")
     return Ignored("an event without a message")

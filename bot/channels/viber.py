@@ -22,6 +22,7 @@ from flask.cli import AppGroup
 
 from handlers.types import Incoming, Media, Profile, Reply
 
+from ..statuses import OutboundStatus
 from .base import (
     FAILED,
     RETRY,
@@ -111,7 +112,7 @@ def parse_body(data: object) -> Incoming | StatusUpdate | Ignored:
     if event == "webhook":
         return Ignored("set_webhook's check")
     if event in ("delivered", "seen", "failed"):
-        status = {"delivered": "delivered", "seen": "read", "failed": "failed"}[event]
+        status = {"delivered": OutboundStatus.DELIVERED, "seen": OutboundStatus.READ, "failed": OutboundStatus.FAILED}[event]
         return StatusUpdate(_token(data), status, reason="viber_failed" if event == "failed" else None)
     if event == "unsubscribed":
         return Incoming(CHANNEL, _user(data.get("user_id"), "user_id"), text="stop", provider_id=_token(data))
