@@ -51,7 +51,7 @@ def changed_languages(before: dict, after: dict) -> list[str]:
 
 
 def _entry(state: str, actor: str, at: str) -> dict:
-    return {"state": state, "by": actor, "at": at}
+    return {"state": str(state), "by": actor, "at": at}     # a plain str: yaml.safe_dump refuses an Enum
 
 
 def after_save(reviews: dict, item_id: str, before: dict, after: dict, actor: str, at: str | None = None,
