@@ -21,12 +21,13 @@ def build_app(test_config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     if settings.get("TRUSTED_PROXIES"):      # behind nginx / a load balancer: the client is in X-Forwarded-For
         from werkzeug.middleware.proxy_fix import ProxyFix
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"])
+        # Flask's documented way to put middleware around the app; its types declare wsgi_app a method
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["TRUSTED_PROXIES"])  # type: ignore[method-assign]
     app.secret_key = settings["SECRET_KEY"]
 
     runtime = runtime_module.build(settings)
     runtime_module.set_default(runtime)
-    app.extensions["bot"] = runtime
+    app.extensions[runtime_module.EXTENSION] = runtime
 
     from flask_wtf.csrf import CSRFProtect
 
@@ -92,4 +93,4 @@ def _say_how_to_make_the_first_admin(runtime) -> None:
 
 
 def runtime_of(app: Flask) -> runtime_module.Runtime:
-    return app.extensions["bot"]
+    return runtime_module.of(app.extensions)

@@ -25,6 +25,7 @@ from . import channels as registry
 from . import db as db_module
 from .broadcasts import audience_filter, rates, rendered, text_language, texts_of
 from .models import Broadcast, BroadcastLease, Contact, Outbound, utcnow
+from .statuses import BroadcastStatus, OutboundStatus, Purpose
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def run(runtime, holder: str | None = None, threads: int | None = None) -> str:
     try:
         while True:
             with runtime.transaction() as session:
-                broadcast_id = session.scalar(select(Broadcast.id).where(Broadcast.status == "sending")
+                broadcast_id = session.scalar(select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING)
                                               .order_by(Broadcast.started_at, Broadcast.id).limit(1))
             if broadcast_id is None:
                 return "idle"
@@ -140,13 +141,14 @@ def _status(runtime, broadcast_id: int) -> str:
 
 def _run_one(runtime, broadcast_id: int, holder: str, threads: int | None) -> str:
     with runtime.transaction() as session:   # whatever a dead runner left mid-call
-        session.execute(update(Outbound).where(Outbound.broadcast_id == broadcast_id, Outbound.status == "sending")
-                        .values(status="failed", failure_reason="interrupted", updated_at=utcnow(),
+        session.execute(update(Outbound).where(Outbound.broadcast_id == broadcast_id,
+                                                   Outbound.status == OutboundStatus.SENDING)
+                        .values(status=OutboundStatus.FAILED, failure_reason="interrupted", updated_at=utcnow(),
                                 failure_detail="the sender stopped during the provider call; not resent "
                                                "(the provider may have delivered it)"))
     if not _select(runtime, broadcast_id, holder):
         return "lost"
-    if _status(runtime, broadcast_id) != "sending":
+    if _status(runtime, broadcast_id) != BroadcastStatus.SENDING:
         return "stopped"
     return _send_all(runtime, broadcast_id, holder, threads)
 
@@ -158,7 +160,7 @@ def _select(runtime, broadcast_id: int, holder: str) -> bool:
             return False
         with runtime.transaction() as session:
             broadcast = session.get(Broadcast, broadcast_id)
-            if broadcast.selection_done or broadcast.status != "sending":
+            if broadcast.selection_done or broadcast.status != BroadcastStatus.SENDING:
                 return True
             rows = session.execute(select(Contact.id, Contact.channel, Contact.language)
                                    .where(audience_filter(broadcast, in_id_order=True), Contact.id > broadcast.cursor)
@@ -169,7 +171,7 @@ def _select(runtime, broadcast_id: int, holder: str) -> bool:
                 for _, _, lang in rows:
                     if lang not in languages:
                         languages[lang] = text_language(broadcast, lang)
-                values = [{"contact_id": cid, "channel": channel, "purpose": "broadcast", "status": "pending",
+                values = [{"contact_id": cid, "channel": channel, "purpose": Purpose.BROADCAST, "status": OutboundStatus.PENDING,
                            "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
                            "broadcast_id": broadcast_id, "language": languages[lang]}
                           for cid, channel, lang in rows]
@@ -260,11 +262,11 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
                     rows = session.execute(select(*_BATCH_COLUMNS).select_from(Outbound).outerjoin(
                         Contact, Contact.id == Outbound.contact_id).where(
                         Outbound.broadcast_id == broadcast_id, Outbound.channel == channel,
-                        Outbound.status.in_(("pending", "queued")), Outbound.next_attempt_at <= utcnow(),
+                        Outbound.status.in_(OutboundStatus.waiting()), Outbound.next_attempt_at <= utcnow(),
                         Outbound.id > cursor).order_by(Outbound.id).limit(FETCH_BATCH)).all()
                     left = 1 if rows else session.scalar(select(func.count()).select_from(Outbound).where(
                         Outbound.broadcast_id == broadcast_id, Outbound.channel == channel,
-                        Outbound.status.in_(("pending", "queued", "sending"))))
+                        Outbound.status.in_(OutboundStatus.open())))
                 rows = _prepare(runtime, broadcast, rows, texts)
                 if not rows:
                     with lock:
@@ -308,7 +310,7 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
             time.sleep(0.5)
             if not _take_lease(runtime, holder):
                 outcome = "lost"
-            elif _status(runtime, broadcast_id) != "sending":
+            elif _status(runtime, broadcast_id) != BroadcastStatus.SENDING:
                 outcome = "stopped"
             if outcome != "done":
                 stop.set()
@@ -321,15 +323,17 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
             engine.dispose()
     if outcome == "done":
         with runtime.transaction() as session:
-            session.execute(update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.status == "sending")
-                            .values(status="done", finished_at=utcnow()))
+            session.execute(update(Broadcast).where(Broadcast.id == broadcast_id,
+                                                    Broadcast.status == BroadcastStatus.SENDING)
+                            .values(status=BroadcastStatus.DONE, finished_at=utcnow()))
     return outcome
 
 
 def tick(runtime) -> str:
     """Start broadcasts whose time has come; make sure someone is sending what is 'sending'."""
     with runtime.transaction() as session:
-        session.execute(update(Broadcast).where(Broadcast.status == "scheduled", Broadcast.scheduled_at <= utcnow())
-                        .values(status="sending", started_at=utcnow()))
-        waiting = session.scalar(select(func.count()).select_from(Broadcast).where(Broadcast.status == "sending"))
+        session.execute(update(Broadcast).where(Broadcast.status == BroadcastStatus.SCHEDULED,
+                                                Broadcast.scheduled_at <= utcnow())
+                        .values(status=BroadcastStatus.SENDING, started_at=utcnow()))
+        waiting = session.scalar(select(func.count()).select_from(Broadcast).where(Broadcast.status == BroadcastStatus.SENDING))
     return run(runtime) if waiting else "idle"

@@ -5,8 +5,9 @@ these functions, so the rules (approval, fallback, targeting) live in one place.
 """
 import json
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 
 from handlers.i18n import LANGUAGES, N_, Refusal, Translator
 from handlers.sms import segments
@@ -14,12 +15,13 @@ from handlers.sms import segments
 from . import channels as registry
 from .cases import as_aware
 from .models import AuditEvent, Broadcast, Contact, Message, Outbound, utcnow
+from .statuses import BroadcastStatus, OutboundStatus, Purpose
 
 CHANNELS = registry.names()   # every channel with an adapter (bot/channels/)
 MAX_TEXT = 1000               # about 7 SMS parts in Arabic script; announcements should be far shorter
 WHATSAPP_WINDOW = timedelta(hours=24)   # the session window of the channels that have one (WhatsApp, Messenger)
 FOOTER = N_("Send STOP to stop announcements.")
-ACTIVE = ("scheduled", "sending", "paused")
+ACTIVE = (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING, BroadcastStatus.PAUSED)
 
 
 class BroadcastError(Refusal):
@@ -98,7 +100,7 @@ def create(runtime, session, *, title: str, texts: dict, actor: str, fallback: s
         raise BroadcastError(N_("Schedule the broadcast within the next year."))
     broadcast = Broadcast(title=(title or "").strip()[:120] or "Announcement", texts=json.dumps(texts, ensure_ascii=False),
                           fallback=fallback or None, languages=_csv(languages), channels=_csv(channels),
-                          areas=_csv(area_ids(content, list(areas))), topic=topic or None, status="draft",
+                          areas=_csv(area_ids(content, list(areas))), topic=topic or None, status=BroadcastStatus.DRAFT,
                           created_by=actor, scheduled_at=scheduled_at, cursor=0, selection_done=False, recipients=0)
     session.add(broadcast)
     session.flush()
@@ -114,7 +116,7 @@ def audience_filter(broadcast: Broadcast, text_languages_only: bool = True, in_i
     through uq_contacts_address and sorted them, for each batch (selection time grew with the square
     of the audience)."""
     channel = (Contact.channel + "") if in_id_order else Contact.channel
-    conditions = [Contact.subscribed.is_(True), Contact.opted_out.is_(False),
+    conditions: list[ColumnElement[bool]] = [Contact.subscribed.is_(True), Contact.opted_out.is_(False),
                   channel.in_(_list(broadcast.channels) or CHANNELS)]
     if broadcast.languages:
         conditions.append(Contact.language.in_(_list(broadcast.languages)))
@@ -136,10 +138,10 @@ def audience(runtime, session, broadcast: Broadcast) -> dict:
                func.sum(case((or_(Contact.last_seen_at.is_(None), Contact.last_seen_at < window_start), 1), else_=0)))
         .where(audience_filter(broadcast, text_languages_only=False))
         .group_by(Contact.channel, Contact.language)).all()
-    windowed = {name: adapter.window_args(runtime.config, "broadcast", "", None).args is not None
+    windowed = {name: adapter.window_args(runtime.config, Purpose.BROADCAST, "", None).args is not None
                 for name, adapter in registry.ADAPTERS.items() if adapter.limits.window}
-    result = {"by_channel": {c: 0 for c in _list(broadcast.channels) or CHANNELS}, "by_language": {},
-              "total": 0, "skipped": 0, "outside_window": {}}
+    result: dict[str, Any] = {"by_channel": {c: 0 for c in _list(broadcast.channels) or CHANNELS}, "by_language": {},
+                              "total": 0, "skipped": 0, "outside_window": {}}
     for channel, lang, count, stale in rows:
         text_lang = text_language(broadcast, lang)
         entry = result["by_language"].setdefault(lang or "?", {"count": 0, "text": text_lang})
@@ -186,22 +188,22 @@ def approval_required(config: dict) -> bool:
 
 
 def approve(session, broadcast: Broadcast, actor: str, config: dict) -> None:
-    if broadcast.status != "draft":
+    if broadcast.status != BroadcastStatus.DRAFT:
         raise BroadcastError(N_("Only a draft can be approved."))
     if actor == broadcast.created_by:
         raise BroadcastError(N_("A second person must approve: you wrote this broadcast."))
-    broadcast.status, broadcast.approved_by, broadcast.approved_at = "approved", actor, utcnow()
+    broadcast.status, broadcast.approved_by, broadcast.approved_at = BroadcastStatus.APPROVED, actor, utcnow()
     session.add(AuditEvent(actor=actor, action="broadcast_approve", target=f"broadcast:{broadcast.id}"))
 
 
 def start(session, broadcast: Broadcast, actor: str, config: dict) -> bool:
     """Send now, or at its scheduled time. Returns True when the runner should be woken now."""
-    if broadcast.status == "draft" and approval_required(config):
+    if broadcast.status == BroadcastStatus.DRAFT and approval_required(config):
         raise BroadcastError(N_("This broadcast needs approval by a second person before it is sent."))
-    if broadcast.status not in ("draft", "approved"):
+    if broadcast.status not in (BroadcastStatus.DRAFT, BroadcastStatus.APPROVED):
         raise BroadcastError(N_("This broadcast was already sent, cancelled or started."))
     later = broadcast.scheduled_at is not None and as_aware(broadcast.scheduled_at) > utcnow()
-    broadcast.status = "scheduled" if later else "sending"
+    broadcast.status = BroadcastStatus.SCHEDULED if later else BroadcastStatus.SENDING
     if not later:
         broadcast.started_at = utcnow()
     session.add(AuditEvent(actor=actor, action="broadcast_send", target=f"broadcast:{broadcast.id}",
@@ -210,35 +212,35 @@ def start(session, broadcast: Broadcast, actor: str, config: dict) -> bool:
 
 
 def pause(session, broadcast: Broadcast, actor: str) -> None:
-    if broadcast.status not in ("sending", "scheduled"):
+    if broadcast.status not in (BroadcastStatus.SENDING, BroadcastStatus.SCHEDULED):
         raise BroadcastError(N_("Only a broadcast that is sending or scheduled can be paused."))
-    broadcast.status = "paused"
+    broadcast.status = BroadcastStatus.PAUSED
     session.add(AuditEvent(actor=actor, action="broadcast_pause", target=f"broadcast:{broadcast.id}"))
 
 
 def resume(session, broadcast: Broadcast, actor: str) -> None:
-    if broadcast.status != "paused":
+    if broadcast.status != BroadcastStatus.PAUSED:
         raise BroadcastError(N_("Only a paused broadcast can be resumed."))
     scheduled = broadcast.scheduled_at
     if scheduled is not None and scheduled.tzinfo is None:
         scheduled = scheduled.replace(tzinfo=timezone.utc)
     if scheduled is not None and scheduled > utcnow() and broadcast.started_at is None:
-        broadcast.status = "scheduled"      # paused before its time: back to waiting for it, not sent now
+        broadcast.status = BroadcastStatus.SCHEDULED      # paused before its time: back to waiting for it, not sent now
     else:
-        broadcast.status = "sending"
+        broadcast.status = BroadcastStatus.SENDING
         broadcast.started_at = broadcast.started_at or utcnow()
     session.add(AuditEvent(actor=actor, action="broadcast_resume", target=f"broadcast:{broadcast.id}"))
 
 
 def cancel(session, broadcast: Broadcast, actor: str) -> int:
     """Stop for good; messages not yet sent are marked cancelled. Returns how many."""
-    if broadcast.status in ("done", "cancelled"):
+    if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
         raise BroadcastError(N_("This broadcast was already sent, cancelled or started."))
-    broadcast.status = "cancelled"
+    broadcast.status = BroadcastStatus.CANCELLED
     broadcast.finished_at = utcnow()
     dropped = session.execute(update(Outbound).where(
-        Outbound.broadcast_id == broadcast.id, Outbound.status.in_(("pending", "queued")))
-        .values(status="cancelled", updated_at=utcnow())).rowcount
+        Outbound.broadcast_id == broadcast.id, Outbound.status.in_(OutboundStatus.waiting()))
+        .values(status=OutboundStatus.CANCELLED, updated_at=utcnow())).rowcount
     session.add(AuditEvent(actor=actor, action="broadcast_cancel", target=f"broadcast:{broadcast.id}",
                            detail=f"{dropped} not sent"))
     return dropped
@@ -249,8 +251,10 @@ def progress(session, broadcast: Broadcast) -> dict:
     rows = session.execute(select(Outbound.channel, Outbound.language, Outbound.status, func.count())
                            .where(Outbound.broadcast_id == broadcast.id)
                            .group_by(Outbound.channel, Outbound.language, Outbound.status)).all()
-    groups = {"queued": ("pending", "queued", "sending"), "sent": ("sent",), "delivered": ("delivered", "read"),
-              "failed": ("failed", "undelivered", "undeliverable"), "cancelled": ("cancelled",)}
+    groups = {"queued": OutboundStatus.open(), "sent": (OutboundStatus.SENT,),
+              "delivered": (OutboundStatus.DELIVERED, OutboundStatus.READ),
+              "failed": (OutboundStatus.FAILED, OutboundStatus.UNDELIVERED, OutboundStatus.UNDELIVERABLE),
+              "cancelled": (OutboundStatus.CANCELLED,)}
     totals = {name: 0 for name in groups}
     by_channel: dict = {}
     by_language: dict = {}
@@ -265,13 +269,14 @@ def progress(session, broadcast: Broadcast) -> dict:
     replies = 0
     if broadcast.started_at:
         recipients = select(Outbound.contact_id).where(Outbound.broadcast_id == broadcast.id,
-                                                       Outbound.status.in_(("sent", "delivered", "read")))
+                                                       Outbound.status.in_((OutboundStatus.SENT, OutboundStatus.DELIVERED,
+                                                                           OutboundStatus.READ)))
         replies = session.scalar(select(func.count()).select_from(Message).where(
             Message.contact_id.in_(recipients), Message.created_at >= broadcast.started_at)) or 0
     total = sum(totals.values())
     done = totals["sent"] + totals["delivered"] + totals["failed"] + totals["cancelled"]
     return {"status": broadcast.status, "total": total, "expected": broadcast.recipients, **totals,
-            "percent": int(100 * done / total) if total else (100 if broadcast.status == "done" else 0),
+            "percent": int(100 * done / total) if total else (100 if broadcast.status == BroadcastStatus.DONE else 0),
             "by_channel": by_channel, "by_language": by_language, "failure_reasons": reasons, "replies": replies,
             "selection_done": broadcast.selection_done}
 

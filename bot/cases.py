@@ -5,14 +5,17 @@ outbound queue in the person's language, on their channel, with the reference co
 """
 import json
 from datetime import datetime
+from typing import Any, overload
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from handlers import codes
+from handlers.conversation import CaseSummary, MediaRef, OwnCase
 from handlers.i18n import Translator
 
 from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, utcnow
+from .statuses import CaseEventAction, CaseKind, CaseStatus, OutboundStatus, Purpose
 
 
 def reachable(channel: str) -> bool:
@@ -20,8 +23,9 @@ def reachable(channel: str) -> bool:
     from .channels import find
     return find(channel) is not None
 TRYOUT_CHANNEL = "web"      # the /try page: its cases are try-outs, kept apart and deleted after TRY_RETENTION_HOURS
-STATUSES = ("new", "acknowledged", "referred", "in_progress", "resolved", "closed")
-KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
+# Plain strings: click.Choice would show an Enum's member names, not its values.
+STATUSES: tuple[str, ...] = tuple(status.value for status in CaseStatus)
+KINDS: tuple[str, ...] = tuple(kind.value for kind in CaseKind)
 
 
 class CaseError(ValueError):
@@ -39,15 +43,15 @@ class CaseServices:
         self.message_id = message_id
         self.erased = False
 
-    def open_case(self, kind: str, text: str, media: list, area: str | None, sensitive: bool) -> str:
+    def open_case(self, kind: str, text: str, media: list[MediaRef], area: str | None, sensitive: bool) -> str:
         vault = self.runtime.vault
         now = utcnow()
         for _ in range(20):
             code = codes.new_code()
             try:
                 with self.session.begin_nested():
-                    case = Case(code=code, contact_id=self.contact.id, kind=kind if kind in KINDS else "complaint",
-                                sensitive=sensitive, status="new", language=self.contact.language,
+                    case = Case(code=code, contact_id=self.contact.id, kind=kind if kind in KINDS else CaseKind.COMPLAINT,
+                                sensitive=sensitive, status=CaseStatus.NEW, language=self.contact.language,
                                 channel=self.contact.channel, area=area,
                                 text_enc=vault.encrypt(text) if text else None,
                                 media_enc=vault.encrypt(json.dumps(media)) if media else None,
@@ -59,19 +63,20 @@ class CaseServices:
                 continue  # the code was taken: draw another
         else:
             raise RuntimeError("could not draw a free reference code")
-        self.session.add(CaseEvent(case_id=case.id, at=now, actor="person", action="status", status_to="new"))
+        self.session.add(CaseEvent(case_id=case.id, at=now, actor="person", action=CaseEventAction.STATUS,
+                                   status_to=CaseStatus.NEW))
         return code
 
     def _own_case(self, code: str) -> Case | None:
         return self.session.execute(select(Case).where(
             Case.code == code, Case.contact_id == self.contact.id)).scalar_one_or_none()
 
-    def add_to_case(self, code: str, text: str, media: list) -> bool:
+    def add_to_case(self, code: str, text: str, media: list[MediaRef]) -> bool:
         case = self._own_case(code)
-        if case is None or case.status == "closed":
+        if case is None or case.status == CaseStatus.CLOSED:
             return False
         vault = self.runtime.vault
-        self.session.add(CaseEvent(case_id=case.id, actor="person", action="added",
+        self.session.add(CaseEvent(case_id=case.id, actor="person", action=CaseEventAction.ADDED,
                                    text_enc=vault.encrypt(json.dumps({"text": text, "media": media},
                                                                      ensure_ascii=False))))
         case.updated_at = utcnow()
@@ -82,21 +87,21 @@ class CaseServices:
         if case is not None:
             case.area = area
 
-    def case_status(self, code: str) -> dict | None:
+    def case_status(self, code: str) -> CaseSummary | None:
         case = self._own_case(code)
         if case is None:
             return None
         answer = self.session.execute(select(CaseEvent.text_enc).where(
-            CaseEvent.case_id == case.id, CaseEvent.action == "answer").order_by(CaseEvent.id.desc())
+            CaseEvent.case_id == case.id, CaseEvent.action == CaseEventAction.ANSWER).order_by(CaseEvent.id.desc())
             .limit(1)).scalar()
         return {"status": case.status, "kind": case.kind,
                 "answer": self.runtime.vault.decrypt(answer) if answer else None}
 
-    def my_cases(self, limit: int = 3) -> list[dict]:
+    def my_cases(self, limit: int = 3) -> list[OwnCase]:
         """This person's latest cases, newest first: "what happened to my complaint?" without the code."""
         codes_ = self.session.execute(select(Case.code).where(Case.contact_id == self.contact.id)
                                       .order_by(Case.id.desc()).limit(limit)).scalars().all()
-        return [{"code": code, **self.case_status(code)} for code in codes_]
+        return [{"code": code, **found} for code in codes_ if (found := self.case_status(code)) is not None]
 
     def erase_contact(self) -> None:
         erase_contact(self.session, self.contact.id, actor="person")
@@ -107,14 +112,14 @@ def erase_contact(session, contact_id: int, actor: str) -> None:
     """Delete what we hold about a person; cases keep only their kind, dates and status for counts."""
     now = utcnow()
     case_ids = select(Case.id).where(Case.contact_id == contact_id)
-    session.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(case_ids), CaseEvent.action != "status"))
+    session.execute(delete(CaseEvent).where(CaseEvent.case_id.in_(case_ids), CaseEvent.action != CaseEventAction.STATUS))
     session.execute(update(Case).where(Case.contact_id == contact_id).values(
         text_enc=None, media_enc=None, area=None, contact_id=None, purged_at=now,
-        status="closed", closed_at=now))
+        status=CaseStatus.CLOSED, closed_at=now))
     session.execute(update(Message).where(Message.contact_id == contact_id).values(
         text_enc=None, media_enc=None, replies_enc=None, contact_id=None))
     session.execute(delete(Outbound).where(Outbound.contact_id == contact_id,
-                                           Outbound.status.in_(("pending", "queued"))))
+                                           Outbound.status.in_(OutboundStatus.waiting())))
     session.execute(update(Outbound).where(Outbound.contact_id == contact_id).values(
         reply_enc=None, contact_id=None))
     session.execute(delete(Contact).where(Contact.id == contact_id))
@@ -137,11 +142,11 @@ def set_status(session, case: Case, status: str, actor: str) -> None:
     if status == case.status:
         return
     now = utcnow()
-    session.add(CaseEvent(case_id=case.id, at=now, actor=actor, action="status",
+    session.add(CaseEvent(case_id=case.id, at=now, actor=actor, action=CaseEventAction.STATUS,
                           status_from=case.status, status_to=status))
     case.status = status
     case.updated_at = now
-    if status == "closed":
+    if status == CaseStatus.CLOSED:
         case.closed_at = now
 
 
@@ -167,13 +172,13 @@ def answer_case(runtime, session, case: Case, text: str, actor: str, status: str
         t = Translator(contact.language or case.language or "ar")
         body = t("Answer about your message {code}:", code=t.digits(codes.display(case.code)))
         reply = Reply(text=f"{body}\n{text}", language=t.lang)
-        outbound = queue_reply(runtime, session, contact, reply, purpose="answer", case_id=case.id)
-    session.add(CaseEvent(case_id=case.id, at=now, actor=actor, action="answer", text_enc=vault.encrypt(text),
+        outbound = queue_reply(runtime, session, contact, reply, purpose=Purpose.ANSWER, case_id=case.id)
+    session.add(CaseEvent(case_id=case.id, at=now, actor=actor, action=CaseEventAction.ANSWER, text_enc=vault.encrypt(text),
                           outbound_id=outbound.id if outbound else None))
     if case.first_answer_at is None:
         case.first_answer_at = now
-    if case.status == "new":
-        set_status(session, case, "acknowledged", actor)
+    if case.status == CaseStatus.NEW:
+        set_status(session, case, CaseStatus.ACKNOWLEDGED, actor)
     if status:
         set_status(session, case, status, actor)
     case.updated_at = now
@@ -188,6 +193,14 @@ def case_events(runtime, session, case: Case) -> list[dict]:
             for e in rows]
 
 
+@overload
+def as_aware(value: datetime) -> datetime: ...
+@overload
+def as_aware(value: None) -> None: ...
+@overload
+def as_aware(value: datetime | None) -> datetime | None: ...
+
+
 def as_aware(value: datetime | None) -> datetime | None:
     """SQLite gives naive datetimes back; we store UTC, so say so."""
     from datetime import timezone
@@ -196,14 +209,14 @@ def as_aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def answer(runtime, code: str, text: str, actor: str, status: str | None = None) -> dict:
+def answer(runtime, code: str, text: str, actor: str, status: str | None = None) -> dict[str, Any]:
     """The staff answer service: store, queue, then send through the worker. Used by the CLI and the dashboard."""
     from .outbound import enqueue
     with runtime.transaction() as session:
         case = find_case(session, code)
         row = answer_case(runtime, session, case, text, actor, status)
-        result = {"code": case.code, "status": case.status, "outbound_id": row.id if row else None,
-                  "channel": row.channel if row else None}
+        result: dict[str, Any] = {"code": case.code, "status": case.status, "outbound_id": row.id if row else None,
+                                  "channel": row.channel if row else None}
     if result["outbound_id"]:
         enqueue([result["outbound_id"]])
     return result

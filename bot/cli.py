@@ -11,10 +11,12 @@ from handlers.types import Incoming
 
 from . import channels, db, inbound
 from .channels import plain
+from .runtime import Runtime
+from .runtime import current as current_runtime
 
 
-def _runtime():
-    return current_app.extensions["bot"]
+def _runtime() -> Runtime:
+    return current_runtime()
 
 
 def render_for_terminal(channel: str, incoming: Incoming, replies) -> str:

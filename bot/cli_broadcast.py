@@ -2,9 +2,9 @@
 import getpass
 import time
 from datetime import datetime
+from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -12,14 +12,17 @@ from handlers.i18n import LANGUAGES
 
 from . import broadcast_runner, broadcasts, channels, users
 from .models import Broadcast
+from .runtime import Runtime
+from .runtime import current as current_runtime
+from .statuses import BroadcastStatus
 
 BROADCAST_ID = click.IntRange(1, 2 ** 63 - 1)   # a number the database can hold
 
 broadcast_cli = AppGroup("broadcast", help="Announcements to the people who opted in.")
 
 
-def _runtime():
-    return current_app.extensions["bot"]
+def _runtime() -> Runtime:
+    return current_runtime()
 
 
 def _actor(name: str | None, session=None) -> str:
@@ -141,7 +144,7 @@ def list_broadcasts():
             click.echo(f"{b.id:>5}  {b.status:<10} {b.recipients:>7}  {b.title}")
 
 
-def _change(broadcast_id: int, actor: str | None, change, who=_actor) -> Broadcast:
+def _change(broadcast_id: int, actor: str | None, change, who=_actor) -> tuple[str, Any]:
     runtime = _runtime()
     try:
         with runtime.transaction() as session:
@@ -217,7 +220,8 @@ def status(broadcast_id, watch):
         if not watch:
             break
         click.echo("\r" + _bar(p), nl=False)
-        if p["status"] in ("done", "cancelled", "draft", "approved", "paused"):
+        if p["status"] in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED, BroadcastStatus.DRAFT, BroadcastStatus.APPROVED,
+                           BroadcastStatus.PAUSED):
             click.echo()
             break
         time.sleep(1)

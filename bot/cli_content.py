@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -20,13 +19,15 @@ from handlers.content import load_files
 from . import content_exchange as exchange
 from . import content_versions as versions_module
 from .models import User
+from .runtime import Runtime
+from .runtime import current as current_runtime
 from .users import can
 
 content_cli = AppGroup("content", help="What the bot says: check, import, diff, publish, restore, export.")
 
 
-def _runtime():
-    return current_app.extensions["bot"]
+def _runtime() -> Runtime:
+    return current_runtime()
 
 
 def _actor(session, email: str | None, needs: str | None = None) -> str:
@@ -209,7 +210,7 @@ def translations_export(target, languages, fmt):
     file for one language, else a directory that gets content-<lang>.<format> per language."""
     languages = languages or exchange.TARGETS
     with _runtime().transaction() as session:
-        version = versions_module.draft(session) or versions_module.published(session)
+        version = versions_module.working(session)
         files, version_id = json.loads(version.files), version.id
     write = exchange.export_po if fmt == "po" else exchange.export_xlsx
     if len(languages) == 1 and target.suffix:

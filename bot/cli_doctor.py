@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import channels, db
 from .channels import telegram
+from .runtime import current as current_runtime
 
 PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
 
@@ -241,7 +242,7 @@ def run_checks(runtime, config) -> list[tuple[str, str, str]]:
 def doctor_command():
     """Check this deployment: database and migrations, queue, keys, PUBLIC_URL, providers, Telegram webhook."""
     config = current_app.config
-    results = run_checks(current_app.extensions["bot"], config)
+    results = run_checks(current_runtime(), config)
     click.echo(f"environment: {config.get('APP_ENV')} (APP_ENV)")
     for name, status, reason in results:
         click.echo(f"{status}  {name:<17} {reason}")

@@ -4,19 +4,20 @@ import sys
 from datetime import timezone
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from . import cases, export, intake, outbound, retention
 from .models import AuditEvent, Case, DeadLetter, Outbound
+from .runtime import Runtime
+from .runtime import current as current_runtime
 
 feedback_cli = AppGroup("feedback", help="Feedback cases: list, show, answer, change status, export.")
 queue_cli = AppGroup("queue", help="The queue: status, sweep, dead-letter replay, retention purge.")
 
 
-def _runtime():
-    return current_app.extensions["bot"]
+def _runtime() -> Runtime:
+    return current_runtime()
 
 
 def _actor(name: str | None) -> str:

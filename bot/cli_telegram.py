@@ -10,6 +10,8 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 
 from . import inbound
 from .channels import telegram
+from .channels.base import Ignored, merge
+from .runtime import current as current_runtime
 
 log = logging.getLogger(__name__)
 telegram_cli = AppGroup("telegram", help="Connect the bot to Telegram.")
@@ -57,7 +59,7 @@ def _telegram_call(coro):
 @click.option("--timeout", default=30, show_default=True, help="Long-polling timeout in seconds.")
 def poll(once, timeout):
     """Long polling, for a laptop with no public address: removes the webhook, then answers updates."""
-    runtime = current_app.extensions["bot"]
+    runtime = current_runtime()
     bot = _bot()
     images = runtime.content.get().images
 
@@ -86,10 +88,10 @@ def poll(once, timeout):
 
 def _answer(runtime, bot, update: Update, images) -> None:
     parsed = telegram.from_update(update)
-    if not hasattr(parsed, "address"):
+    if isinstance(parsed, Ignored):
         return
     outcome = inbound.receive(runtime, parsed)
-    reply = telegram.merge(outcome.replies)
+    reply = merge(outcome.replies)
     if reply is None:
         return
     try:

@@ -1,6 +1,5 @@
 """`flask --app bot users create|list|disable|set-role|reset-password|totp`: staff accounts."""
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -8,12 +7,14 @@ from handlers.i18n import N_
 
 from . import users
 from .models import AuditEvent, User
+from .runtime import Runtime
+from .runtime import current as current_runtime
 
 users_cli = AppGroup("users", help="Staff accounts for the dashboard.")
 
 
-def _runtime():
-    return current_app.extensions["bot"]
+def _runtime() -> Runtime:
+    return current_runtime()
 
 
 def _password(value):

@@ -8,7 +8,9 @@ import logging
 import os
 import secrets
 from base64 import urlsafe_b64encode
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -111,27 +113,27 @@ def _zone(name: str | None) -> str:
 DEFAULT_TIMEZONE = "Asia/Baghdad"
 
 
-def load(instance_path: str, environ: dict | None = None) -> dict:
+def load(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The settings as a plain dict for app.config."""
     env = os.environ if environ is None else environ
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
-    config = {name: env.get(name) or None for name in ENV_VARS}
+    config: dict[str, Any] = {name: env.get(name) or None for name in ENV_VARS}
     config["INSTANCE_DIR"] = str(instance)
     for name, default in INT_VARS.items():
         try:
-            config[name] = int(env.get(name)) if env.get(name) else default
+            config[name] = int(env.get(name) or "") if env.get(name) else default
         except ValueError:
             log.error("%s must be a whole number; using %s", name, default)
             config[name] = default
-    for name, default in FLOAT_VARS.items():
+    for name, rate in FLOAT_VARS.items():
         try:
-            config[name] = float(env.get(name) or default)
+            config[name] = float(env.get(name) or rate)
             if config[name] <= 0:
                 raise ValueError
         except ValueError:
-            log.error("%s must be a positive number of messages per second; using %s", name, default)
-            config[name] = default
+            log.error("%s must be a positive number of messages per second; using %s", name, rate)
+            config[name] = rate
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{instance / 'bot.sqlite3'}"
     elif config["DATABASE_URL"].startswith("postgres://"):  # what some platforms still hand out

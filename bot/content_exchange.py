@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, cast
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
@@ -18,6 +19,9 @@ from babel.messages.pofile import read_po, write_po
 from handlers.i18n import LANGUAGES, NATIVE_NAMES
 
 from . import content_review, content_versions, content_yaml
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 SOURCE = "en"
 TARGETS = tuple(lang for lang in LANGUAGES if lang != SOURCE)
@@ -91,7 +95,7 @@ def export_xlsx(files: dict[str, str], lang: str, version_id: int) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     book = Workbook()
-    sheet = book.active
+    sheet = cast("Worksheet", book.active)       # a new workbook's one sheet
     sheet.title = lang
     sheet.append(["key", "English (source)", "Arabic", f"{NATIVE_NAMES.get(lang, lang)} ({lang})"])
     for cell in sheet[1]:
@@ -199,7 +203,7 @@ def apply(files: dict[str, str], lang: str, changes: list[Change], actor: str) -
     for change in changes:
         entry = by_key[change.key]
         data = loaded.setdefault(entry.file, content_yaml.load(files[entry.file]))
-        node = data
+        node: Any = data
         for step in entry.path:
             node = node[step]
         node[lang] = content_yaml.scalar(change.new)
@@ -226,8 +230,7 @@ def import_into_draft(session, data: bytes, filename: str, actor: str, expected_
     """Check the file against the draft (made from the published version if there is none) and, unless
     dry_run, apply it there. Nothing is applied when anything is refused."""
     draft = content_versions.draft(session)
-    base = draft or content_versions.published(session)
-    files = json.loads(base.files)
+    files = json.loads(content_versions.working(session).files)
     lang, changes = plan(files, data, filename, expected_lang, language_model)
     if changes and not dry_run:
         draft = draft or content_versions.start_draft(session, actor)

@@ -34,12 +34,12 @@ def clean(data: bytes) -> tuple[bytes, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data), formats=list(FORMATS))   # reads the header only
+            image: Image.Image = Image.open(io.BytesIO(data), formats=list(FORMATS))   # reads the header only
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             raise PictureRefused(N_("This file is not a PNG or JPEG picture.")) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PictureRefused(N_("The picture is too large: at most {side} pixels a side."), side=MAX_SIDE) from None
-        kind, (width, height) = image.format, image.size
+        kind, (width, height) = image.format or "", image.size     # one of FORMATS: open() took no other
         if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
             raise PictureRefused(N_("The picture is too large: at most {side} pixels a side."), side=MAX_SIDE)
         try:

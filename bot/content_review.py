@@ -13,7 +13,9 @@ import yaml
 
 from handlers.i18n import LANGUAGES
 
-DRAFT, NEEDS_UPDATE, REVIEWED = "draft", "needs_update", "reviewed"
+from .statuses import ReviewState
+
+DRAFT, NEEDS_UPDATE, REVIEWED = ReviewState.DRAFT, ReviewState.NEEDS_UPDATE, ReviewState.REVIEWED
 STATES = (DRAFT, NEEDS_UPDATE, REVIEWED)
 SOURCE_LANGUAGES = ("en", "ar")          # translators work from these: a change there makes the others stale
 REVIEWS_FILE = "reviews.yaml"
@@ -49,7 +51,7 @@ def changed_languages(before: dict, after: dict) -> list[str]:
 
 
 def _entry(state: str, actor: str, at: str) -> dict:
-    return {"state": state, "by": actor, "at": at}
+    return {"state": str(state), "by": actor, "at": at}     # a plain str: yaml.safe_dump refuses an Enum
 
 
 def after_save(reviews: dict, item_id: str, before: dict, after: dict, actor: str, at: str | None = None,
@@ -95,7 +97,7 @@ def awaiting(reviews: dict, item_ids, lang: str) -> list[tuple[str, str]]:
 
 
 def counts(reviews: dict, item_ids, lang: str) -> dict[str, int]:
-    found = {state: 0 for state in STATES}
+    found: dict[str, int] = {state: 0 for state in STATES}
     for item_id in item_ids:
         found[state_of(reviews, item_id, lang)] += 1
     return found

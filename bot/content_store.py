@@ -40,12 +40,17 @@ class ContentStore:
             with self._lock:     # one thread checks (a millisecond; a second when a new version loads) ...
                 if self._due():  # ... the others wait for it, then answer from what it found
                     self._check()
-        return self._content
+        return self._loaded()
 
     def reload(self) -> Content:
         """Check now (a CLI publish, a test) instead of waiting for the next check."""
         with self._lock:
             self._check()
+        return self._loaded()
+
+    def _loaded(self) -> Content:
+        if self._content is None:      # no version in the database and none could be seeded: the seed itself
+            self._content = load(self.content_dir)
         return self._content
 
     def _published_id(self) -> int | None:
@@ -64,7 +69,10 @@ class ContentStore:
                     version_id = content_versions.published_id(session)
                 if version_id is None or version_id == self.version_id:
                     return
-                fresh = content_versions.content_of(session, content_versions.get(session, version_id))
+                version = content_versions.get(session, version_id)
+                if version is None:
+                    return
+                fresh = content_versions.content_of(session, version)
         except SQLAlchemyError as exc:
             if self._content is None:      # the database is down at start: answer from the seed meanwhile
                 log.warning("content: database unreachable (%s); answering from %s until it is back",

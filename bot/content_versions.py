@@ -16,8 +16,9 @@ from sqlalchemy import func, select, text
 from handlers.content import IMAGE_SUFFIXES, Content, load_files, read_dir
 
 from .models import AuditEvent, ContentImage, ContentVersion
+from .statuses import ContentState
 
-DRAFT, PUBLISHED, ARCHIVED, DISCARDED = "draft", "published", "archived", "discarded"
+DRAFT, PUBLISHED, ARCHIVED, DISCARDED = ContentState.DRAFT, ContentState.PUBLISHED, ContentState.ARCHIVED, ContentState.DISCARDED
 _SEED_LOCK = 74_017   # pg_advisory_xact_lock key: two processes starting on an empty database seed once
 
 
@@ -54,6 +55,15 @@ def published_id(session) -> int | None:
 def draft(session) -> ContentVersion | None:
     return session.scalars(select(ContentVersion).where(ContentVersion.state == DRAFT)
                            .order_by(ContentVersion.id.desc()).limit(1)).first()
+
+
+def working(session) -> ContentVersion:
+    """The draft, else the published version: what staff edit and translators export. Every process seeds
+    the first version when it starts (ContentStore), so one exists once the app has run."""
+    version = draft(session) or published(session)
+    if version is None:
+        raise LookupError("no content version yet: start the app once, or `flask --app bot content import`")
+    return version
 
 
 def get(session, version_id: int) -> ContentVersion | None:

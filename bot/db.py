@@ -7,6 +7,7 @@ used as it is.
 import random
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -124,12 +125,12 @@ def unavailable(exc: BaseException) -> bool:
     return isinstance(exc, UNAVAILABLE) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker:
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager
-def transaction(factory: sessionmaker):
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: committed when the block ends, rolled back if it raises."""
     with factory() as session, session.begin():
         yield session
@@ -204,6 +205,6 @@ def current_revision(engine: Engine) -> str | None:
             return None
 
 
-def head_revision(url: str) -> str:
+def head_revision(url: str) -> str | None:
     from alembic.script import ScriptDirectory
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from .cases import TRYOUT_CHANNEL, as_aware
 from .models import AuditEvent, Case, CaseEvent
+from .statuses import CaseEventAction
 
 FIELDS = ("code", "created_at", "updated_at", "first_answer_at", "closed_at", "kind", "sensitive", "status",
           "language", "channel", "area", "text", "media_count", "answers")
@@ -41,7 +42,7 @@ def rows(runtime, since: datetime | None = None, statuses: tuple = (), include_s
         answers: dict[int, list[str]] = {}
         if cases:
             for case_id, text_enc in session.execute(select(CaseEvent.case_id, CaseEvent.text_enc).where(
-                    CaseEvent.action == "answer", CaseEvent.case_id.in_([c.id for c in cases]))
+                    CaseEvent.action == CaseEventAction.ANSWER, CaseEvent.case_id.in_([c.id for c in cases]))
                     .order_by(CaseEvent.id)):
                 answers.setdefault(case_id, []).append(vault.decrypt(text_enc) or "")
         session.add(AuditEvent(actor=actor, action="export", detail=f"{len(cases)} cases"))

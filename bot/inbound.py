@@ -8,8 +8,9 @@ No provider is called in here.
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import Column, Table, TextualSelect, bindparam, select, text, update
 
 from handlers import ContactState, Incoming, Reply, respond
 from handlers.text import clean_for_storage
@@ -19,12 +20,14 @@ from .channels.base import merge
 from .models import Contact, Message, utcnow
 from .outbound import queue_reply
 from .runtime import Runtime
+from .statuses import State
 
 log = logging.getLogger(__name__)
-_contacts, _messages = Contact.__table__, Message.__table__
+# Declarative classes with a __tablename__ map a Table (SQLAlchemy types __table__ as any FromClause).
+_contacts, _messages = cast(Table, Contact.__table__), cast(Table, Message.__table__)
 
 
-def _insert_sql(table, columns: list[str], conflict: str, returning) -> "text":
+def _insert_sql(table: Table, columns: list[str], conflict: str, returning: list[Column[Any]]) -> TextualSelect:
     """INSERT ... ON CONFLICT ...: the same words in SQLite and PostgreSQL, as a typed text() statement.
 
     The dialects' own insert() (what db.insert_ignore / db.upsert_locked build) is never cached by
@@ -82,7 +85,7 @@ def receive(runtime: Runtime, incoming: Incoming, queue_replies: bool = False) -
     now = utcnow()
     address_hash = vault.address_hash(incoming.channel, incoming.address)
     contact_values = {"channel": incoming.channel, "address_hash": address_hash,
-                      "address_enc": vault.encrypt(incoming.address), "state": "new", "created_at": now,
+                      "address_enc": vault.encrypt(incoming.address), "state": State.NEW, "created_at": now,
                       "opted_out": False, "subscribed": False, "topics": ""}
     message_values = {"channel": incoming.channel, "provider_id": incoming.provider_id,
                       "text_enc": vault.encrypt(text) if text else None,

@@ -133,7 +133,7 @@ def _until_done(runtime, sealed: str) -> str:
     while True:
         try:
             if faults >= FAULT_TRIES:
-                done = _keep_dead_letter(runtime, sealed, fault)
+                done = _keep_dead_letter(runtime, sealed, fault or RuntimeError("no fault recorded"))
                 _leave_room(runtime, sealed)    # the person's later messages no longer wait for this one
                 return done
             done = _process(runtime, sealed)

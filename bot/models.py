@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .statuses import BroadcastStatus, CaseStatus, OutboundStatus, Purpose, State
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -26,7 +28,7 @@ class Contact(Base):
     address_hash: Mapped[str] = mapped_column(String(64))
     address_enc: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(12))
-    state: Mapped[str] = mapped_column(String(32), default="new")
+    state: Mapped[str] = mapped_column(String(32), default=State.NEW)
     state_enc: Mapped[str | None] = mapped_column(Text)  # the dialogue's data, may hold what the person typed
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -74,7 +76,7 @@ class Case(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20))
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(20), default="new")
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.NEW)
     language: Mapped[str | None] = mapped_column(String(12))
     channel: Mapped[str] = mapped_column(String(16))
     area: Mapped[str | None] = mapped_column(String(64))
@@ -118,8 +120,8 @@ class Outbound(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(16))
     reply_enc: Mapped[str | None] = mapped_column(Text)      # the Reply as encrypted JSON
-    purpose: Mapped[str] = mapped_column(String(20), default="reply")  # reply, answer, broadcast
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    purpose: Mapped[str] = mapped_column(String(20), default=Purpose.REPLY)
+    status: Mapped[str] = mapped_column(String(20), default=OutboundStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provider_id: Mapped[str | None] = mapped_column(String(80))
@@ -151,7 +153,7 @@ class Broadcast(Base):
     channels: Mapped[str] = mapped_column(String(60), default="")
     areas: Mapped[str] = mapped_column(Text, default="")
     topic: Mapped[str | None] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default=BroadcastStatus.DRAFT)
     created_by: Mapped[str] = mapped_column(String(80))
     approved_by: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

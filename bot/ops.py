@@ -6,6 +6,8 @@ from sqlalchemy import func, select, text
 
 from .models import DeadLetter, Outbound
 from .observability import exposition
+from .runtime import current as current_runtime
+from .statuses import OutboundStatus
 
 blueprint = Blueprint("ops", __name__)
 
@@ -37,7 +39,7 @@ def _check_queue() -> str | None:
 @blueprint.get("/readyz")
 def readyz():
     """Ready to take traffic: database and queue reachable; 503 otherwise, with what failed."""
-    runtime = current_app.extensions["bot"]
+    runtime = current_runtime()
     problems = {name: error for name, error in (("database", _check_database(runtime)),
                                                  ("queue", _check_queue())) if error}
     if problems:
@@ -53,13 +55,13 @@ def metrics():
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not token or not hmac.compare_digest(given.encode(), token.encode()):
         return jsonify(error="metrics need Authorization: Bearer <METRICS_TOKEN>"), 403
-    runtime = current_app.extensions["bot"]
+    runtime = current_runtime()
     body = exposition()
     gauges = []
     try:      # during a database outage the queue's figures below are what matters: still answered
         with runtime.transaction() as session:
             depth = session.scalar(select(func.count()).select_from(Outbound).where(
-                Outbound.status.in_(("pending", "queued", "sending")))) or 0
+                Outbound.status.in_(OutboundStatus.open()))) or 0
             dead = session.scalar(select(func.count()).select_from(DeadLetter)) or 0
         gauges += [("bot_queue_depth", "Outbound messages waiting or being sent", depth),
                    ("bot_dead_letters", "Inbound messages that failed for a reason other than an outage "

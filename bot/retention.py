@@ -5,6 +5,7 @@ from sqlalchemy import delete, func, select, update
 
 from .cases import TRYOUT_CHANNEL
 from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, utcnow
+from .statuses import CaseStatus, OutboundStatus
 
 
 def purge(runtime, now=None) -> dict:
@@ -18,10 +19,10 @@ def purge(runtime, now=None) -> dict:
             .values(text_enc=None, media_enc=None, replies_enc=None)).rowcount
         outbound = session.execute(update(Outbound).where(
             Outbound.created_at < messages_before, Outbound.reply_enc.is_not(None),
-            Outbound.status.not_in(("pending", "queued", "sending")))
+            Outbound.status.not_in(OutboundStatus.open()))
             .values(reply_enc=None)).rowcount
         closed = session.execute(update(Case).where(
-            Case.status == "closed", Case.closed_at < cases_before, Case.purged_at.is_(None))
+            Case.status == CaseStatus.CLOSED, Case.closed_at < cases_before, Case.purged_at.is_(None))
             .values(text_enc=None, media_enc=None, purged_at=now).returning(Case.id)).scalars().all()
         if closed:
             session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(closed)).values(text_enc=None))

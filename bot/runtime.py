@@ -4,12 +4,15 @@ Nothing here knows Flask: the worker builds a Runtime straight from the environm
 """
 import logging
 import threading
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from handlers.content import CONTENT_DIR
 
@@ -19,18 +22,21 @@ from .content_store import ContentStore
 from .vault import Vault
 
 log = logging.getLogger(__name__)
+EXTENSION = "bot"      # the key of app.extensions under which a Flask app keeps its Runtime (bot/app.py)
 
 
 @dataclass
 class Runtime:
-    config: dict
+    """The settings, the database, the keys and the content of one process (bot/config.py reads the settings)."""
+    config: dict[str, Any]
     engine: Engine
-    sessions: sessionmaker
+    sessions: sessionmaker[Session]
     vault: Vault
     content: ContentStore
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
-    def transaction(self):
+    def transaction(self) -> AbstractContextManager[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
         return db.transaction(self.sessions)
 
     @cached_property
@@ -53,7 +59,7 @@ class Runtime:
         return config_module.channels_enabled(self.config)
 
 
-def build(config: dict) -> Runtime:
+def build(config: dict[str, Any]) -> Runtime:
     """Connect, migrate when allowed (the embedded default), load content and keys."""
     url = config["DATABASE_URL"]
     if config.get("AUTO_MIGRATE"):
@@ -104,3 +110,17 @@ def default() -> Runtime:
 def set_default(runtime: Runtime) -> None:
     global _DEFAULT
     _DEFAULT = runtime
+
+
+def of(extensions: Mapping[str, object]) -> Runtime:
+    """The runtime a Flask app keeps in app.extensions (bot/app.py puts it there)."""
+    found = extensions.get(EXTENSION)
+    if not isinstance(found, Runtime):
+        raise RuntimeError("this Flask app has no bot runtime: build it with bot.create_app()")
+    return found
+
+
+def current() -> Runtime:
+    """The runtime of the Flask app serving this request or command."""
+    from flask import current_app  # here, not at the top: the worker imports this module without Flask
+    return of(current_app.extensions)

@@ -21,6 +21,7 @@ from handlers.types import Incoming, Reply
 from . import inbound
 from .cases import TRYOUT_CHANNEL
 from .models import Contact, Message
+from .runtime import current as current_runtime
 
 blueprint = Blueprint("tryout", __name__)
 CHANNEL = TRYOUT_CHANNEL
@@ -52,7 +53,7 @@ def _history(runtime, address: str) -> list[dict]:
 
 @blueprint.get("/try")
 def page():
-    runtime = current_app.extensions["bot"]
+    runtime = current_runtime()
     turns = _history(runtime, _address())
     last = turns[-1]["replies"][-1] if turns and turns[-1]["replies"] else None
     lang = last.language if last else "ar"
@@ -86,7 +87,7 @@ def _client_key() -> bytes:
 
 @blueprint.post("/try")
 def send():
-    runtime = current_app.extensions["bot"]
+    runtime = current_runtime()
     text = (request.form.get("text") or "")[:2000]
     window = current_app.extensions.setdefault("tryout_window", _Window())
     if text.strip() and not window.allow(_client_key(), int(current_app.config.get("TRY_RATE") or 10),

@@ -65,7 +65,7 @@ def can(user: User | None, what: str) -> bool:
 def content_languages(user: User | None) -> tuple[str, ...]:
     """The languages this account may edit and mark reviewed: a translator's own, everyone else's all."""
     from handlers.i18n import LANGUAGES
-    if not can(user, "edit_content"):
+    if user is None or not can(user, "edit_content"):
         return ()
     if user.role != "translator":
         return tuple(LANGUAGES)

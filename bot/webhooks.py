@@ -12,13 +12,15 @@ from sqlalchemy.exc import OperationalError
 from . import channels, db, inbound, intake, observability
 from .channels.base import Adapter, Answer, BadRequest, Ignored, StatusUpdate
 from .outbound import statuses
+from .runtime import Runtime
+from .runtime import current as current_runtime
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("webhooks", __name__)
 
 
-def _runtime():
-    return current_app.extensions["bot"]
+def _runtime() -> Runtime:
+    return current_runtime()
 
 
 def _error(status: int, reason: str) -> Response:

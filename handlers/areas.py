@@ -6,45 +6,48 @@ The caller names its own actions: choosing a governorate runs `group_action` +
 a long list is shown in pages that each fit three segments, keeping each place's
 number, with "More" leading to the rest.
 """
-from .conversation import Conversation
+from .content import Content, YamlMap
+from .conversation import Conversation, ScreenOption, StoredAction
 from .search import word_matches
 from .sms import fits_sms
 from .text import rejoin_split, tokens
 
+Place = tuple[str, str]     # ("group", governorate id) or ("area", camp or district id)
 
-def governorate_options(ctx: Conversation, group_action: list) -> list[tuple]:
+
+def governorate_options(ctx: Conversation, group_action: StoredAction) -> list[ScreenOption]:
     """One numbered option per governorate."""
     return [(str(n), ctx.pick(g.get("name") or {}), [*group_action, g.get("id")])
             for n, g in enumerate(ctx.content.areas, 1)]
 
 
-def find_group(ctx: Conversation, group_id: str) -> dict | None:
+def find_group(ctx: Conversation, group_id: str) -> YamlMap | None:
     return next((g for g in ctx.content.areas if g.get("id") == group_id), None)
 
 
-def area_options(ctx: Conversation, group: dict, text: str, group_action: list, pick_action: list,
-                 last: tuple, first: int = 0) -> list[tuple]:
+def area_options(ctx: Conversation, group: YamlMap, text: str, group_action: StoredAction, pick_action: StoredAction,
+                 last: ScreenOption, first: int = 0) -> list[ScreenOption]:
     """The places of one governorate from number `first` + 1 on: as many as fit on the channel, then `last`."""
-    places = [(str(n), ctx.pick(a.get("name") or {}), [*pick_action, a.get("id")])
-              for n, a in enumerate(group.get("areas") or [], 1)][first:]
+    places: list[ScreenOption] = [(str(n), ctx.pick(a.get("name") or {}), [*pick_action, a.get("id")])
+                                  for n, a in enumerate(group.get("areas") or [], 1)][first:]
     if not ctx.profile.compact:
         return places + [last]
 
-    def fits(options: list[tuple]) -> bool:
+    def fits(options: list[ScreenOption]) -> bool:
         return fits_sms([text], options)
 
-    shown: list[tuple] = []
+    shown: list[ScreenOption] = []
     for i, place in enumerate(places):
         if fits(shown + places[i:] + [last]):
             return shown + places[i:] + [last]
         after = places[i + 1][0] if i + 1 < len(places) else place[0]
-        if shown and not fits(shown + [place, (after, ctx.t("More"), None), last]):
+        if shown and not fits(shown + [place, (after, ctx.t("More"), []), last]):
             return shown + [(place[0], ctx.t("More"), [*group_action, group.get("id"), first + i]), last]
         shown.append(place)
     return shown + [last]
 
 
-def earlier_places(ctx: Conversation, group: dict, pick_action: list, first: int) -> list[tuple]:
+def earlier_places(ctx: Conversation, group: YamlMap, pick_action: StoredAction, first: int) -> list[ScreenOption]:
     """The places numbered before this page, still choosable by their number."""
     return [(str(n), ctx.pick(a.get("name") or {}), [*pick_action, a.get("id")])
             for n, a in enumerate(group.get("areas") or [], 1)][:first]
@@ -66,13 +69,13 @@ def is_area(ctx: Conversation, area_id: str | None) -> bool:
     return area_name(ctx, area_id) is not None
 
 
-def named_place(content, text: str) -> tuple[str, str] | None:
+def named_place(content: Content, text: str) -> Place | None:
     """A short message that names a place ("دهوك", "khanke", "كمب شاريا"): ("group", governorate id)
     or ("area", area id); None when it names none, or more than one, or is a sentence.
 
     Every language's name counts (people write the Arabic name of a Kurdish town); words that several
     names share ("camp", مخيم, کەمپی) do not tell a place, a typo in a long word is forgiven."""
-    index = content.__dict__.get("_place_index")
+    index: list[tuple[Place, tuple[str, ...]]] | None = content.__dict__.get("_place_index")
     if index is None:
         index = content.__dict__["_place_index"] = _place_index(content)
     for candidate in (text, rejoin_split(text)):
@@ -84,29 +87,30 @@ def named_place(content, text: str) -> tuple[str, str] | None:
         places = {f for f in found if f[0] == "area"}
         if len(places) == 1:                # "erbil baharka": the camp
             return places.pop()
-        groups = {f for f in found if f[0] == "group"} | {("group", _group_of(content, p[1])) for p in places}
+        groups = {f for f in found if f[0] == "group"} | {("group", group) for p in places
+                                                          if (group := _group_of(content, p[1]))}
         if len(groups) == 1:                # "كبرتو": Kabarto 1 or 2, so Duhok's list
             return groups.pop()
     return None
 
 
-def _group_of(content, area_id: str) -> str | None:
-    return next((g.get("id") for g in content.areas if any(a.get("id") == area_id for a in g.get("areas") or [])),
-                None)
+def _group_of(content: Content, area_id: str) -> str | None:
+    return next((str(g.get("id")) for g in content.areas
+                 if any(a.get("id") == area_id for a in g.get("areas") or [])), None)
 
 
-def _place_index(content) -> list[tuple[tuple[str, str], tuple[str, ...]]]:
-    names = []
+def _place_index(content: Content) -> list[tuple[Place, tuple[str, ...]]]:
+    names: list[tuple[Place, list[str]]] = []
     for group in content.areas:
-        names += [(("group", group.get("id")), tokens(str(n))) for n in (group.get("name") or {}).values()]
+        names += [(("group", str(group.get("id"))), tokens(str(n))) for n in (group.get("name") or {}).values()]
         for area in group.get("areas") or []:
-            names += [(("area", area.get("id")), tokens(str(n))) for n in (area.get("name") or {}).values()]
-    places_with = {}
+            names += [(("area", str(area.get("id"))), tokens(str(n))) for n in (area.get("name") or {}).values()]
+    places_with: dict[str, set[Place]] = {}
     for place, words in names:
         for word in set(words):
             places_with.setdefault(word, set()).add(place)
     common = {w for w, places in places_with.items() if len(places) > 3}
-    index = []
+    index: list[tuple[Place, tuple[str, ...]]] = []
     for place, words in names:
         needed = tuple(w for w in words if w not in common)
         if needed and (place, needed) not in index:

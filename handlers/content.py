@@ -6,8 +6,10 @@ only loads, validates and indexes it. Nothing here knows about channels.
 import hashlib
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -18,6 +20,10 @@ from .referrals import area_problems, expand
 from .referrals import problems as referral_problems
 from .sms import fold_latin, is_gsm7, segments
 from .text import tokens
+
+if TYPE_CHECKING:   # both are built from a Content and cached on it; they import this module
+    from .feedback import PhraseMatcher
+    from .search import SearchIndex
 
 log = logging.getLogger(__name__)
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
@@ -37,34 +43,39 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 COMMANDS = ("stop", "start", "help", "menu", "back", "more", "language", "yes", "no", "delete_data", "status",
             "subscribe")
 
+Texts = dict[str, str]          # language -> text
+YamlMap = dict[str, Any]        # a mapping as the YAML files hold it (schema: content/README.md)
+KeywordEntry = tuple[str, str, tuple[str, ...]]   # (item id, language, folded keyword tokens)
 
-def pick(texts: dict, lang: str) -> str:
+
+def pick(texts: Texts, lang: str) -> str:
     """The text in this language, or in the nearest language we have."""
     seen = set()
-    while lang and lang not in seen:
-        if texts.get(lang):
-            return texts[lang]
-        seen.add(lang)
-        lang = FALLBACK.get(lang)
+    next_lang: str | None = lang
+    while next_lang and next_lang not in seen:
+        if texts.get(next_lang):
+            return texts[next_lang]
+        seen.add(next_lang)
+        next_lang = FALLBACK.get(next_lang)
     return next((v for v in texts.values() if v), "")
 
 
 @dataclass
 class Step:
     image: str
-    text: dict
-    sms: dict
+    text: Texts
+    sms: Texts
 
 
 @dataclass
 class Item:
     id: str
     topic: str
-    title: dict
-    sms: dict
-    text: dict
-    keywords: dict
-    sources: list
+    title: Texts
+    sms: Texts
+    text: Texts
+    keywords: dict[str, list[str]]
+    sources: list[YamlMap]
     steps: list[Step] = field(default_factory=list)
 
 
@@ -72,7 +83,7 @@ class Item:
 class Topic:
     id: str
     order: int
-    title: dict
+    title: Texts
     items: list[Item]
 
 
@@ -83,23 +94,23 @@ class Content:
     commands: dict[str, str]          # folded phrase -> command name
     greetings: set[str]               # folded phrases
     markers: dict[str, set[str]]      # language -> folded marker words
-    keyword_index: list[tuple]        # (item id, language, folded keyword tokens)
-    areas: list[dict]
-    referrals: list[dict]
-    feedback: dict
+    keyword_index: list[KeywordEntry]
+    areas: list[YamlMap]
+    referrals: list[YamlMap]
+    feedback: YamlMap
     images: dict[str, bytes]          # pictures by name (images/ in the files), served at /content-images/
     problems: list[str]
-    answer_templates: list = field(default_factory=list)   # saved staff answers (answer_templates.yaml)
+    answer_templates: list[YamlMap] = field(default_factory=list)   # saved staff answers (answer_templates.yaml)
     # built from keyword_index when the content loads (search.SearchIndex), rebuilt if keyword_index is replaced
-    search_index: object = field(default=None, repr=False, compare=False)
-    phrase_matcher: object = field(default=None, repr=False, compare=False)
-    topic_names: dict | None = field(default=None, repr=False, compare=False)   # topics.topic_named
-    language_names: dict = field(default_factory=dict)   # folded name -> language code, or "kurdish"
-    language_talk: set = field(default_factory=set)       # folded words around a name: "speak", "in"
-    emergency: dict = field(default_factory=dict)         # referrals.yaml's emergency numbers (referrals.py)
-    carrier_opt_out: set = field(default_factory=set)     # folded words an SMS carrier itself treats as STOP
+    search_index: "SearchIndex | None" = field(default=None, repr=False, compare=False)
+    phrase_matcher: "PhraseMatcher | None" = field(default=None, repr=False, compare=False)
+    topic_names: dict[str, str] | None = field(default=None, repr=False, compare=False)   # topics.topic_named
+    language_names: dict[str, str] = field(default_factory=dict)   # folded name -> language code, or "kurdish"
+    language_talk: set[str] = field(default_factory=set)       # folded words around a name: "speak", "in"
+    emergency: YamlMap = field(default_factory=dict)         # referrals.yaml's emergency numbers (referrals.py)
+    carrier_opt_out: set[str] = field(default_factory=set)     # folded words an SMS carrier itself treats as STOP
     # reviews.yaml: {item id: {language: {state: reviewed | needs_update | draft, by, at}}}; absent = draft
-    reviews: dict = field(default_factory=dict)
+    reviews: dict[str, dict[str, YamlMap]] = field(default_factory=dict)
 
     def review_state(self, item_id: str, lang: str) -> str:
         return str(((self.reviews.get(item_id) or {}).get(lang) or {}).get("state") or "draft")
@@ -127,7 +138,7 @@ def read_dir(content_dir: Path) -> tuple[dict[str, str], dict[str, bytes]]:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml: the same rules, several times faster
 
 
-def _read(files: dict[str, str], name: str) -> dict:
+def _read(files: dict[str, str], name: str) -> YamlMap:
     if name not in files:
         return {}
     try:
@@ -187,7 +198,7 @@ def _load(files: dict[str, str], images: dict[str, bytes]) -> Content:
     items: dict[str, Item] = {}
     referrals_file = _read(files, "referrals.yaml")
     emergency = referrals_file.get("emergency") or {}
-    raw_fields: list[tuple[str, dict]] = []     # before {emergency} is expanded: referrals.problems checks them
+    raw_fields: list[tuple[str, Texts]] = []     # before {emergency} is expanded: referrals.problems checks them
     for name in sorted(n for n in files if n.startswith("topics/") and n.endswith(".yaml")):
         data = _read(files, name)
         where = name.split("/")[-1]
@@ -236,7 +247,7 @@ def _load(files: dict[str, str], images: dict[str, bytes]) -> Content:
             if len(phrase.split()) == 1 and not _collides(phrase, lang, vocabulary):
                 markers.setdefault(lang, set()).add(phrase)
 
-    language_names = {}
+    language_names: dict[str, str] = {}
     for lang, names in (commands_file.get("language_names") or {}).items():
         for name in names or []:
             if (phrase := _phrase(str(name))):
@@ -245,7 +256,7 @@ def _load(files: dict[str, str], images: dict[str, bytes]) -> Content:
                 language_names[phrase] = lang
     language_talk = {t for w in commands_file.get("language_talk") or [] for t in tokens(str(w))}
 
-    index = []
+    index: list[KeywordEntry] = []
     owners: dict[str, str] = {}
     for item in items.values():
         for lang, words in (item.keywords or {}).items():
@@ -284,9 +295,10 @@ def _load(files: dict[str, str], images: dict[str, bytes]) -> Content:
 
 def _check_texts(content: Content) -> list[str]:
     """Every language present, every text within its channel budget, every picture on disk."""
-    problems = []
+    problems: list[str] = []
 
-    def need(texts, where, limit=None, sms=False, parts=None):
+    def need(texts: Texts | None, where: str, limit: int | None = None, sms: bool = False,
+             parts: dict[str, int] | None = None) -> None:
         for lang in LANGUAGES:
             value = (texts or {}).get(lang)
             if not value or not str(value).strip():
@@ -349,7 +361,7 @@ def _check_sensitive_examples(content: Content) -> list[str]:
     return found
 
 
-def _vocabulary(items) -> dict[str, set[str]]:
+def _vocabulary(items: Iterable[Item]) -> dict[str, set[str]]:
     """Every folded word each language's texts use (titles, SMS, full texts, steps; not keywords, which
     keep the loose forms people type, the other dialect's included)."""
     words: dict[str, set[str]] = {}
@@ -388,7 +400,7 @@ def _glossary_texts(content: Content) -> list[tuple[str, str, str]]:
     return texts
 
 
-def _all_texts(content: Content):
+def _all_texts(content: Content) -> Iterator[tuple[str, Texts]]:
     """(where, {language: text}) for every title, SMS and full text of the topics."""
     for topic in content.topics:
         yield f"topic {topic.id} title", topic.title
@@ -396,7 +408,7 @@ def _all_texts(content: Content):
         yield from _item_texts(item)
 
 
-def _item_texts(item: Item):
+def _item_texts(item: Item) -> Iterator[tuple[str, Texts]]:
     """(where, {language: text}) for an item's title, SMS and full text, and each step's."""
     for name in ("title", "sms", "text"):
         yield f"item {item.id} {name}", getattr(item, name)

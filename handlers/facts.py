@@ -3,19 +3,24 @@
 A safety fact written once in five languages is easy to lose in the next edit (a shorter SMS, a new
 translator); this table says which words must stay and which known mistakes must not come back.
 """
+from typing import TYPE_CHECKING, Any
+
 from .i18n import LANGUAGES
 from .text import to_ascii_digits
+
+if TYPE_CHECKING:
+    from .content import Item  # content imports this module
 
 
 def _folded(text: str) -> str:
     return to_ascii_digits(str(text)).replace("–", "-").replace("\u0651", "").casefold()
 
 
-def problems(facts: list[dict], items: dict) -> list[str]:
+def problems(facts: list[dict[str, Any]], items: dict[str, "Item"]) -> list[str]:
     found = []
     for fact in facts:
         where = f"facts.yaml {fact.get('id', '?')}"
-        item = items.get(fact.get("item"))
+        item = items.get(str(fact.get("item")))
         if item is None:
             found.append(f"{where}: no item {fact.get('item')!r}")
             continue

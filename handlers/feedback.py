@@ -4,9 +4,10 @@ Sensitive reports (abuse, exploitation, fraud by aid workers, danger to life) ar
 handled survivor-first: no blame, no questions for detail, referral contacts, and
 the case is flagged so only focal points see it. Storage is behind ctx.services.
 """
+from collections.abc import Iterable
 from functools import lru_cache
 
-from . import areas, codes, topics
+from . import areas, codes, search, topics
 from .content import Content
 from .conversation import (
     BROWSING,
@@ -15,17 +16,24 @@ from .conversation import (
     FEEDBACK_KIND,
     FEEDBACK_SENSITIVE,
     FEEDBACK_TEXT,
+    CaseKind,
+    CaseStatus,
     Conversation,
+    MediaRef,
+    TextHandler,
     action,
 )
 from .i18n import N_
 from .menu import emergency_line, is_request_word, main_menu, referral_lines, yes_or_no
 from .text import stems, tokens
 
-KINDS = ("complaint", "question", "help_request", "suggestion", "thanks")
+KINDS = tuple(CaseKind)
 SHORT_TRIGGER = 3  # a trigger word in a message this short starts the feedback dialogue; longer is the feedback
 # States in which a bare number is part of what the person says, not a menu choice.
 NUMBERLESS_STATES: set[str] = set()
+# Phrases as PhraseMatcher compares them: per word, (the word without hamza, the word if 4+ letters long).
+Phrases = list[tuple[tuple[str, str | None], ...]]
+Forms = tuple[frozenset[str], frozenset[str]]
 
 
 class PhraseMatcher:
@@ -45,29 +53,29 @@ class PhraseMatcher:
         self.status_mine, self.status_asking = self._pair(content, "status", "mine", "asking")
         self.erase_data, self.erase_delete = self._pair(content, "erase", "data", "delete")
 
-    def _pair(self, content: Content, section: str, *parts: str) -> list:
+    def _pair(self, content: Content, section: str, *parts: str) -> list[Phrases]:
         lists = content.feedback.get(section) or {}
         return [self._phrases(w for ws in (lists.get(part) or {}).values() for w in ws or []) for part in parts]
 
     @staticmethod
-    def _phrases(words) -> list[tuple[tuple[str, str | None], ...]]:
+    def _phrases(words: Iterable[object]) -> Phrases:
         phrases = (tuple((_dehamza(p), p if len(p) >= 4 else None) for p in tokens(str(w))) for w in words)
         return [p for p in phrases if p]
 
     @staticmethod
-    def forms(words: list[str]) -> tuple[frozenset[str], frozenset[str]]:
+    def forms(words: list[str]) -> Forms:
         """(every form of every word without hamza, every beginning of 4+ letters of every form)."""
         return _forms(tuple(words))
 
     @staticmethod
-    def matches(phrases, forms: tuple[set[str], set[str]]) -> bool:
+    def matches(phrases: Phrases, forms: Forms) -> bool:
         whole, begins = forms
         return any(all(bare in whole or (start is not None and start in begins) for bare, start in phrase)
                    for phrase in phrases)
 
 
 @lru_cache(maxsize=1024)
-def _forms(words: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+def _forms(words: tuple[str, ...]) -> Forms:
     # Cached: one message is checked for feedback words, sensitive words, status and erasure phrases.
     whole: set[str] = set()
     begins: set[str] = set()
@@ -83,7 +91,7 @@ def _dehamza(word: str) -> str:
 
 
 def matcher(content: Content) -> PhraseMatcher:
-    found = getattr(content, "phrase_matcher", None)
+    found = content.phrase_matcher
     if found is None or found.source is not content.feedback:
         found = content.phrase_matcher = PhraseMatcher(content)
     return found
@@ -96,8 +104,8 @@ def trigger_kind(content: Content, phrase: str) -> str | None:
     found = matcher(content)
     words = phrase.split()
     opening = found.forms(words[:2])
-    if any(found.matches(phrases, opening) for kind, phrases in found.kinds if kind == "thanks"):
-        return "thanks"
+    if any(found.matches(phrases, opening) for kind, phrases in found.kinds if kind == CaseKind.THANKS):
+        return CaseKind.THANKS
     forms = found.forms(words)
     return next((kind for kind, phrases in found.kinds if found.matches(phrases, forms)), None)
 
@@ -128,7 +136,7 @@ def asks_erase(content: Content, text: str) -> bool:
     return _both(found, found.erase_data, found.erase_delete, text)
 
 
-def _both(found: PhraseMatcher, first: list, second: list, text: str) -> bool:
+def _both(found: PhraseMatcher, first: Phrases, second: Phrases, text: str) -> bool:
     forms = found.forms(tokens(text))
     return found.matches(first, forms) and found.matches(second, forms)
 
@@ -148,7 +156,7 @@ def welcome_thanks(ctx: Conversation) -> None:
     """A short thank-you: answered kindly, with the way to pass thanks on to the team and the menu."""
     ctx.go(BROWSING)
     ctx.say(ctx.t("You are welcome! We are glad to help."),
-            [("1", ctx.t("Send thanks to the team"), ["feedback", "thanks"]),
+            [("1", ctx.t("Send thanks to the team"), ["feedback", CaseKind.THANKS]),
              ("0", ctx.t("Main menu"), ["menu"])], back=["menu"])
 
 
@@ -171,12 +179,12 @@ def start(ctx: Conversation, kind: str | None = None, text: str | None = None) -
     ctx.say(t("What do you want to tell us?"), options, back=["menu"])
 
 
-def incoming_media(ctx: Conversation) -> list[dict]:
+def incoming_media(ctx: Conversation) -> list[MediaRef]:
     return [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
 
 
 @action("media_received")
-def media_received(ctx: Conversation, media: list | None = None) -> None:
+def media_received(ctx: Conversation, media: list[MediaRef] | None = None) -> None:
     """A voice note or photo outside the feedback dialogue: keep it and ask what it is about."""
     ctx.go(FEEDBACK_KIND, media=media or incoming_media(ctx))
     ctx.say(ctx.t("Thank you for your voice note or photo. We can pass it to our team."))
@@ -196,22 +204,23 @@ def _ask_text(ctx: Conversation, kind: str, sensitive: bool = False) -> None:
 
 @action("feedback_sensitive")
 def start_sensitive(ctx: Conversation) -> None:
-    _ask_text(ctx, "complaint", sensitive=True)
+    _ask_text(ctx, CaseKind.COMPLAINT, sensitive=True)
 
 
 def on_text(ctx: Conversation, text: str, command: str | None) -> None:
     """The feedback itself: words, or media with or without a caption."""
-    media = [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
+    media = incoming_media(ctx)
     if not text and not media:
-        return ctx.say(ctx.t("Please write your message, or send 0 to cancel."))
-    kind = ctx.state.data.get("kind", "complaint")
+        ctx.say(ctx.t("Please write your message, or send 0 to cancel."))
+        return
+    kind = ctx.state.data.get("kind", CaseKind.COMPLAINT)
     sensitive = bool(ctx.state.data.get("sensitive")) or is_sensitive(ctx.content, text)
     _open(ctx, kind, text, media, sensitive)
 
 
-def _open(ctx: Conversation, kind: str, text: str, media: list, sensitive: bool) -> None:
+def _open(ctx: Conversation, kind: str, text: str, media: list[MediaRef], sensitive: bool) -> None:
     t = ctx.t
-    code = ctx.services.open_case(kind, text, media, ctx.state.area, sensitive)
+    code = ctx.store.open_case(kind, text, media, ctx.state.area, sensitive)
     ctx.note("feedback", kind, "sensitive" if sensitive else "")
     shown = codes.display(code)
     if sensitive:
@@ -223,7 +232,8 @@ def _open(ctx: Conversation, kind: str, text: str, media: list, sensitive: bool)
                       days, days=days)]
     ctx.go(FEEDBACK_AREA, code=code)
     if ctx.state.area:
-        return ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])], back=["menu"])
+        ctx.say("\n".join(lines), [("0", t("Main menu"), ["menu"])], back=["menu"])
+        return
     lines.append(t("Optional: where are you? It helps us act on it."))
     ctx.say("\n".join(lines), areas.governorate_options(ctx, ["area_group", code]) + [("0", t("Skip"), ["menu"])],
             back=["menu"])
@@ -263,7 +273,7 @@ def offer_sensitive(ctx: Conversation, text: str) -> None:
 @action("sensitive_yes")
 def sensitive_yes(ctx: Conversation) -> None:
     text = ctx.state.data.get("text", "")
-    _open(ctx, "complaint", text, [], sensitive=True)
+    _open(ctx, CaseKind.COMPLAINT, text, [], sensitive=True)
 
 
 @action("area_group")
@@ -281,7 +291,7 @@ def area_group(ctx: Conversation, code: str, group_id: str, first: int = 0) -> N
 @action("set_area")
 def set_area(ctx: Conversation, code: str, area_id: str) -> None:
     ctx.state.area = area_id
-    ctx.services.set_case_area(code, area_id)
+    ctx.store.set_case_area(code, area_id)
     main_menu(ctx, intro=ctx.t("Thank you."))
 
 
@@ -291,22 +301,22 @@ def on_more(ctx: Conversation, text: str, command: str | None) -> None:
     person is not left with "added to your case" and no answer); a report that sounds sensitive is offered
     to a focal point apart, not added where every officer reads it; a short thank-you is welcomed."""
     code = ctx.state.data.get("code")
-    media = [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
+    media = incoming_media(ctx)
     if code and text and not media:
         if (place := areas.named_place(ctx.content, text)) is not None:
-            kind, place_id = place
-            return set_area(ctx, code, place_id) if kind == "area" else area_group(ctx, code, place_id)
+            place_kind, place_id = place
+            return set_area(ctx, code, place_id) if place_kind == "area" else area_group(ctx, code, place_id)
         if is_sensitive(ctx.content, text):
             return offer_sensitive(ctx, text)
         phrase = " ".join(tokens(text))
         kind = trigger_kind(ctx.content, phrase)
-        if kind == "thanks" and len(phrase.split()) <= SHORT_TRIGGER:
+        if kind == CaseKind.THANKS and len(phrase.split()) <= SHORT_TRIGGER:
             return welcome_thanks(ctx)
         if kind and only_announces(ctx.content, phrase):       # "گازندە", "اريد اقدم شكوى": a new one
             return start(ctx, kind)
-        if topics.topic_named(ctx.content, text) or topics.best(ctx.content, text, ctx.lang)[0]:
+        if topics.topic_named(ctx.content, text) or search.best(ctx.content, text, ctx.lang)[0]:
             return topics.answer_question(ctx, text)
-    if code and (text or media) and ctx.services.add_to_case(code, text, media):
+    if code and (text or media) and ctx.store.add_to_case(code, text, media):
         ctx.say(ctx.t("Added to your case {code}.", code=ctx.t.digits(codes.display(code))),
                 [("0", ctx.t("Main menu"), ["menu"])], back=["menu"])
     else:
@@ -323,9 +333,10 @@ def on_sensitive_answer(ctx: Conversation, text: str, command: str | None) -> No
     help_lines = _help_now(ctx)
     if answer == "no":
         ctx.go(BROWSING, text=ctx.state.data.get("text", ""))
-        return ctx.say("\n".join([t("We will not pass it on. If you change your mind, send 1."), *help_lines]),
-                       [("1", t("Yes, pass it on"), ["sensitive_yes"]), ("0", t("Main menu"), ["menu"])],
-                       back=["menu"])
+        ctx.say("\n".join([t("We will not pass it on. If you change your mind, send 1."), *help_lines]),
+                [("1", t("Yes, pass it on"), ["sensitive_yes"]), ("0", t("Main menu"), ["menu"])],
+                back=["menu"])
+        return
     ctx.say("\n".join([t("Do you want us to pass it, in confidence, to a trained staff member?"),
                        t("Send 1 for yes or 2 for no."), *help_lines]),
             [("1", t("Yes, pass it on"), ["sensitive_yes"]), ("2", t("No"), ["sensitive_no"])], back=["menu"])
@@ -338,7 +349,7 @@ def sensitive_no(ctx: Conversation) -> None:
 
 def on_kind_text(ctx: Conversation, text: str, command: str | None) -> None:
     """Words instead of a number at "which kind?": take them as the feedback, kind guessed."""
-    kind = trigger_kind(ctx.content, " ".join(tokens(text))) or "complaint"
+    kind = trigger_kind(ctx.content, " ".join(tokens(text))) or CaseKind.COMPLAINT
     media = list(ctx.state.data.get("media") or []) + [{"url": m.url, "type": m.content_type} for m in ctx.incoming.media]
     _open(ctx, kind, text, media, is_sensitive(ctx.content, text))
 
@@ -349,8 +360,9 @@ def show_my_cases(ctx: Conversation) -> None:
     cases = ctx.services.my_cases() if ctx.services else []
     ctx.go(BROWSING)
     if not cases:
-        return ctx.say(t("Send your reference code (7 digits) to see the status of your message."),
-                       [("0", t("Main menu"), ["menu"])])
+        ctx.say(t("Send your reference code (7 digits) to see the status of your message."),
+                [("0", t("Main menu"), ["menu"])])
+        return
     lines = []
     for case in cases:
         lines.append(t("Case {code}: {status}.", code=t.digits(codes.display(case["code"])),
@@ -364,11 +376,12 @@ def show_status(ctx: Conversation, text: str) -> None:
     """Status only to the contact who opened the case; anyone else learns nothing, not even that it exists."""
     t = ctx.t
     code = codes.find_code(text)
-    case = ctx.services.case_status(code) if code else None
+    case = ctx.store.case_status(code) if code else None
     ctx.go(BROWSING)
-    if case is None:
-        return ctx.say(t("I found no case with that code from this number. Please check the code."),
-                       [("0", t("Main menu"), ["menu"])])
+    if case is None or code is None:
+        ctx.say(t("I found no case with that code from this number. Please check the code."),
+                [("0", t("Main menu"), ["menu"])])
+        return
     label = STATUS_LABELS[case["status"]]
     lines = [t("Case {code}: {status}.", code=t.digits(codes.display(code)), status=t(label))]
     if case.get("answer"):
@@ -377,13 +390,13 @@ def show_status(ctx: Conversation, text: str) -> None:
 
 
 # Case statuses as the person reads them (msgids are translated in locales/).
-STATUS_LABELS = {
-    "new": N_("received, waiting to be read"),
-    "acknowledged": N_("read by our team"),
-    "referred": N_("passed to the organisation that can act on it"),
-    "in_progress": N_("being worked on"),
-    "resolved": N_("resolved"),
-    "closed": N_("closed"),
+STATUS_LABELS: dict[str, str] = {
+    CaseStatus.NEW: N_("received, waiting to be read"),
+    CaseStatus.ACKNOWLEDGED: N_("read by our team"),
+    CaseStatus.REFERRED: N_("passed to the organisation that can act on it"),
+    CaseStatus.IN_PROGRESS: N_("being worked on"),
+    CaseStatus.RESOLVED: N_("resolved"),
+    CaseStatus.CLOSED: N_("closed"),
 }
 
 
@@ -400,7 +413,7 @@ def ask_erase(ctx: Conversation) -> None:
 
 @action("erase_yes")
 def erase_yes(ctx: Conversation) -> None:
-    ctx.services.erase_contact()
+    ctx.store.erase_contact()
     ctx.note("erased")
     ctx.go(BROWSING)
     ctx.say(ctx.t("Done: we deleted your data. If you write again, we start fresh."))
@@ -413,7 +426,7 @@ def on_erase_text(ctx: Conversation, text: str, command: str | None) -> None:
     main_menu(ctx)
 
 
-TEXT_STATES = {
+TEXT_STATES: dict[str, TextHandler] = {
     FEEDBACK_TEXT: on_text,
     FEEDBACK_AREA: on_more,
     FEEDBACK_KIND: on_kind_text,

@@ -5,9 +5,10 @@ the glossary names the word to use, and this check finds the forms to avoid, in 
 interface catalog of that language.
 """
 import re
+from typing import Any
 
 
-def _pattern(entry: dict) -> re.Pattern | None:
+def _pattern(entry: dict[str, Any]) -> re.Pattern[str] | None:
     if entry.get("initial"):
         return re.compile(r"(?<![\w\u200c])" + re.escape(entry["initial"]))
     forms = [f for f in entry.get("avoid") or [] if f]
@@ -20,7 +21,7 @@ def _pattern(entry: dict) -> re.Pattern | None:
     return re.compile("|".join(parts), re.IGNORECASE)     # Latin: "Xo" opens a sentence too
 
 
-def problems(glossary: dict, texts: list[tuple[str, str, str]]) -> list[str]:
+def problems(glossary: dict[str, Any], texts: list[tuple[str, str, str]]) -> list[str]:
     """texts: (where, language, text). One line per text and concept, with the form found."""
     rules = {lang: [(entry, pattern) for entry in entries or [] if (pattern := _pattern(entry))]
              for lang, entries in glossary.items() if isinstance(entries, list)}

@@ -3,7 +3,10 @@
 Babel has no Northern Kurdish in Arabic script: Badini (`kmr`) formats like Sorani
 (Arabic-Indic digits, right to left); Latin Kurmanji (`kmr_latn`) like Babel's `ku`.
 """
+import datetime
+import decimal
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -106,14 +109,14 @@ def direction(lang: str) -> str:
     return "rtl" if lang in RTL else "ltr"
 
 
-def format_number(value, lang: str) -> str:
+def format_number(value: float | decimal.Decimal | str, lang: str) -> str:
     """A number as people read it in this language: Arabic-Indic digits for Arabic script."""
     if lang in RTL:  # CLDR's default numbering for these is 'arab': Arabic separators; Babel leaves Latin digits
         return to_arabic_digits(format_decimal(value, locale=BABEL_LOCALE[lang], numbering_system="default"))
     return format_decimal(value, locale=BABEL_LOCALE.get(lang, "en"))
 
 
-def format_date(value, lang: str) -> str:
+def format_date(value: datetime.date, lang: str) -> str:
     text = _format_date(value, format="medium", locale=BABEL_LOCALE.get(lang, "en"))
     return to_arabic_digits(text) if lang in RTL else text
 
@@ -125,7 +128,7 @@ class Translator:
         self.lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
         self._catalog = catalogs()[self.lang]
 
-    def __call__(self, message: str, **values) -> str:
+    def __call__(self, message: str, **values: object) -> str:
         if not message:
             return ""          # gettext("") is the catalog's header, never a message
         text = self._catalog.gettext(message)
@@ -134,7 +137,7 @@ class Translator:
             text = text.format(**values)
         return text
 
-    def plural(self, singular: str, plural: str, count: int, **values) -> str:
+    def plural(self, singular: str, plural: str, count: int, **values: object) -> str:
         """ngettext: the form the language's grammar takes for this count (Arabic has six: يوم واحد،
         يومان، ٣ أيام، ١١ يومًا ...), with {name} placeholders filled and the count localised."""
         text = self._catalog.ngettext(singular, plural, count)
@@ -145,7 +148,7 @@ class Translator:
         """Digits in a code or count as this language writes them."""
         return to_arabic_digits(text) if self.lang in RTL else text
 
-    def number(self, value) -> str:
+    def number(self, value: float | decimal.Decimal | str) -> str:
         return format_number(value, self.lang)
 
     @property
@@ -157,9 +160,9 @@ class Refusal(ValueError):
     """A refusal with a reason whose text is a catalog msgid: English in logs and on the command line,
     the reader's language in the dashboard (`translated`)."""
 
-    def __init__(self, message: str, **values):
+    def __init__(self, message: str, **values: object) -> None:
         self.message, self.values = message, values
         super().__init__(message.format(**values))
 
-    def translated(self, t) -> str:
+    def translated(self, t: Callable[..., str]) -> str:
         return t(self.message, **self.values)

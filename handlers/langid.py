@@ -11,11 +11,15 @@ import math
 import re
 from collections import Counter
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from babel.messages.pofile import read_po
 
 from .i18n import LOCALES_DIR
 from .text import tokens
+
+if TYPE_CHECKING:
+    from .content import Content  # content imports this module when it loads
 
 LANGUAGES = ("ar", "ckb", "kmr", "kmr_latn", "en")
 SIZES = (1, 2, 3, 4)
@@ -44,12 +48,12 @@ class Model:
         self.logp: dict[str, dict[str, float]] = {}
         self.unseen: dict[str, float] = {}
         for lang, texts in samples.items():
-            words = Counter()          # n-grams counted per distinct word: the same counts, a fraction of the work
+            words: Counter[str] = Counter()          # n-grams counted per distinct word: the same counts, a fraction of the work
             for text in texts:
                 words.update(tokens(text))
                 if lang in ("ckb", "kmr"):
                     words.update(tokens(_SPLIT.sub(r"\1 ", text)))
-            counts = Counter()
+            counts: Counter[str] = Counter()
             for word, times in words.items():
                 if not word.isdigit():
                     for gram in _word_grams(word):
@@ -69,9 +73,9 @@ class Model:
         return scores
 
 
-def model_for(content) -> Model:
+def model_for(content: "Content") -> Model:
     """Built when content loads (half a second), kept on it; the same texts reuse the last model."""
-    model = content.__dict__.get("_langid")
+    model: Model | None = content.__dict__.get("_langid")
     if model is None:
         samples = {lang: list(_catalog_texts(lang)) for lang in LANGUAGES}
         _collect([content.feedback, content.areas, [t.title for t in content.topics]], samples)
@@ -91,7 +95,7 @@ def model_for(content) -> Model:
 _trained: dict[int, Model] = {}
 
 
-def _collect(node, samples: dict[str, list[str]]) -> None:
+def _collect(node: object, samples: dict[str, list[str]]) -> None:
     """Every string found under a language's key, at any depth."""
     if isinstance(node, dict):
         for key, value in node.items():
@@ -115,10 +119,10 @@ def _catalog_texts(lang: str) -> tuple[str, ...]:
         return ()
     with path.open("rb") as fh:
         catalog = read_po(fh)
-    texts = []
+    texts: list[str] = []
     for message in catalog:
         if message.id and not message.fuzzy and (message.string or lang == "en"):
-            strings = message.string or message.id        # English: the msgid is the text
-            strings = strings if isinstance(strings, tuple) else (strings,)
-            texts.extend(_PLACEHOLDER.sub(" ", s) for s in strings if s)
+            found = message.string or message.id        # English: the msgid is the text
+            strings = found if isinstance(found, tuple) else (found,)
+            texts.extend(_PLACEHOLDER.sub(" ", str(s)) for s in strings if s)
     return tuple(texts)

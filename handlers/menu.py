@@ -2,7 +2,8 @@
 
 Announcements (menu 6) are in subscription.py."""
 from . import referrals
-from .conversation import BROWSING, CHOOSING_LANGUAGE, STOP_CONFIRM, Conversation, action, run
+from .content import Content
+from .conversation import BROWSING, CHOOSING_LANGUAGE, STOP_CONFIRM, Conversation, MediaRef, ScreenOption, action, run
 from .i18n import LANGUAGES, N_, NATIVE_NAMES, Translator
 from .language import LATIN
 from .text import rejoin_split, stems, tokens
@@ -34,9 +35,9 @@ def welcome_text(ctx: Conversation) -> str:
     ])
 
 
-def main_options(ctx: Conversation) -> list[tuple[str, str, list]]:
+def main_options(ctx: Conversation) -> list[ScreenOption]:
     t = ctx.t
-    options = [(str(n), ctx.pick(topic.title), ["topic", topic.id])
+    options: list[ScreenOption] = [(str(n), ctx.pick(topic.title), ["topic", topic.id])
                for n, topic in enumerate(ctx.content.topics, 1)]
     return options + [
         (MENU_FEEDBACK, t("Feedback or complaint"), ["feedback"]),
@@ -53,7 +54,7 @@ def main_menu(ctx: Conversation, intro: str = "") -> None:
 
 
 @action("language_menu")
-def language_menu(ctx: Conversation, first: bool = False, media: list | None = None) -> None:
+def language_menu(ctx: Conversation, first: bool = False, media: list[MediaRef] | None = None) -> None:
     """Asked in every language at once: the person may not read the one we guessed.
 
     first: the person has not had the welcome yet (their first message did not tell the language);
@@ -69,7 +70,7 @@ def language_menu(ctx: Conversation, first: bool = False, media: list | None = N
             back=["menu"])
 
 
-def named_language(content, text: str) -> str | None:
+def named_language(content: Content, text: str) -> str | None:
     """"بالعربي", "بە عەرەبی قسە بکە", "ez dixwazim bi erebî biaxivim": the language a short message asks
     for; "kurdish" when it names Kurdish without the dialect; None when it names none or says more."""
     for candidate in (text, rejoin_split(text)):
@@ -78,10 +79,12 @@ def named_language(content, text: str) -> str | None:
     return None
 
 
-def _named(content, words: list[str]) -> str | None:
+def _named(content: Content, words: list[str]) -> str | None:
     if not 0 < len(words) <= 5:
         return None
-    names, found, used = content.language_names, set(), set()
+    names = content.language_names
+    found: set[str] = set()
+    used: set[int] = set()
     for size in (3, 2, 1):
         for i in range(len(words) - size + 1):
             if used & set(range(i, i + size)):
@@ -97,18 +100,18 @@ def _named(content, words: list[str]) -> str | None:
     return found.pop()
 
 
-def is_request_word(content, word: str) -> bool:
+def is_request_word(content: Content, word: str) -> bool:
     """A word around what is asked for ("اريد", "please", "show me"), not a question of its own."""
-    announce = content.__dict__.get("_announce")
+    announce: set[str] | None = content.__dict__.get("_announce")
     if announce is None:
         lists = (content.feedback.get("announce") or {}).values()
         announce = content.__dict__["_announce"] = {t for ws in lists for w in ws or [] for t in tokens(str(w))}
     return word in content.language_talk or word in announce or word in content.greetings
 
 
-def ask_for_language(ctx: Conversation, lang: str) -> None:
-    """A language asked for by name: switched at once; Kurdish without the dialect asks which."""
-    if lang == "kurdish":
+def ask_for_language(ctx: Conversation, lang: str | None) -> None:
+    """A language asked for by name: switched at once; Kurdish without the dialect (or none) asks which."""
+    if lang is None or lang == "kurdish":
         return language_menu(ctx)
     set_language(ctx, lang)
 

@@ -6,9 +6,12 @@ at load by the language's `inline` line, so one edit of referrals.yaml reaches e
 """
 import datetime
 import re
+from typing import Any
 
 from .i18n import LANGUAGES
 from .text import to_ascii_digits
+
+Entry = dict[str, Any]     # a contact, an emergency number or a language's texts, as referrals.yaml holds it
 
 PLACEHOLDER = "{emergency}"
 _DIGITS = re.compile(r"\d+")
@@ -22,11 +25,11 @@ def is_placeholder(phone: str) -> bool:
     return not any(ch != "0" for ch in digits)
 
 
-def _verified(entry: dict) -> bool:
+def _verified(entry: Entry) -> bool:
     return bool(str(entry.get("source") or "").strip()) and _date(entry.get("verified_on")) is not None
 
 
-def _date(value) -> datetime.date | None:
+def _date(value: object) -> datetime.date | None:
     if isinstance(value, datetime.date):
         return value
     try:
@@ -35,7 +38,7 @@ def _date(value) -> datetime.date | None:
         return None
 
 
-def shown(entry: dict) -> bool:
+def shown(entry: Entry) -> bool:
     """May this contact or number be shown to people? Never a sample; a phone only once verified."""
     if entry.get("sample"):
         return False
@@ -43,7 +46,7 @@ def shown(entry: dict) -> bool:
     return not phone or (not is_placeholder(phone) and _verified(entry))
 
 
-def serves(contact: dict, area: str | None, governorates: list[dict]) -> bool:
+def serves(contact: Entry, area: str | None, governorates: list[Entry]) -> bool:
     """A contact with `areas` (governorate or camp ids of areas.yaml) is for people there; one without, for all."""
     places = contact.get("areas") or []
     if not places:
@@ -54,24 +57,24 @@ def serves(contact: dict, area: str | None, governorates: list[dict]) -> bool:
     return area in places or governorate in places
 
 
-def area_problems(contacts: list[dict], governorates: list[dict]) -> list[str]:
+def area_problems(contacts: list[Entry], governorates: list[Entry]) -> list[str]:
     known = {g.get("id") for g in governorates} | {a.get("id") for g in governorates for a in g.get("areas") or []}
     return [f"referrals.yaml {c.get('id')}: area {place!r} is not in areas.yaml"
             for c in contacts for place in c.get("areas") or [] if place not in known]
 
 
-def emergency_numbers(emergency: dict) -> list[dict]:
+def emergency_numbers(emergency: Entry) -> list[Entry]:
     return [n for n in emergency.get("numbers") or [] if shown(n)]
 
 
-def expand(texts: dict, emergency: dict, sms: bool = False) -> dict:
+def expand(texts: Entry, emergency: Entry, sms: bool = False) -> Entry:
     """{emergency} replaced by each language's line of numbers (the short one in SMS answers)."""
     inline = emergency.get("inline_sms" if sms else "inline") or {}
     return {lang: value.replace(PLACEHOLDER, inline.get(lang) or inline.get("en") or "")
             if isinstance(value, str) else value for lang, value in (texts or {}).items()}
 
 
-def problems(emergency: dict, contacts: list[dict], fields: list[tuple[str, dict]]) -> list[str]:
+def problems(emergency: Entry, contacts: list[Entry], fields: list[tuple[str, dict[str, str]]]) -> list[str]:
     """What `content check` says of referrals.yaml, and of the answers that use {emergency}.
 
     fields: (where, {language: raw text}) for every text of the topic files, before expansion."""

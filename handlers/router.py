@@ -10,19 +10,34 @@ Order matters and is the whole policy (RULES below: one rule per line of it, in 
 6. a language, the menu or the language question asked for in a few words ("بالعربي", "رجعني للقائمة");
 7. anything else is a question for search (or feedback, a status question, a greeting).
 """
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
-from . import feedback, menu, subscription, topics
+from . import feedback, menu, search, subscription, topics
 from .content import Content
-from .conversation import ACTIONS, BROWSING, CHOOSING_LANGUAGE, NEW, STOP_CONFIRM, ContactState, Conversation, Services, run
+from .conversation import (
+    ACTIONS,
+    BROWSING,
+    CHOOSING_LANGUAGE,
+    ERASE_CONFIRM,
+    NEW,
+    STOP_CONFIRM,
+    CaseKind,
+    ContactState,
+    Conversation,
+    Services,
+    StoredAction,
+    TextHandler,
+    run,
+)
 from .language import ARABIC_SCRIPT, LATIN, detect
 from .text import clean_for_storage, number_rest, parse_number, stems, to_ascii_digits, tokens
 from .types import Incoming
 
 # States that consume free text themselves (after commands and numbers had their chance);
 # filled in at the end of this module (the language question's handler is here).
-TEXT_STATES: dict = {}
+TEXT_STATES: dict[str, TextHandler] = {}
 # A state waiting for words is forgotten after this long: the next message starts afresh.
 STALE_AFTER = 3600
 
@@ -42,7 +57,7 @@ class Rule:
 
 
 def respond(content: Content, incoming: Incoming, state: ContactState,
-            services: Services | None = None, config: dict | None = None) -> Conversation:
+            services: Services | None = None, config: dict[str, Any] | None = None) -> Conversation:
     """Answer one message; the returned conversation holds the replies, the new state and
     `rule`, the name of the rule that answered."""
     ctx = Conversation(content, incoming, state, services, config)
@@ -82,16 +97,16 @@ def _words_state(state: ContactState) -> bool:
     return state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE
 
 
-def _greet(ctx: Conversation, text: str, *_) -> None:
+def _greet(ctx: Conversation, text: str, *_: object) -> None:
     _follow_language(ctx, text)
     menu.main_menu(ctx, intro=ctx.t("Hello!"))
 
 
-def _cannot_read(ctx: Conversation, *_) -> None:
+def _cannot_read(ctx: Conversation, *_: object) -> None:
     ctx.say(ctx.t("Sorry, I can only read text messages here."), [("0", ctx.t("Main menu"), ["menu"])])
 
 
-def _question(ctx: Conversation, text: str, *_) -> None:
+def _question(ctx: Conversation, text: str, *_: object) -> None:
     _follow_language(ctx, text)
     topics.answer_question(ctx, text)
 
@@ -100,7 +115,7 @@ RULES: tuple[Rule, ...] = (
     # 1. STOP holds: only the way back
     Rule("stopped_start", 1,
          lambda ctx, text, phrase, command, state: state.opted_out and (
-             command == "start" or (command == "yes" and state.state != feedback.ERASE_CONFIRM)),
+             command == "start" or (command == "yes" and state.state != ERASE_CONFIRM)),
          lambda ctx, *_: menu.start(ctx)),
     Rule("stopped_help", 1, lambda ctx, text, phrase, command, state: state.opted_out and command == "help",
          lambda ctx, *_: menu.show_help(ctx)),
@@ -119,7 +134,7 @@ RULES: tuple[Rule, ...] = (
     Rule("back", 3, _command("back"),
          lambda ctx, text, phrase, command, state: run(ctx, state.data.get("back") or ["menu"])),
     Rule("more", 3, lambda ctx, text, phrase, command, state: command == "more" and bool(_more_option(ctx)),
-         lambda ctx, *_: run(ctx, _more_option(ctx))),
+         lambda ctx, *_: run(ctx, _more_option(ctx) or ["menu"])),
     Rule("nothing_more", 3, _command("more"), lambda ctx, *_: _nothing_more(ctx)),
     Rule("my_cases", 3,
          lambda ctx, text, phrase, command, state: command == "status" and not feedback.looks_like_case_code(text),
@@ -172,7 +187,7 @@ def rule_named(name: str) -> Rule:
     return next(rule for rule in RULES if rule.name == name)
 
 
-def _first_message(ctx: Conversation, text: str, command: str | None) -> Conversation:
+def _first_message(ctx: Conversation, text: str, command: str | None) -> None:
     """Detect the language; welcome; answer at once if the first message already is a question.
 
     A first message that does not tell its language (a voice note, an emoji) gets the language
@@ -183,37 +198,37 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
     lang = asked if asked not in (None, "kurdish") else detect(ctx.content, text, ctx.incoming.language_hint)
     if lang is None or asked == "kurdish":
         menu.language_menu(ctx, first=True, media=media)
-        return ctx
+        return
     ctx.state.language = lang
     ctx.set_language(lang)
     ctx.state.state = BROWSING
     ctx.note("language", lang)
     if command == "stop":
         menu.stop(ctx)
-        return ctx
+        return
     if command == "stop_maybe":
         menu.maybe_stop(ctx, " ".join(tokens(text)))
-        return ctx
+        return
     welcome = menu.welcome_text(ctx)
     phrase = " ".join(tokens(text))
     if command == "subscribe":
         ctx.say(welcome)
         subscription.announcements(ctx)
-        return ctx
+        return
     if media and not phrase:
         ctx.say(welcome)
         feedback.media_received(ctx, media)
-        return ctx
+        return
     kind = feedback.trigger_kind(ctx.content, phrase)
     wanted = _asks_for(ctx.content, phrase)
     if wanted == "language":
         ctx.say(welcome)
         menu.language_menu(ctx)
-        return ctx
+        return
     if command or not phrase or asked or (_is_greeting(ctx.content, phrase) and kind is None) or wanted == "menu":
         ctx.say(welcome)
         menu.main_menu(ctx)
-        return ctx
+        return
     ctx.say(welcome)
     if feedback.is_sensitive(ctx.content, text):
         feedback.offer_sensitive(ctx, text)
@@ -221,26 +236,25 @@ def _first_message(ctx: Conversation, text: str, command: str | None) -> Convers
         _feedback_by_words(ctx, kind, text, phrase)
     else:
         topics.answer_question(ctx, text)
-    return ctx
 
 
-def _feedback_by_words(ctx: Conversation, kind: str, text: str, phrase: str) -> None:
+def _feedback_by_words(ctx: Conversation, kind: str | None, text: str, phrase: str) -> None:
     """"شكوى" alone opens the feedback dialogue; a longer message with it is the feedback itself,
     unless it is really a question the content answers ("سؤال عن الكوليرا", "پێشنیاری کار لە دوبەی")
     and does not begin by saying what it is ("اقتراح: ...")."""
     words = phrase.split()
-    if kind == "thanks" and len(words) <= feedback.SHORT_TRIGGER:
+    if kind == CaseKind.THANKS and len(words) <= feedback.SHORT_TRIGGER:
         return feedback.welcome_thanks(ctx)    # "شكرا" at the end of a chat: not a form to fill
     if len(words) <= feedback.SHORT_TRIGGER or feedback.only_announces(ctx.content, phrase):
         return feedback.start(ctx, kind)   # "I want to ask a question": ask for it, do not file the sentence
     announced = feedback.trigger_kind(ctx.content, " ".join(words[:2])) is not None   # "اقتراح: ..."
-    asking = kind in ("question", "help_request")
-    if (asking or not announced) and kind != "complaint" and topics.best(ctx.content, text, ctx.lang)[0]:
+    asking = kind in (CaseKind.QUESTION, CaseKind.HELP_REQUEST)
+    if (asking or not announced) and kind != CaseKind.COMPLAINT and search.best(ctx.content, text, ctx.lang)[0]:
         # a question the content answers; or the word inside one: Kurdish پێشنیار is also a job "offer"
         return topics.answer_question(ctx, text)
     if announced and not asking:
         return feedback.start(ctx, kind, text)     # "اقتراح: نريد ماء اكثر" is the suggestion itself
-    if len(words) < (5 if kind == "complaint" else 9):
+    if len(words) < (5 if kind == CaseKind.COMPLAINT else 9):
         return feedback.start(ctx, kind)
     feedback.start(ctx, kind, text)
 
@@ -263,7 +277,7 @@ def on_language_text(ctx: Conversation, text: str, command: str | None) -> None:
     menu.set_language(ctx, lang)
 
 
-def _stored(state: ContactState, key: str) -> list | None:
+def _stored(state: ContactState, key: str) -> StoredAction | None:
     entry = (state.data.get("options") or {}).get(key)
     return entry[1] if entry else None
 
@@ -274,7 +288,8 @@ def _asks_for(content: Content, phrase: str) -> str | None:
     words = phrase.split()
     if not 1 < len(words) <= 4:
         return None
-    found, used = set(), set()
+    found: set[str] = set()
+    used: set[int] = set()
     for i, word in enumerate(words):
         pair = " ".join(words[i:i + 2])
         for size, form in [(2, pair), *((1, f) for f in sorted(stems(word)))]:
@@ -320,7 +335,7 @@ def _follow_language(ctx: Conversation, text: str) -> None:
         ctx.note("language_switch", current, seen)
 
 
-def _more_option(ctx: Conversation) -> list | None:
+def _more_option(ctx: Conversation) -> StoredAction | None:
     """What "more" means on the last screen: the next page or step (option 1), or a list's "More" option."""
     stored = _stored(ctx.state, "1")
     if stored and stored[0] in ("page", "step"):
@@ -356,13 +371,13 @@ def _menu_number(ctx: Conversation, text: str) -> int | None:
     return number
 
 
-def _choose(ctx: Conversation, number: int) -> None:
+def _choose(ctx: Conversation, number: int | None) -> None:
     """A number picks one of the options last shown; an unknown number repeats them kindly.
 
     On a screen whose only way on is 0 (a last word, "subscribed"), another number is read as the
     main menu's: the person knows "6" as announcements from before."""
     options = ctx.state.data.get("options") or {}
-    stored = _stored(ctx.state, str(number))
+    stored = _stored(ctx.state, str(number)) if number is not None else None
     if stored is None and number == 0:
         stored = ["menu"]
     if stored is None and set(options) <= {"0"}:
@@ -371,9 +386,10 @@ def _choose(ctx: Conversation, number: int) -> None:
         ctx.note("bad_number")
         if not options:
             return menu.main_menu(ctx)
-        return ctx.say(ctx.t("Please send one of these numbers:"),
-                       [(key, label, act) for key, (label, act) in options.items()],
-                       back=ctx.state.data.get("back"))
+        ctx.say(ctx.t("Please send one of these numbers:"),
+                [(key, label, act) for key, (label, act) in options.items()],
+                back=ctx.state.data.get("back"))
+        return
     run(ctx, stored)
 
 

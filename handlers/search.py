@@ -14,7 +14,7 @@ form of it, no typos or truncations (Arabic دهس must not catch Kurdish دەس
 """
 import math
 
-from .content import Content
+from .content import Content, KeywordEntry
 from .text import _stems, rejoin_split, tokens
 
 SAME_LANGUAGE_BONUS = 1.25
@@ -96,10 +96,10 @@ class SearchIndex:
     every word of the question; only the comparisons that could never match are skipped.
     """
 
-    def __init__(self, keyword_index: list):
+    def __init__(self, keyword_index: list[KeywordEntry]):
         self.source = keyword_index
         self.size = len(keyword_index)
-        owners: dict[str, set] = {}
+        owners: dict[str, set[str]] = {}
         for item_id, _lang, kw_tokens in keyword_index:
             for token in kw_tokens:
                 owners.setdefault(token, set()).add(item_id)
@@ -109,7 +109,7 @@ class SearchIndex:
                         for item_id, lang, kw_tokens in keyword_index]
         self.by_token: dict[str, list[int]] = {}
         # language -> first keyword word -> the keywords (token tuples) of that language starting with it
-        self.by_first: dict[str, dict[str, list[tuple]]] = {}
+        self.by_first: dict[str, dict[str, list[tuple[str, ...]]]] = {}
         for n, (_item_id, lang, kw_tokens) in enumerate(keyword_index):
             for token in dict.fromkeys(kw_tokens):
                 self.by_token.setdefault(token, []).append(n)
@@ -130,7 +130,7 @@ class SearchIndex:
                     self._deletes.setdefault(key, []).append(k)
             if len(k) >= 5:
                 self._sounds.setdefault(_sound(k), []).append(k)
-        self._matches: dict[str, tuple[frozenset, frozenset]] = {}
+        self._matches: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
 
     def candidates(self, word: str) -> set[str]:
         """Every keyword word that word_matches(keyword, word) could accept (a superset)."""
@@ -150,7 +150,7 @@ class SearchIndex:
             found.update(self._sounds.get(said[:n], ()))
         return found
 
-    def matches(self, word: str) -> tuple[frozenset, frozenset]:
+    def matches(self, word: str) -> tuple[frozenset[str], frozenset[str]]:
         """The keyword words matching word loosely, and strictly (strict matches are loose ones too)."""
         known = self._matches.get(word)
         if known is None:
@@ -190,15 +190,15 @@ def search(content: Content, text: str, lang: str | None = None) -> list[tuple[s
             for k in strict:
                 strict_hits.setdefault(k, set()).add(n)
     by_token = index.by_token
-    candidates = set()
+    candidates: set[int] = set()
     for k in loose_hits:
         candidates.update(by_token.get(k, ()))
     entries = index.entries
-    best_per_span: dict[tuple[str, frozenset], float] = {}
+    best_per_span: dict[tuple[str, frozenset[int]], float] = {}
     for n in sorted(candidates):          # keyword_index order, so scores add up in the same order
         item_id, kw_lang, kw_tokens, weight = entries[n]
-        loose = family is None or FAMILY.get(kw_lang) == family
-        hits = loose_hits if loose else strict_hits
+        same_family = family is None or FAMILY.get(kw_lang) == family
+        hits = loose_hits if same_family else strict_hits
         covered: set[int] = set()
         for k in kw_tokens:
             found = hits.get(k)

@@ -5,6 +5,7 @@ character (all Arabic script) makes the whole message UCS-2: 70 in one segment,
 67 per part, counted in UTF-16 code units (an emoji costs two).
 """
 import re
+from collections.abc import Sequence
 
 GSM7_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -43,7 +44,7 @@ def segments(text: str) -> int:
     return 1 if units <= 70 else -(-units // 67)
 
 
-def fits_sms(lines: list[str], options: list[tuple] = (), max_segments: int = MAX_SEGMENTS) -> bool:
+def fits_sms(lines: list[str], options: Sequence[tuple[str, str, object]] = (), max_segments: int = MAX_SEGMENTS) -> bool:
     """Whether a screen (text lines, then one "key. label" line per option) fits max_segments."""
     text = "\n".join([line for line in lines if line] + [f"{option[0]}. {option[1]}" for option in options])
     return segments(text) <= max_segments

@@ -7,7 +7,16 @@ START, and every step that would subscribe checks opted_out again.
 The broadcast engine reads ContactState.subscribed, .topics (empty = all) and .area.
 """
 from . import areas
-from .conversation import BROWSING, SUBSCRIBE_AREA, SUBSCRIBE_CONFIRM, SUBSCRIBE_TOPICS, Conversation, action
+from .conversation import (
+    BROWSING,
+    SUBSCRIBE_AREA,
+    SUBSCRIBE_CONFIRM,
+    SUBSCRIBE_TOPICS,
+    Conversation,
+    ScreenOption,
+    TextHandler,
+    action,
+)
 from .i18n import RTL
 from .menu import main_menu, still_stopped, yes_or_no
 from .sms import fits_sms
@@ -99,7 +108,7 @@ def ask_area(ctx: Conversation, mode: str, topic: str) -> None:
             back=["sub_topics", mode] if mode == NEW else ["announcements"])
 
 
-def _skip(ctx: Conversation, mode: str, topic: str) -> tuple:
+def _skip(ctx: Conversation, mode: str, topic: str) -> ScreenOption:
     if mode == NEW:
         return ("0", ctx.t("Skip"), ["sub_consent", topic, ""])
     return ("0", ctx.t("Cancel"), ["announcements"])
@@ -185,4 +194,4 @@ def _may_change(ctx: Conversation) -> bool:
     return ctx.state.subscribed and not ctx.state.opted_out
 
 
-TEXT_STATES = {SUBSCRIBE_CONFIRM: on_consent_text}
+TEXT_STATES: dict[str, TextHandler] = {SUBSCRIBE_CONFIRM: on_consent_text}

@@ -118,7 +118,7 @@ def number_rest(text: str) -> str:
     return (match.group(2) or "").strip() if match else ""
 
 
-def _number_match(text: str):
+def _number_match(text: str) -> re.Match[str] | None:
     folded = _DROP.sub("", to_ascii_digits(unicodedata.normalize("NFKC", text or ""))).strip()
     return re.match(r"^(\d{1,2})\s*(?:[.)\-:،,٫](.*))?$", folded, re.S)
 

@@ -1,6 +1,6 @@
 """The four topics: lists of items, an item's answer (paged on SMS), shelter steps one at a time, and search."""
-from .content import FALLBACK, Item
-from .conversation import BROWSING, Conversation, action
+from .content import FALLBACK, Content, Item, Texts
+from .conversation import BROWSING, CaseKind, Conversation, ScreenOption, action
 from .i18n import NATIVE_NAMES
 from .menu import MENU_FEEDBACK
 from .search import best
@@ -11,7 +11,7 @@ from .text import _stems, rejoin_split, tokens
 SMS_PAGE_ROOM = 201 - 55
 
 
-def _menu_option(ctx: Conversation) -> tuple:
+def _menu_option(ctx: Conversation) -> ScreenOption:
     return ("0", ctx.t("Main menu"), ["menu"])
 
 
@@ -27,12 +27,13 @@ def topic_menu(ctx: Conversation, topic_id: str) -> None:
     ctx.say(f"{ctx.pick(topic.title)}\n{ctx.t('Choose a number:')}", options + [_menu_option(ctx)], back=["menu"])
 
 
-def _body(ctx: Conversation, item: Item, texts: dict) -> str:
+def _body(ctx: Conversation, item: Item, texts: Texts) -> str:
     """The item's text in the person's language; with REVIEWED_ONLY, in the nearest language (kmr_latn,
     kmr, ckb, ar, en) whose translation a reviewer approved, saying so. Nothing reviewed: their own."""
     if not ctx.config.get("REVIEWED_ONLY"):
         return ctx.pick(texts)
-    lang, seen = ctx.lang, set()
+    lang: str | None = ctx.lang
+    seen = set()
     while lang and lang not in seen:
         if texts.get(lang) and ctx.content.review_state(item.id, lang) == "reviewed":
             if lang == ctx.lang:
@@ -45,9 +46,10 @@ def _body(ctx: Conversation, item: Item, texts: dict) -> str:
     return ctx.pick(texts)
 
 
-def _item_nav(ctx: Conversation, item: Item, first: tuple | None) -> list:
+def _item_nav(ctx: Conversation, item: Item, first: ScreenOption | None) -> list[ScreenOption]:
     options = [first] if first else []
-    options.append(("9", ctx.t("Back to {topic}", topic=ctx.pick(ctx.content.topic(item.topic).title)),
+    topic = ctx.content.topic(item.topic)
+    options.append(("9", ctx.t("Back to {topic}", topic=ctx.pick(topic.title if topic else {})),
                     ["topic", item.topic]))
     options.append(_menu_option(ctx))
     return options
@@ -64,10 +66,12 @@ def show_item(ctx: Conversation, item_id: str) -> None:
     if item.steps:
         first = ("1", ctx.t("Start step 1"), ["step", item.id, 0])
         body = _body(ctx, item, item.sms if ctx.profile.compact else item.text)
-        return ctx.say(body, _item_nav(ctx, item, first), back=["topic", item.topic])
+        ctx.say(body, _item_nav(ctx, item, first), back=["topic", item.topic])
+        return
     if ctx.profile.compact:
         more = ("1", ctx.t("More"), ["page", item.id, 0])
-        return ctx.say(_body(ctx, item, item.sms), _item_nav(ctx, item, more), back=["topic", item.topic])
+        ctx.say(_body(ctx, item, item.sms), _item_nav(ctx, item, more), back=["topic", item.topic])
+        return
     ctx.say(f"*{ctx.pick(item.title)}*\n{_body(ctx, item, item.text)}", _item_nav(ctx, item, None),
             back=["topic", item.topic])
 
@@ -110,12 +114,13 @@ def show_step(ctx: Conversation, item_id: str, number: int) -> None:
             image=step.image, back=["item", item.id])
 
 
-def topic_named(content, text: str) -> str | None:
+def topic_named(content: Content, text: str) -> str | None:
     """"الصحة", "ته ندروستى", "shelter": a message that is only a topic's name (or one word of it), in any
     language, gets that topic's list rather than a search."""
     names = content.topic_names
     if names is None:
-        names, shared = {}, set()
+        names = {}
+        shared = set()
         for topic in content.topics:
             for title in topic.title.values():
                 words = tokens(str(title))
@@ -146,10 +151,11 @@ def answer_question(ctx: Conversation, text: str) -> None:
     if candidates:
         ctx.note("topic_choice", *candidates)
         options = [(str(n), ctx.pick(ctx.content.items[i].title), ["item", i]) for n, i in enumerate(candidates, 1)]
-        return ctx.say(ctx.t("Did you mean:"), options + [_menu_option(ctx)], back=["menu"])
+        ctx.say(ctx.t("Did you mean:"), options + [_menu_option(ctx)], back=["menu"])
+        return
     ctx.note("unmatched")
     ctx.say(ctx.t("Sorry, I have no answer to that yet. You can send your question to our team, "
                   "or choose a topic from the menu."),
-            [("1", ctx.t("Send my question to the team"), ["feedback", "question", text]),
+            [("1", ctx.t("Send my question to the team"), ["feedback", CaseKind.QUESTION, text]),
              (MENU_FEEDBACK, ctx.t("Feedback or complaint"), ["feedback"]),
              _menu_option(ctx)], back=["menu"])

@@ -1,5 +1,6 @@
 """The channel-neutral messages at the boundary between channel adapters and the dialogue."""
 from dataclasses import dataclass, field
+from typing import Any
 
 CHANNELS = ("telegram", "sms", "whatsapp", "web", "terminal")
 
@@ -40,12 +41,12 @@ class Reply:
     image: str | None = None
     language: str = "en"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "options": [[o.key, o.label] for o in self.options],
                 "image": self.image, "language": self.language}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Reply":
+    def from_dict(cls, data: dict[str, Any]) -> "Reply":
         return cls(text=data["text"], options=[Option(key, label) for key, label in data.get("options", [])],
                    image=data.get("image"), language=data.get("language", "en"))
 

@@ -6,7 +6,7 @@ Adapter); no code outside bot/channels/ asks which channel it is.
 from handlers.types import PROFILES
 
 from . import messenger, telegram, twilio, viber
-from .base import Adapter
+from .base import Adapter, Config, Route
 
 ADAPTERS: dict[str, Adapter] = {a.channel: a for a in (
     telegram.ADAPTER,
@@ -34,9 +34,10 @@ def find(channel: str) -> Adapter | None:
     return ADAPTERS.get(channel)
 
 
-def webhooks() -> list[tuple[Adapter, object]]:
+def webhooks() -> list[tuple[Adapter, Route]]:
     """(adapter, route) for every webhook, once each (SMS and WhatsApp share Twilio's)."""
-    seen, found = set(), []
+    seen: set[str] = set()
+    found: list[tuple[Adapter, Route]] = []
     for a in ADAPTERS.values():
         for route in a.routes:
             if route.endpoint not in seen:
@@ -45,7 +46,7 @@ def webhooks() -> list[tuple[Adapter, object]]:
     return found
 
 
-def enabled(config: dict) -> dict[str, bool]:
+def enabled(config: Config) -> dict[str, bool]:
     """Which channels have their provider settings; a missing one is off."""
     return {name: a.enabled(config) for name, a in ADAPTERS.items()}
 

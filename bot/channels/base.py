@@ -12,17 +12,36 @@ renders one neutral Reply for its channel, and sends one stored message outside 
 Nothing outside bot/channels/ asks which channel it is talking to.
 """
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import click
+from flask import Request
 
 from handlers.types import Incoming, Profile, Reply
 
-SENT, RETRY, STOPPED, WINDOW, FAILED = "sent", "retry", "stopped", "window", "failed"
+
+class Outcome(StrEnum):
+    """What one send came to, the vocabulary that drives the queue (module docstring)."""
+    SENT = "sent"
+    RETRY = "retry"
+    STOPPED = "stopped"
+    WINDOW = "window"
+    FAILED = "failed"
+
+
+SENT, RETRY, STOPPED, WINDOW, FAILED = Outcome.SENT, Outcome.RETRY, Outcome.STOPPED, Outcome.WINDOW, Outcome.FAILED
+
+Config = Mapping[str, Any]      # the app's settings (bot/config.py): Flask's config, or a dict in the tests
+Json = dict[str, Any]           # a JSON object as a provider sends or takes it
 
 
 @dataclass
 class SendResult:
-    outcome: str
+    outcome: Outcome
     provider_id: str | None = None
     reason: str | None = None       # a short code: blocked, opted_out, outside_window, http_429, ...
     detail: str | None = None       # the provider's words, for staff (never personal data)
@@ -38,7 +57,12 @@ class BadRequest(Exception):
         self.status = status
 
 
-def text_field(value, name: str) -> str:
+def json_object(value: object) -> Json:
+    """A provider's optional sub-object, or {} when the JSON holds something else there (or nothing)."""
+    return value if isinstance(value, dict) else {}
+
+
+def text_field(value: object, name: str) -> str:
     """A text field of a provider's JSON as a string we can store: JSON may carry numbers, lists or lone
     surrogates, each refused with a reason (400), never a 500."""
     if value is None:
@@ -71,6 +95,9 @@ class StatusUpdate:
     stopped: bool = False
 
 
+Event = Incoming | StatusUpdate | Ignored    # what a webhook request carries, once parsed
+
+
 @dataclass(frozen=True)
 class Route:
     """A webhook an adapter serves: `kind` is receive (messages and events), status (delivery callbacks
@@ -84,7 +111,7 @@ class Route:
 @dataclass
 class Answer:
     """What the webhook says back to the provider: a JSON object, or text of a given type."""
-    body: dict | str | None = None
+    body: Json | str | None = None
     mimetype: str = "application/json"
     status: int = 200
 
@@ -93,7 +120,7 @@ class Answer:
 class WindowArgs:
     """How a message may still go outside the session window (a WhatsApp template, a Messenger message
     tag): `args` for send(), or None with `why` it cannot (said to staff on the row)."""
-    args: dict | None
+    args: Json | None
     why: str = ""
 
 
@@ -119,39 +146,39 @@ class Adapter(ABC):
     routes: tuple[Route, ...] = ()
     fallback_channel: str | None = None  # an answer outside the window may go there (WhatsApp -> SMS)
     status_group: tuple[str, ...] = ()  # channels whose rows its status callbacks may name (default: its own)
-    cli = None                          # a click group of operator commands, or None
+    cli: click.Group | None = None      # a click group of operator commands, or None
 
     # ---- settings --------------------------------------------------------------------------------
     @abstractmethod
-    def enabled(self, config: dict) -> bool:
+    def enabled(self, config: Config) -> bool:
         """Are its provider settings there? A channel that is off sends nothing and its webhook says 403."""
 
-    def rate(self, config: dict) -> float:
+    def rate(self, config: Config) -> float:
         return float(config.get(self.limits.rate_setting) or self.limits.rate_default)
 
-    def doctor(self, config: dict) -> list[tuple[str, str, str]]:
+    def doctor(self, config: Config) -> list[tuple[str, str, str]]:
         """(name, PASS|WARN|FAIL, reason) lines for `flask --app bot doctor`."""
         return []
 
     # ---- inbound ---------------------------------------------------------------------------------
-    def authenticate(self, request, config: dict) -> None:
+    def authenticate(self, request: Request, config: Config) -> None:
         """Raise BadRequest(reason, 403) unless the request is the provider's (and the channel is on).
         Nothing is parsed, deduplicated or answered before this."""
         raise BadRequest(f"{self.channel} has no webhook", 404)
 
-    def parse(self, request, config: dict) -> list:
+    def parse(self, request: Request, config: Config) -> list[Event]:
         """The request's events: Incoming, StatusUpdate or Ignored; BadRequest when it is not the
         provider's shape."""
         raise BadRequest(f"{self.channel} has no webhook", 404)
 
-    def parse_status(self, request, config: dict) -> list[StatusUpdate]:
+    def parse_status(self, request: Request, config: Config) -> list[StatusUpdate]:
         """Delivery callbacks on a status route of their own."""
         raise BadRequest(f"{self.channel} has no status webhook", 404)
 
     def status_channels(self) -> tuple[str, ...]:
         return self.status_group or (self.channel,)
 
-    def verify(self, request, config: dict) -> str:
+    def verify(self, request: Request, config: Config) -> str:
         """A subscription handshake (GET): the challenge to echo, or BadRequest."""
         raise BadRequest(f"{self.channel} has no subscription handshake", 404)
 
@@ -159,13 +186,13 @@ class Adapter(ABC):
         """True when the reply rides on the webhook response; else the worker sends it through the API."""
         return False
 
-    def respond(self, events: list, answered: list[tuple[Incoming, list[Reply]]], config: dict) -> Answer:
+    def respond(self, events: list[Event], answered: list[tuple[Incoming, list[Reply]]], config: Config) -> Answer:
         """The webhook's answer once its events are handled; `answered`: the turns answered inline."""
         return Answer({"ok": True})
 
     # ---- rendering -------------------------------------------------------------------------------
     @abstractmethod
-    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+    def preview(self, incoming: Incoming, replies: list[Reply], config: Config) -> str:
         """The replies as a person on this channel would see them, as text (terminal chat, previews)."""
 
     def mask(self, address: str) -> str:
@@ -174,26 +201,30 @@ class Adapter(ABC):
 
     # ---- sending outside a request ---------------------------------------------------------------
     @abstractmethod
-    def send(self, config: dict, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: dict | None = None, fast: bool = False) -> SendResult:
+    def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
+             window_args: Json | None = None, fast: bool = False) -> SendResult:
         """Send one stored message; every provider answer becomes one of the outcomes above.
         images: the content's pictures by name; window_args: from window_args(); fast: a text-only
         broadcast row (an adapter may take a cheaper path, with the same outcomes)."""
 
-    def window_args(self, config: dict, purpose: str, text: str, case_code: str | None) -> WindowArgs:
+    def window_args(self, config: Config, purpose: str, text: str, case_code: str | None) -> WindowArgs:
         """How a message of this purpose (answer, broadcast, reply) may go outside the session window."""
         return WindowArgs(None, f"{self.label} session window closed")
 
-    def media_hosts(self, config: dict) -> tuple[str, ...]:
+    def media_hosts(self, config: Config) -> tuple[str, ...]:
         """Where this provider keeps what people send, fetched without credentials ("<channel>:url:<URL>"
         references): hosts or ".suffixes" (https only), or a loopback fake's origin."""
         return ()
 
-    def warm_up(self, config: dict) -> None:
+    def warm_up(self, config: Config) -> None:
         """Make this thread's client before its first paced send."""
 
 
-def send_each(messages, post_one, outcome) -> SendResult:
+M = TypeVar("M")
+
+
+def send_each(messages: Iterable[M], post_one: Callable[[M], tuple[int, Any]],
+              outcome: Callable[[int, Any], SendResult]) -> SendResult:
     """A reply that goes as several API calls: each in turn, and the first that does not go is the outcome.
     post_one(message) -> (HTTP status, body); outcome(status, body) -> SendResult."""
     import urllib3
@@ -220,5 +251,5 @@ def merge(replies: list[Reply]) -> Reply | None:
                  image=image, language=last.language)
 
 
-__all__ = ["SENT", "RETRY", "STOPPED", "WINDOW", "FAILED", "SendResult", "BadRequest", "Ignored", "StatusUpdate",
-           "Route", "Answer", "WindowArgs", "Limits", "Adapter", "merge"]
+__all__ = ["SENT", "RETRY", "STOPPED", "WINDOW", "FAILED", "Outcome", "SendResult", "BadRequest", "Ignored", "StatusUpdate",
+           "Route", "Answer", "WindowArgs", "Limits", "Adapter", "merge", "Config", "Json", "Event", "json_object"]

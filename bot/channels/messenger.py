@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 
 import click
 import urllib3
-from flask import current_app
+from flask import Request, current_app
 from flask.cli import AppGroup
 
 from handlers.types import Incoming, Media, Profile, Reply
 
+from ..statuses import OutboundStatus
 from .base import (
     FAILED,
     RETRY,
@@ -33,12 +34,16 @@ from .base import (
     Adapter,
     Answer,
     BadRequest,
+    Config,
+    Event,
     Ignored,
+    Json,
     Limits,
     Route,
     SendResult,
     StatusUpdate,
     WindowArgs,
+    json_object,
     merge,
     send_each,
     text_field,
@@ -63,7 +68,7 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 # ---- settings ------------------------------------------------------------------------------------
-def api_url(config: dict) -> str | None:
+def api_url(config: Config) -> str | None:
     """The Graph API base: https, or plain http to this machine only (a loopback fake). Anything else is
     refused, so the page token never travels in clear or to a host the operator did not mean."""
     url = (config.get("MESSENGER_API_URL") or DEFAULT_API_URL).rstrip("/")
@@ -73,7 +78,7 @@ def api_url(config: dict) -> str | None:
     return None
 
 
-def _missing(config: dict) -> list[str]:
+def _missing(config: Config) -> list[str]:
     return [name for name in ("MESSENGER_PAGE_ACCESS_TOKEN", "MESSENGER_APP_SECRET", "MESSENGER_VERIFY_TOKEN")
             if not config.get(name)]
 
@@ -87,7 +92,7 @@ def check_signature(body: bytes, header: str, secret: str | None) -> bool:
     return hmac.compare_digest(header[len("sha256="):].strip().lower().encode(), expected.encode())
 
 
-def message_id(mid) -> str:
+def message_id(mid: object) -> str:
     """A Messenger mid as we keep it: mids run to 100 characters and more; longer than the column's 80
     they are kept as their hash (the same for the webhook's duplicates and for delivery receipts)."""
     if not isinstance(mid, str) or not mid or len(mid) > 1000 or not mid.isascii():
@@ -95,7 +100,7 @@ def message_id(mid) -> str:
     return mid if len(mid) <= 80 else "sha256:" + hashlib.sha256(mid.encode()).hexdigest()[:64]
 
 
-def _psid(sender) -> str:
+def _psid(sender: object) -> str:
     psid = sender.get("id") if isinstance(sender, dict) else None
     if not isinstance(psid, str) or not _PSID.fullmatch(psid):
         raise BadRequest("sender.id (a page-scoped id, digits) is missing")
@@ -105,18 +110,19 @@ def _psid(sender) -> str:
 _KINDS = {"image": "image/jpeg", "audio": "audio/mp4", "video": "video/mp4", "file": ""}
 
 
-def _attachments(items) -> list[Media]:
+def _attachments(items: object) -> list[Media]:
     media = []
     for item in items if isinstance(items, list) else []:
         payload = item.get("payload") if isinstance(item, dict) else None
         url = payload.get("url") if isinstance(payload, dict) else None
-        if item.get("type") not in _KINDS or not isinstance(url, str) or payload.get("sticker_id"):
+        if not isinstance(payload, dict) or item.get("type") not in _KINDS or not isinstance(url, str) \
+                or payload.get("sticker_id"):
             continue            # a sticker (the thumbs-up too), a location, a template: nothing to keep
         media.append(Media(f"{CHANNEL}:url:{url[:2000]}", _KINDS[item["type"]]))
     return media[:10]
 
 
-def _event(event) -> Incoming | StatusUpdate | list | Ignored:
+def _event(event: object) -> Incoming | list[StatusUpdate] | Ignored:
     if not isinstance(event, dict):
         raise BadRequest("a messaging event must be an object")
     message = event.get("message")
@@ -141,20 +147,20 @@ def _event(event) -> Incoming | StatusUpdate | list | Ignored:
         mids = delivery.get("mids") or []
         if not isinstance(mids, list):
             raise BadRequest("delivery.mids must be a list")
-        return [StatusUpdate(message_id(mid), "delivered") for mid in mids[:100]]
+        return [StatusUpdate(message_id(mid), OutboundStatus.DELIVERED) for mid in mids[:100]]
     if "read" in event:
         return Ignored("read receipt (a watermark, no message ids)")
     return Ignored("an event without a message")
 
 
-def parse_body(data) -> list:
+def parse_body(data: object) -> list[Event]:
     """A decoded webhook body to its events; BadRequest when it is not a page's webhook."""
     if not isinstance(data, dict) or data.get("object") != "page":
         raise BadRequest('not a Messenger webhook: "object" must be "page"')
     entries = data.get("entry")
     if not isinstance(entries, list) or not entries:
         raise BadRequest("entry (a list) is missing")
-    events = []
+    events: list[Event] = []
     for entry in entries[:100]:
         if not isinstance(entry, dict):
             raise BadRequest("an entry must be an object")
@@ -175,11 +181,11 @@ def _title(key: str, label: str, lang: str) -> str:
     return f"{option_key(key, lang)}. {label}"
 
 
-def messages(reply: Reply, config: dict) -> list[dict]:
+def messages(reply: Reply, config: Config) -> list[Json]:
     """The Send API `message` objects for one reply: its picture first (where PUBLIC_URL serves it), then
     the text in parts of at most 2,000 characters, the options as quick replies on the last part: with
     their labels when all fit in 20 characters, else numbered in the text and the numbers as quick replies."""
-    out = []
+    out: list[Json] = []
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
     if reply.image and public:
         out.append({"attachment": {"type": "image", "payload": {"url": f"{public}/content-images/{reply.image}",
@@ -189,7 +195,7 @@ def messages(reply: Reply, config: dict) -> list[dict]:
     text = directed(reply.text, reply.language) if labelled else as_text(reply, bold=True)
     parts = [text[i:i + TEXT_LIMIT] for i in range(0, len(text), TEXT_LIMIT)] or ([""] if options else [])
     for n, part in enumerate(parts):
-        message = {"text": part or "…"}
+        message: Json = {"text": part or "…"}
         if options and n == len(parts) - 1:
             message["quick_replies"] = [
                 {"content_type": "text", "payload": o.key,
@@ -207,7 +213,8 @@ _TIMEOUT = urllib3.Timeout(connect=5.0, read=15.0)
 def _pool() -> urllib3.PoolManager:
     if getattr(_local, "pool", None) is None:
         _local.pool = urllib3.PoolManager(num_pools=2, maxsize=1, retries=False)
-    return _local.pool
+    pool: urllib3.PoolManager = _local.pool
+    return pool
 
 
 def outcome(status: int, body: bytes) -> SendResult:
@@ -219,7 +226,7 @@ def outcome(status: int, body: bytes) -> SendResult:
     data = data if isinstance(data, dict) else {}
     if 200 <= status < 300 and isinstance(data.get("message_id"), str):
         return SendResult(SENT, provider_id=message_id(data["message_id"]))
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
+    error = json_object(data.get("error"))
     code, sub = error.get("code"), error.get("error_subcode")
     words = str(error.get("message") or "")[:200]
     detail = f"Messenger {status} error {code}" + (f"/{sub}" if sub else "") + (f": {words}" if words else "")
@@ -238,7 +245,7 @@ def outcome(status: int, body: bytes) -> SendResult:
     return SendResult(FAILED, reason=f"messenger_{code or status}", detail=detail)
 
 
-def post(config: dict, path: str, payload: dict) -> tuple[int, bytes]:
+def post(config: Config, path: str, payload: Json) -> tuple[int, bytes]:
     """One Graph API call with the page token, to MESSENGER_API_URL only (no redirects followed)."""
     base = api_url(config)
     response = _pool().request("POST", f"{base}/{path}", body=json.dumps(payload, ensure_ascii=False).encode(),
@@ -248,7 +255,7 @@ def post(config: dict, path: str, payload: dict) -> tuple[int, bytes]:
     return response.status, response.data
 
 
-def send(config: dict, address: str, reply: Reply, window_args: dict | None = None,
+def send(config: Config, address: str, reply: Reply, window_args: Json | None = None,
          broadcast: bool = False) -> SendResult:
     """Each message of the reply in turn; the first that does not go is the outcome."""
     if _missing(config) or not api_url(config):
@@ -269,10 +276,10 @@ class Messenger(Adapter):
     routes = (Route("/webhooks/messenger", "messenger_verify", kind="verify", methods=("GET",)),
               Route("/webhooks/messenger", "messenger_receive"))
 
-    def enabled(self, config: dict) -> bool:
+    def enabled(self, config: Config) -> bool:
         return not _missing(config) and api_url(config) is not None
 
-    def authenticate(self, request, config: dict) -> None:
+    def authenticate(self, request: Request, config: Config) -> None:
         if not self.enabled(config):
             raise BadRequest("Messenger is off here: " + (", ".join(_missing(config)) or "MESSENGER_API_URL")
                              + " not set (or not https), so no post can be verified", 403)
@@ -280,7 +287,7 @@ class Messenger(Adapter):
                                config.get("MESSENGER_APP_SECRET")):
             raise BadRequest("wrong or missing X-Hub-Signature-256", 403)
 
-    def verify(self, request, config: dict) -> str:
+    def verify(self, request: Request, config: Config) -> str:
         """Meta's handshake: hub.mode=subscribe and our verify token; the challenge goes back as it came."""
         if not self.enabled(config):
             raise BadRequest("Messenger is off here: its settings are not set", 403)
@@ -293,7 +300,7 @@ class Messenger(Adapter):
             raise BadRequest("hub.challenge is missing or not letters and digits")
         return challenge
 
-    def parse(self, request, config: dict) -> list:
+    def parse(self, request: Request, config: Config) -> list[Event]:
         if request.mimetype != "application/json":
             raise BadRequest("send the webhook as application/json", 415)
         try:
@@ -302,10 +309,10 @@ class Messenger(Adapter):
             raise BadRequest("the body is not valid JSON") from None
         return parse_body(data)
 
-    def respond(self, events: list, answered: list, config: dict) -> Answer:
+    def respond(self, events: list[Event], answered: list[tuple[Incoming, list[Reply]]], config: Config) -> Answer:
         return Answer("EVENT_RECEIVED", "text/plain")
 
-    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+    def preview(self, incoming: Incoming, replies: list[Reply], config: Config) -> str:
         reply = merge(replies)
         if reply is None:
             return ""
@@ -321,23 +328,23 @@ class Messenger(Adapter):
     def mask(self, address: str) -> str:
         return "fb ••••" + address[-4:]
 
-    def send(self, config: dict, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: dict | None = None, fast: bool = False) -> SendResult:
+    def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
+             window_args: Json | None = None, fast: bool = False) -> SendResult:
         return send(config, address, reply, window_args, broadcast=fast)
 
-    def window_args(self, config: dict, purpose: str, text: str, case_code: str | None) -> WindowArgs:
+    def window_args(self, config: Config, purpose: str, text: str, case_code: str | None) -> WindowArgs:
         name = "MESSENGER_BROADCAST_TAG" if purpose == "broadcast" else "MESSENGER_ANSWER_TAG"
         tag = (config.get(name) or "").upper()
         if tag not in TAGS:
             return WindowArgs(None, f"Messenger 24-hour window closed and no message tag is configured ({name})")
         return WindowArgs({"messaging_type": "MESSAGE_TAG", "tag": tag})
 
-    def media_hosts(self, config: dict) -> tuple[str, ...]:
+    def media_hosts(self, config: Config) -> tuple[str, ...]:
         base = urlsplit(api_url(config) or DEFAULT_API_URL)
         fake = (f"{base.scheme}://{base.netloc}",) if base.scheme == "http" else ()
         return (".fbcdn.net", ".fbsbx.com") + fake
 
-    def doctor(self, config: dict) -> list[tuple[str, str, str]]:
+    def doctor(self, config: Config) -> list[tuple[str, str, str]]:
         missing = _missing(config)
         if len(missing) == 3:
             return [(CHANNEL, "WARN", "off: MESSENGER_PAGE_ACCESS_TOKEN, MESSENGER_APP_SECRET, "
@@ -364,7 +371,7 @@ cli = AppGroup(CHANNEL, help="Connect the bot to a Facebook page (Messenger).")
 
 
 @cli.command("set-webhook")
-def set_webhook_command():
+def set_webhook_command() -> None:
     """Print the callback URL and verify token to paste in the Meta app (Messenger > Webhooks): Meta
     configures webhooks in the app dashboard, not by API. Subscribe the page to messages,
     messaging_postbacks and message_deliveries."""

@@ -10,18 +10,40 @@ import html
 import json
 import re
 import threading
+from collections.abc import Coroutine
 from http import HTTPStatus
+from typing import Any, TypeVar
 
 import urllib3
-from telegram import Bot, InputFile, ReplyKeyboardMarkup, Update
+from flask import Request
+from telegram import Bot, Chat, InputFile, Message, ReplyKeyboardMarkup, Update, User
 from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
 from telegram.error import BadRequest as TgBadRequest
 from telegram.error import ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, RequestData
+from werkzeug.datastructures import Headers
 
 from handlers.types import PROFILES, Incoming, Media, Reply
 
-from .base import FAILED, RETRY, SENT, STOPPED, Adapter, Answer, BadRequest, Ignored, Limits, Route, SendResult, merge, text_field
+from .base import (
+    FAILED,
+    RETRY,
+    SENT,
+    STOPPED,
+    Adapter,
+    Answer,
+    BadRequest,
+    Config,
+    Event,
+    Ignored,
+    Json,
+    Limits,
+    Route,
+    SendResult,
+    merge,
+    text_field,
+)
 from .plain import directed, option_key
 
 CHANNEL = "telegram"
@@ -31,7 +53,7 @@ _BOLD = re.compile(r"\*([^*\n]+)\*")
 
 
 # ---- inbound -------------------------------------------------------------------------------------
-def check_secret(headers, config: dict) -> bool:
+def check_secret(headers: Headers, config: Config) -> bool:
     """Only a post carrying our secret is Telegram's. Without a secret nothing is accepted: anyone could
     then read a person's case by posting their chat id (config generates one into instance/keys.json)."""
     secret = config.get("TELEGRAM_WEBHOOK_SECRET")
@@ -41,7 +63,7 @@ def check_secret(headers, config: dict) -> bool:
     return hmac.compare_digest(given.encode(), secret.encode())
 
 
-def parse_body(data) -> Incoming | Ignored:
+def parse_body(data: object) -> Incoming | Ignored:
     """A decoded update body to an Incoming; raises BadRequest when it is not a Telegram update."""
     if not isinstance(data, dict):
         raise BadRequest("an update must be a JSON object")
@@ -55,23 +77,24 @@ def parse_body(data) -> Incoming | Ignored:
     return from_update(update)
 
 
-def _chat_id(chat) -> str:
+def _chat_id(chat: Chat | None) -> str:
     """A chat id as we keep it; de_json takes whatever the JSON holds, Telegram sends an integer."""
     if chat is None or type(chat.id) is not int or abs(chat.id) >= 2 ** 63:
         raise BadRequest("the message has no chat with an integer id")
     return str(chat.id)
 
 
-def _hint(user) -> str | None:
+def _hint(user: User | None) -> str | None:
     code = getattr(user, "language_code", None) if user is not None else None
     return code if isinstance(code, str) and code.isascii() else None
 
 
-def _file(attachment) -> str:
-    return "telegram:file:" + text_field(attachment.file_id, "file_id")
+def _file(attachment: object) -> str:
+    """The attachment's file_id as a reference the worker can fetch (voice, audio, photo size, video...)."""
+    return "telegram:file:" + text_field(getattr(attachment, "file_id", None), "file_id")
 
 
-def _mime(attachment, default: str) -> str:
+def _mime(attachment: object, default: str) -> str:
     mime = getattr(attachment, "mime_type", None)
     return mime if isinstance(mime, str) and mime.isascii() and len(mime) <= 100 else default
 
@@ -116,7 +139,7 @@ def _html(text: str) -> str:
     return _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False))
 
 
-def keyboard(reply: Reply) -> dict | None:
+def keyboard(reply: Reply) -> Json | None:
     """Numbered options as reply-keyboard buttons; a tap sends "١. الصحة", which the dialogue reads as 1."""
     if not reply.options:
         return None
@@ -127,13 +150,13 @@ def keyboard(reply: Reply) -> dict | None:
             "resize_keyboard": True}
 
 
-def webhook_response(incoming: Incoming, replies: list[Reply], config: dict) -> dict | None:
+def webhook_response(incoming: Incoming, replies: list[Reply], config: Config) -> Json | None:
     """The method call Telegram performs for us when it reads the webhook response."""
     reply = merge(replies)
     if reply is None:
         return None
-    body = {"chat_id": int(incoming.address) if incoming.address.lstrip("-").isdigit() else incoming.address,
-            "parse_mode": "HTML"}
+    body: Json = {"chat_id": int(incoming.address) if incoming.address.lstrip("-").isdigit() else incoming.address,
+                  "parse_mode": "HTML"}
     # Without options, the last keyboard goes: old "1. Yes, delete" buttons must not stay under a final word.
     body["reply_markup"] = keyboard(reply) or {"remove_keyboard": True}
     text = _html(directed(reply.text, reply.language))
@@ -145,9 +168,10 @@ def webhook_response(incoming: Incoming, replies: list[Reply], config: dict) -> 
 
 # ---- sending outside a request -------------------------------------------------------------------
 _loop_local = threading.local()
+T = TypeVar("T")
 
 
-def _run(coro):
+def _run(coro: Coroutine[Any, Any, T]) -> T:
     """Each worker thread keeps one event loop for python-telegram-bot's async client."""
     loop = getattr(_loop_local, "loop", None)
     if loop is None or loop.is_closed():
@@ -168,7 +192,7 @@ class PooledRequest(BaseRequest):
     TIMEOUT = 5.0    # python-telegram-bot's own defaults: 5 s to connect, read and write
     MEDIA_WRITE_TIMEOUT = 20.0
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._pool = urllib3.PoolManager(num_pools=2, maxsize=1, retries=False, block=False)
 
     @property
@@ -181,10 +205,12 @@ class PooledRequest(BaseRequest):
     async def shutdown(self) -> None:
         self._pool.clear()
 
-    async def do_request(self, url, method, request_data=None, read_timeout=BaseRequest.DEFAULT_NONE,
-                         write_timeout=BaseRequest.DEFAULT_NONE, connect_timeout=BaseRequest.DEFAULT_NONE,
-                         pool_timeout=BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
-        def given(value, default):
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                         write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+                         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
+        def given(value: ODVInput[float], default: float) -> float:
             return default if isinstance(value, DefaultValue) or value is None else value
         files = request_data.multipart_data if request_data else None
         fields = dict(request_data.json_parameters) if request_data else {}
@@ -193,7 +219,9 @@ class PooledRequest(BaseRequest):
                                            given(write_timeout, self.MEDIA_WRITE_TIMEOUT if files else self.TIMEOUT)))
         try:
             if files:
-                response = self._pool.request(method, url, fields={**fields, **files}, encode_multipart=True,
+                # InputFile has read every upload into bytes; RequestData's type also allows IO[bytes]
+                response = self._pool.request(method, url, fields={**fields, **files},  # type: ignore[dict-item]
+                                              encode_multipart=True,
                                               headers={"User-Agent": self.USER_AGENT}, timeout=timeout)
             else:
                 response = self._pool.request(method, url, fields=fields or None, encode_multipart=False,
@@ -205,27 +233,28 @@ class PooledRequest(BaseRequest):
         return response.status, response.data
 
 
-def make_bot(config: dict, request: BaseRequest | None = None) -> Bot:
+def make_bot(config: Config, request: BaseRequest | None = None) -> Bot:
     base = (config.get("TELEGRAM_API_URL") or "https://api.telegram.org").rstrip("/")
     return Bot(config["TELEGRAM_BOT_TOKEN"], base_url=f"{base}/bot", base_file_url=f"{base}/file/bot",
                request=request)
 
 
-def _thread_bot(config: dict) -> Bot:
+def _thread_bot(config: Config) -> Bot:
     """One client per worker thread (its connections belong to that thread's event loop)."""
     key = (config["TELEGRAM_BOT_TOKEN"], config.get("TELEGRAM_API_URL"))
     if getattr(_loop_local, "bot_key", None) != key:
         _loop_local.bot, _loop_local.bot_key = make_bot(config, PooledRequest()), key
-    return _loop_local.bot
+    bot: Bot = _loop_local.bot
+    return bot
 
 
-def warm_up(config: dict) -> None:
+def warm_up(config: Config) -> None:
     """Make this thread's client and event loop before its first paced send."""
     _thread_bot(config)
     _run(asyncio.sleep(0))
 
 
-async def _send(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes]):
+async def _send(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes]) -> Message:
     """The provider call is the first network call: no getMe before it (that would widen the window
     in which a killed worker leaves a message claimed but unsent)."""
     markup = keyboard(reply)
@@ -237,7 +266,7 @@ async def _send(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes]):
     return await bot.send_message(chat_id, text[:TEXT_LIMIT], parse_mode="HTML", reply_markup=markup_obj)
 
 
-def send(config: dict, address: str, reply: Reply, images: dict[str, bytes]) -> SendResult:
+def send(config: Config, address: str, reply: Reply, images: dict[str, bytes]) -> SendResult:
     """images: the content's pictures by name (Content.images)."""
     """Send one stored message; every python-telegram-bot error becomes one of the queue's outcomes."""
     if not config.get("TELEGRAM_BOT_TOKEN"):
@@ -249,7 +278,7 @@ def send(config: dict, address: str, reply: Reply, images: dict[str, bytes]) -> 
     return SendResult(SENT, provider_id=str(sent.message_id))
 
 
-def send_text(config: dict, address: str, reply: Reply, images: dict[str, bytes]) -> SendResult:
+def send_text(config: Config, address: str, reply: Reply, images: dict[str, bytes]) -> SendResult:
     """A text-only message (a broadcast) as one sendMessage POST over this thread's urllib3 pool.
 
     python-telegram-bot's Bot builds objects around every call (the request, the Message it answers)
@@ -287,7 +316,7 @@ _JSON_HEADERS = {"Content-Type": "application/json", "User-Agent": PooledRequest
 _RAW_TIMEOUT = urllib3.Timeout(connect=PooledRequest.TIMEOUT, read=PooledRequest.TIMEOUT)
 
 
-def _raw_pool(config: dict):
+def _raw_pool(config: Config) -> tuple[urllib3.HTTPConnectionPool, str]:
     """This thread's connection pool and sendMessage path (kept: the connection stays open)."""
     key = (config["TELEGRAM_BOT_TOKEN"], config.get("TELEGRAM_API_URL"))
     if getattr(_loop_local, "raw_key", None) != key:
@@ -295,7 +324,8 @@ def _raw_pool(config: dict):
         url = urllib3.util.parse_url(f"{base}/bot{config['TELEGRAM_BOT_TOKEN']}/sendMessage")
         _loop_local.raw = (urllib3.connection_from_url(url.url, maxsize=1, block=False), url.request_uri)
         _loop_local.raw_key = key
-    return _loop_local.raw
+    raw: tuple[urllib3.HTTPConnectionPool, str] = _loop_local.raw
+    return raw
 
 
 def _raise_for(code: int, payload: bytes) -> None:
@@ -356,16 +386,16 @@ class Telegram(Adapter):
                     pictures=("image/jpeg", "image/png"))
     routes = (Route("/webhooks/telegram", "telegram_update"),)
 
-    def enabled(self, config: dict) -> bool:
+    def enabled(self, config: Config) -> bool:
         return bool(config.get("TELEGRAM_BOT_TOKEN") and config.get("TELEGRAM_WEBHOOK_SECRET"))
 
-    def authenticate(self, request, config: dict) -> None:
+    def authenticate(self, request: Request, config: Config) -> None:
         if not config.get("TELEGRAM_BOT_TOKEN"):
             raise BadRequest("Telegram is off here: TELEGRAM_BOT_TOKEN is not set", 403)
         if not check_secret(request.headers, config):
             raise BadRequest("wrong or missing X-Telegram-Bot-Api-Secret-Token", 403)
 
-    def parse(self, request, config: dict) -> list:
+    def parse(self, request: Request, config: Config) -> list[Event]:
         if request.mimetype != "application/json":
             raise BadRequest("send the update as application/json", 415)
         try:
@@ -379,13 +409,13 @@ class Telegram(Adapter):
     def answers_in_response(self, incoming: Incoming) -> bool:
         return True
 
-    def respond(self, events: list, answered: list, config: dict) -> Answer:
+    def respond(self, events: list[Event], answered: list[tuple[Incoming, list[Reply]]], config: Config) -> Answer:
         if events and isinstance(events[0], Ignored):
             return Answer({"ok": True, "ignored": events[0].reason})
         body = webhook_response(answered[0][0], answered[0][1], config) if answered else None
         return Answer(body or {"ok": True})
 
-    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+    def preview(self, incoming: Incoming, replies: list[Reply], config: Config) -> str:
         body = webhook_response(incoming, replies, {}) or {}
         keys = [row[0]["text"] for row in (body.get("reply_markup") or {}).get("keyboard", [])]
         reply = merge(replies)
@@ -395,11 +425,11 @@ class Telegram(Adapter):
     def mask(self, address: str) -> str:
         return "tg ••••" + address[-4:]
 
-    def send(self, config: dict, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: dict | None = None, fast: bool = False) -> SendResult:
+    def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
+             window_args: Json | None = None, fast: bool = False) -> SendResult:
         return (send_text if fast else send)(config, address, reply, images)
 
-    def warm_up(self, config: dict) -> None:
+    def warm_up(self, config: Config) -> None:
         if config.get("TELEGRAM_BOT_TOKEN"):     # build the client now, not after the first slot
             warm_up(config)
 

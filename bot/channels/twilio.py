@@ -9,9 +9,12 @@ Sample payloads: tests/payloads/twilio/.
 import json
 import re
 import threading
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlparse
 
+from flask import Request
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator, add_port, compare, remove_port
@@ -30,6 +33,9 @@ from .base import (
     Adapter,
     Answer,
     BadRequest,
+    Config,
+    Event,
+    Json,
     Limits,
     Route,
     SendResult,
@@ -47,14 +53,14 @@ INVALID_ADDRESS = {21211, 21614, 63003, 21408}
 
 
 # ---- inbound -------------------------------------------------------------------------------------
-def public_url(request_url: str, path: str, query: str, config: dict) -> str:
+def public_url(request_url: str, path: str, query: str, config: Config) -> str:
     base = (config.get("PUBLIC_URL") or "").rstrip("/")
     if not base:
         return request_url
     return f"{base}{path}" + (f"?{query}" if query else "")
 
 
-def check_signature(url: str, form: dict, signature: str, config: dict) -> bool:
+def check_signature(url: str, form: Json, signature: str, config: Config) -> bool:
     """Twilio's signature, or nothing is accepted: without the auth token no post can be told from a
     forgery (anyone could read a person's case status by posting their number), so the channel is off."""
     token = config.get("TWILIO_AUTH_TOKEN")
@@ -73,18 +79,18 @@ def _validator(token: str) -> RequestValidator:
     return validator
 
 
-def _validate(validator: RequestValidator, url: str, form, signature: str) -> bool:
+def _validate(validator: RequestValidator, url: str, form: Mapping[str, str], signature: str) -> bool:
     """RequestValidator.validate for a form post, stopping at the first URL form that matches.
 
     validate() signs the URL without and with the port and accepts either; it always computes both.
     A form (never a JSON body) has no bodySHA256 to check. Same answer, usually half the HMACs.
     """
     parsed = urlparse(url)
-    return (compare(validator.compute_signature(remove_port(parsed), form), signature)
-            or compare(validator.compute_signature(add_port(parsed), form), signature))
+    return bool(compare(validator.compute_signature(remove_port(parsed), form), signature)
+                or compare(validator.compute_signature(add_port(parsed), form), signature))
 
 
-def parse_form(form) -> Incoming:
+def parse_form(form: Mapping[str, str]) -> Incoming:
     """A Twilio inbound message form to an Incoming; raises BadRequest for a form that is not one."""
     sender = (form.get("From") or "").strip()
     sid = _sid(form.get("MessageSid") or form.get("SmsMessageSid"))
@@ -98,13 +104,13 @@ def parse_form(form) -> Incoming:
         count = min(int(form.get("NumMedia") or 0), 10)
     except ValueError:
         raise BadRequest("NumMedia is not a number") from None
-    media = [Media(form.get(f"MediaUrl{i}"), form.get(f"MediaContentType{i}") or "")
-             for i in range(count) if form.get(f"MediaUrl{i}")]
+    media = [Media(url, form.get(f"MediaContentType{i}") or "")
+             for i in range(count) if (url := form.get(f"MediaUrl{i}"))]
     text = form.get("Body") or ""
     return Incoming(channel, address, text=text, provider_id=sid, media=media, supported=bool(text or media))
 
 
-def parse_status(form) -> StatusUpdate:
+def parse_status(form: Mapping[str, str]) -> StatusUpdate:
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
     if not status:
         raise BadRequest("MessageSid and MessageStatus are required")
@@ -129,7 +135,7 @@ def _sid(value: str | None) -> str:
 
 
 # ---- rendering -----------------------------------------------------------------------------------
-def image_url(reply: Reply, config: dict) -> str | None:
+def image_url(reply: Reply, config: Config) -> str | None:
     base = (config.get("PUBLIC_URL") or "").rstrip("/")
     return f"{base}/content-images/{reply.image}" if reply.image and base else None
 
@@ -160,7 +166,7 @@ def whatsapp_parts(body: str, limit: int = WHATSAPP_LIMIT) -> list[str]:
     return parts + ([current] if current else [])
 
 
-def twiml(channel: str, replies: list[Reply], config: dict) -> str:
+def twiml(channel: str, replies: list[Reply], config: Config) -> str:
     messages = []
     for body, image in bodies(channel, replies, config.get("SMS_FOLD_LATIN", False)):
         url = image_url(Reply("", image=image), config) if image else None
@@ -194,14 +200,14 @@ def _twiml_library(messages: list[tuple[str, str | None]]) -> str:
 
 
 # ---- sending outside a request -------------------------------------------------------------------
-class LoopbackHttpClient(TwilioHttpClient):
+class LoopbackHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no type information
     """Sends Twilio API calls to TWILIO_API_URL instead of api.twilio.com (the tests' fake, a proxy)."""
 
-    def __init__(self, base_url: str, **kwargs):
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         for host in ("https://api.twilio.com", "https://messaging.twilio.com"):
             if url.startswith(host):
                 url = self.base_url + url[len(host):]
@@ -211,7 +217,7 @@ class LoopbackHttpClient(TwilioHttpClient):
 _clients = threading.local()
 
 
-def make_client(config: dict) -> Client:
+def make_client(config: Config) -> Client:
     """One client per thread, kept: its connection pool makes the next send cheaper."""
     key = (config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN"), config.get("TWILIO_API_URL"))
     if getattr(_clients, "key", None) != key:
@@ -219,17 +225,17 @@ def make_client(config: dict) -> Client:
     return _clients.client
 
 
-def _new_client(config: dict) -> Client:
+def _new_client(config: Config) -> Client:
     http_client = LoopbackHttpClient(config["TWILIO_API_URL"], timeout=15) if config.get("TWILIO_API_URL") \
         else TwilioHttpClient(timeout=15)
     return Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http_client)
 
 
-def send(config: dict, channel: str, address: str, reply: Reply, template: dict | None = None) -> SendResult:
+def send(config: Config, channel: str, address: str, reply: Reply, template: Json | None = None) -> SendResult:
     """Send one stored message (a template on WhatsApp outside the 24-hour window)."""
     if not (config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")):
         return SendResult(FAILED, reason="channel_off", detail="Twilio credentials are not set")
-    args: dict = {}
+    args: Json = {}
     if channel == "whatsapp":
         if not config.get("TWILIO_WHATSAPP_FROM"):
             return SendResult(FAILED, reason="channel_off", detail="TWILIO_WHATSAPP_FROM is not set")
@@ -281,7 +287,7 @@ ROUTES = (Route("/webhooks/twilio", "twilio_message"),
           Route("/webhooks/twilio/status", "twilio_status", kind="status"))
 
 
-def _form_checked(request, config: dict) -> None:
+def _form_checked(request: Request, config: Config) -> None:
     if request.mimetype not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise BadRequest("send the message as a form (application/x-www-form-urlencoded)", 415)
     behind = (config.get("PUBLIC_URL") or "").rstrip("/")   # request.url only when it is used
@@ -311,19 +317,19 @@ class _Twilio(Adapter):
     routes = ROUTES
     status_group = ("sms", "whatsapp")   # Telegram rows keep Telegram's small message numbers: never theirs
 
-    def authenticate(self, request, config: dict) -> None:
+    def authenticate(self, request: Request, config: Config) -> None:
         _form_checked(request, config)
 
-    def parse(self, request, config: dict) -> list:
+    def parse(self, request: Request, config: Config) -> list[Event]:
         return [parse_form(request.form)]
 
-    def parse_status(self, request, config: dict) -> list[StatusUpdate]:
+    def parse_status(self, request: Request, config: Config) -> list[StatusUpdate]:
         return [parse_status(request.form)]
 
     def answers_in_response(self, incoming: Incoming) -> bool:
         return True
 
-    def respond(self, events: list, answered: list, config: dict) -> Answer:
+    def respond(self, events: list[Event], answered: list[tuple[Incoming, list[Reply]]], config: Config) -> Answer:
         channel = answered[0][0].channel if answered else \
             next((e.channel for e in events if isinstance(e, Incoming)), self.channel)
         return Answer(twiml(channel, answered[0][1] if answered else [], config), "application/xml")
@@ -331,8 +337,8 @@ class _Twilio(Adapter):
     def mask(self, address: str) -> str:
         return _phone_mask(address)
 
-    def send(self, config: dict, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: dict | None = None, fast: bool = False) -> SendResult:
+    def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
+             window_args: Json | None = None, fast: bool = False) -> SendResult:
         return send(config, self.channel, address, reply, template=window_args)
 
 
@@ -342,11 +348,11 @@ class Sms(_Twilio):
     profile = PROFILES["sms"]
     limits = Limits(text=1600, rate_setting="TWILIO_SMS_RATE", rate_default=10.0)
 
-    def enabled(self, config: dict) -> bool:
+    def enabled(self, config: Config) -> bool:
         return bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
                     and (config.get("TWILIO_SMS_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID")))
 
-    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+    def preview(self, incoming: Incoming, replies: list[Reply], config: Config) -> str:
         return "\n".join(f"{body}\n  [SMS: {len(body)} characters, {segments(body)} segment(s)]"
                          for body in sms_messages(replies, config.get("SMS_FOLD_LATIN", False)))
 
@@ -359,15 +365,15 @@ class WhatsApp(_Twilio):
                     pictures=("image/jpeg", "image/png"), window=timedelta(hours=24))
     fallback_channel = "sms"
 
-    def enabled(self, config: dict) -> bool:
+    def enabled(self, config: Config) -> bool:
         return bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
                     and config.get("TWILIO_WHATSAPP_FROM"))
 
-    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+    def preview(self, incoming: Incoming, replies: list[Reply], config: Config) -> str:
         return "\n---\n".join(body + (f"\n  [picture: {image}]" if image else "")
                               for body, image in bodies("whatsapp", replies))
 
-    def window_args(self, config: dict, purpose: str, text: str, case_code: str | None) -> WindowArgs:
+    def window_args(self, config: Config, purpose: str, text: str, case_code: str | None) -> WindowArgs:
         """Outside the 24 hours only an approved template passes: the broadcast template with the text as
         {{1}}, or for an answer the answer template with the case code."""
         if purpose == "broadcast":

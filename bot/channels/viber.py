@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 
 import click
 import urllib3
-from flask import current_app
+from flask import Request, current_app
 from flask.cli import AppGroup
 
 from handlers.types import Incoming, Media, Profile, Reply
 
+from ..statuses import OutboundStatus
 from .base import (
     FAILED,
     RETRY,
@@ -30,11 +31,15 @@ from .base import (
     Adapter,
     Answer,
     BadRequest,
+    Config,
+    Event,
     Ignored,
+    Json,
     Limits,
     Route,
     SendResult,
     StatusUpdate,
+    json_object,
     merge,
     send_each,
     text_field,
@@ -55,7 +60,7 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 # ---- settings ------------------------------------------------------------------------------------
-def api_url(config: dict) -> str | None:
+def api_url(config: Config) -> str | None:
     """The bot API base: https, or plain http to this machine only (a loopback fake): the auth token
     goes nowhere else."""
     url = (config.get("VIBER_API_URL") or DEFAULT_API_URL).rstrip("/")
@@ -65,7 +70,7 @@ def api_url(config: dict) -> str | None:
     return None
 
 
-def sender(config: dict) -> dict:
+def sender(config: Config) -> Json:
     return {"name": (config.get("VIBER_SENDER_NAME") or "Info")[:28]}
 
 
@@ -78,20 +83,20 @@ def check_signature(body: bytes, signature: str, token: str | None) -> bool:
     return hmac.compare_digest(signature.strip().lower().encode(), expected.encode())
 
 
-def _token(data: dict) -> str:
+def _token(data: Json) -> str:
     token = data.get("message_token")
     if type(token) is not int or not 0 <= token < 2 ** 64:
         raise BadRequest("message_token (a positive integer) is missing")
     return str(token)
 
 
-def _user(value, name: str) -> str:
+def _user(value: object, name: str) -> str:
     if not isinstance(value, str) or not _USER.fullmatch(value):
         raise BadRequest(f"{name} (a Viber user id) is missing")
     return value
 
 
-def _hint(person: dict) -> str | None:
+def _hint(person: Json) -> str | None:
     code = person.get("language")
     return code if isinstance(code, str) and code.isascii() and len(code) <= 12 else None
 
@@ -99,7 +104,7 @@ def _hint(person: dict) -> str | None:
 _MEDIA = {"picture": "image/jpeg", "video": "video/mp4", "file": ""}
 
 
-def parse_body(data) -> Incoming | StatusUpdate | Ignored:
+def parse_body(data: object) -> Incoming | StatusUpdate | Ignored:
     """A decoded callback to one event; BadRequest when it is not a Viber callback."""
     if not isinstance(data, dict) or not isinstance(data.get("event"), str):
         raise BadRequest("not a Viber callback: event is missing")
@@ -107,14 +112,14 @@ def parse_body(data) -> Incoming | StatusUpdate | Ignored:
     if event == "webhook":
         return Ignored("set_webhook's check")
     if event in ("delivered", "seen", "failed"):
-        status = {"delivered": "delivered", "seen": "read", "failed": "failed"}[event]
+        status = {"delivered": OutboundStatus.DELIVERED, "seen": OutboundStatus.READ, "failed": OutboundStatus.FAILED}[event]
         return StatusUpdate(_token(data), status, reason="viber_failed" if event == "failed" else None)
     if event == "unsubscribed":
         # STOP, recorded; no reply: Viber refuses messages to someone who unsubscribed.
         return Incoming(CHANNEL, _user(data.get("user_id"), "user_id"), text="stop", provider_id=_token(data),
                         reachable=False)
     if event in ("subscribed", "conversation_started"):
-        person = data.get("user") if isinstance(data.get("user"), dict) else {}
+        person = json_object(data.get("user"))
         address = _user(person.get("id"), "user.id")
         if event == "subscribed":
             return Incoming(CHANNEL, address, text="start", provider_id=_token(data), language_hint=_hint(person))
@@ -122,7 +127,7 @@ def parse_body(data) -> Incoming | StatusUpdate | Ignored:
         return Incoming(CHANNEL, address, text="", provider_id=OPENED + _token(data), language_hint=_hint(person))
     if event != "message":
         return Ignored(f"{event} event"[:60])
-    person = data.get("sender") if isinstance(data.get("sender"), dict) else {}
+    person = json_object(data.get("sender"))
     address = _user(person.get("id"), "sender.id")
     message = data.get("message")
     if not isinstance(message, dict):
@@ -139,7 +144,7 @@ def parse_body(data) -> Incoming | StatusUpdate | Ignored:
 
 
 # ---- rendering -----------------------------------------------------------------------------------
-def keyboard(reply: Reply) -> dict | None:
+def keyboard(reply: Reply) -> Json | None:
     """Numbered options as reply buttons (at most 24); a tap sends the option's number."""
     if not reply.options or len(reply.options) > BUTTONS:
         return None
@@ -149,18 +154,18 @@ def keyboard(reply: Reply) -> dict | None:
                         for o in reply.options]}
 
 
-def messages(reply: Reply, config: dict) -> list[dict]:
+def messages(reply: Reply, config: Config) -> list[Json]:
     """send_message bodies (without receiver): the picture (where PUBLIC_URL serves it), then the text with
     its keyboard; options that cannot be buttons are numbered in the text."""
     from .plain import as_text
-    out = []
+    out: list[Json] = []
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
     if reply.image and public:
         out.append({"type": "picture", "text": "", "media": f"{public}/content-images/{reply.image}"})
     board = keyboard(reply)
     text = (directed(reply.text, reply.language) if board else as_text(reply, bold=True))[:TEXT_LIMIT]
     if text or board:
-        message = {"type": "text", "text": text or "…"}
+        message: Json = {"type": "text", "text": text or "…"}
         if board:
             message["keyboard"] = board
         out.append(message)
@@ -175,10 +180,11 @@ _TIMEOUT = urllib3.Timeout(connect=5.0, read=15.0)
 def _pool() -> urllib3.PoolManager:
     if getattr(_local, "pool", None) is None:
         _local.pool = urllib3.PoolManager(num_pools=2, maxsize=1, retries=False)
-    return _local.pool
+    pool: urllib3.PoolManager = _local.pool
+    return pool
 
 
-def post(config: dict, method: str, payload: dict) -> tuple[int, bytes]:
+def post(config: Config, method: str, payload: Json) -> tuple[int, bytes]:
     """One bot API call with the auth token, to VIBER_API_URL only (no redirects followed)."""
     response = _pool().request("POST", f"{api_url(config)}/{method}",
                                body=json.dumps(payload, ensure_ascii=False).encode(),
@@ -211,7 +217,7 @@ def outcome(status: int, body: bytes) -> SendResult:
     return SendResult(FAILED, reason=f"viber_{code}", detail=detail)
 
 
-def send(config: dict, address: str, reply: Reply) -> SendResult:
+def send(config: Config, address: str, reply: Reply) -> SendResult:
     if not config.get("VIBER_AUTH_TOKEN") or not api_url(config):
         return SendResult(FAILED, reason="channel_off", detail="VIBER_AUTH_TOKEN is not set")
     return send_each(messages(reply, config),
@@ -227,10 +233,10 @@ class Viber(Adapter):
                     pictures=("image/jpeg", "image/png"), options=BUTTONS)
     routes = (Route("/webhooks/viber", "viber_receive"),)
 
-    def enabled(self, config: dict) -> bool:
+    def enabled(self, config: Config) -> bool:
         return bool(config.get("VIBER_AUTH_TOKEN")) and api_url(config) is not None
 
-    def authenticate(self, request, config: dict) -> None:
+    def authenticate(self, request: Request, config: Config) -> None:
         if not self.enabled(config):
             raise BadRequest("Viber is off here: VIBER_AUTH_TOKEN is not set (or VIBER_API_URL is not https), "
                              "so no post can be verified", 403)
@@ -238,7 +244,7 @@ class Viber(Adapter):
                                config["VIBER_AUTH_TOKEN"]):
             raise BadRequest("wrong or missing X-Viber-Content-Signature", 403)
 
-    def parse(self, request, config: dict) -> list:
+    def parse(self, request: Request, config: Config) -> list[Event]:
         try:
             data = json.loads(request.get_data(cache=True))
         except (ValueError, RecursionError):
@@ -248,7 +254,7 @@ class Viber(Adapter):
     def answers_in_response(self, incoming: Incoming) -> bool:
         return (incoming.provider_id or "").startswith(OPENED)
 
-    def respond(self, events: list, answered: list, config: dict) -> Answer:
+    def respond(self, events: list[Event], answered: list[tuple[Incoming, list[Reply]]], config: Config) -> Answer:
         """The welcome for conversation_started rides on the response; everything else is acknowledged."""
         reply = merge(answered[0][1]) if answered else None
         if reply is None:
@@ -256,7 +262,7 @@ class Viber(Adapter):
         body = messages(reply, config)
         return Answer(body[-1] if body else {"status": 0})
 
-    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+    def preview(self, incoming: Incoming, replies: list[Reply], config: Config) -> str:
         reply = merge(replies)
         if reply is None:
             return ""
@@ -272,16 +278,16 @@ class Viber(Adapter):
     def mask(self, address: str) -> str:
         return "viber ••••" + address[-4:]
 
-    def send(self, config: dict, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: dict | None = None, fast: bool = False) -> SendResult:
+    def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
+             window_args: Json | None = None, fast: bool = False) -> SendResult:
         return send(config, address, reply)
 
-    def media_hosts(self, config: dict) -> tuple[str, ...]:
+    def media_hosts(self, config: Config) -> tuple[str, ...]:
         base = urlsplit(api_url(config) or DEFAULT_API_URL)
         fake = (f"{base.scheme}://{base.netloc}",) if base.scheme == "http" else ()
         return (".viber.com",) + fake
 
-    def doctor(self, config: dict) -> list[tuple[str, str, str]]:
+    def doctor(self, config: Config) -> list[tuple[str, str, str]]:
         if not config.get("VIBER_AUTH_TOKEN"):
             return [(CHANNEL, "WARN", "off: VIBER_AUTH_TOKEN not set")]
         if api_url(config) is None:
@@ -301,7 +307,7 @@ cli = AppGroup(CHANNEL, help="Connect the bot to a Viber bot account.")
 
 
 @cli.command("set-webhook")
-def set_webhook_command():
+def set_webhook_command() -> None:
     """Register PUBLIC_URL/webhooks/viber with Viber (set_webhook). Viber checks it at once with a signed
     "webhook" callback, so the web process must already run there."""
     config = current_app.config

@@ -16,6 +16,8 @@ from handlers.text import to_arabic_digits
 
 from .. import users
 from ..models import User
+from ..runtime import Runtime
+from ..runtime import current as current_runtime
 from . import labels
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -23,8 +25,8 @@ UI_LANGUAGES = ("en", "ar", "ckb")
 PUBLIC_ENDPOINTS = {"dashboard.login", "dashboard.set_language", "dashboard.static"}
 
 
-def runtime():
-    return current_app.extensions["bot"]
+def runtime() -> Runtime:
+    return current_runtime()
 
 
 @blueprint.before_request
@@ -96,7 +98,7 @@ def template_helpers():
         if actor.startswith("user:") and actor[5:].isdigit():
             if "staff_names" not in g:
                 with runtime().transaction() as db:
-                    g.staff_names = dict(db.execute(select(User.id, User.name)).all())
+                    g.staff_names = dict(db.execute(select(User.id, User.name)).tuples().all())
             return g.staff_names.get(int(actor[5:]), actor)
         if actor == "person":
             return t("the person")

@@ -63,8 +63,10 @@ def _totp_setup(secret: str, email: str, wrong_code: bool = False):
 
 def _confirm_totp_setup():
     pending = session.get("totp_setup")
+    if not isinstance(pending, dict):
+        pending = {}
     secret = None
-    if isinstance(pending, dict) and isinstance(pending.get("until"), int) and pending["until"] > time.time():
+    if isinstance(pending.get("until"), int) and pending["until"] > time.time():
         secret = runtime().vault.decrypt(pending.get("secret"))
     if not secret or not isinstance(pending.get("user"), int) or not isinstance(pending.get("pw"), str):
         session.pop("totp_setup", None)
@@ -74,7 +76,8 @@ def _confirm_totp_setup():
                                           request.form.get("code", ""), request.remote_addr or "")
         if user is not None:
             return _start_session(user)
-        email = db.get(User, pending["user"]).email if reason == "code" else ""
+        known = db.get(User, pending["user"]) if reason == "code" else None
+        email = known.email if known is not None else ""
     if reason in ("throttled", "slowed"):
         return render_template("dashboard/login.html", error=reason, ask_code=False), 429
     if reason == "code":
@@ -88,7 +91,8 @@ def logout():
     with runtime().transaction() as db:
         db.add(AuditEvent(actor=f"user:{g.user.id}", action="logout"))
         user = db.get(User, g.user.id)
-        user.session_epoch = (user.session_epoch or 0) + 1     # every copy of the cookie stops working
+        if user is not None:
+            user.session_epoch = (user.session_epoch or 0) + 1     # every copy of the cookie stops working
     session.clear()
     return redirect(url_for("dashboard.login"))
 

@@ -96,10 +96,14 @@ def broadcast_progress(broadcast_id):
 @blueprint.post("/broadcasts/<int:broadcast_id>/<action>")
 def broadcast_action(broadcast_id, action):
     require("approve_broadcast" if action == "approve" else "broadcast")
+
+    def resumed(db, b) -> bool:
+        service.resume(db, b, _actor())
+        return True
     changes = {"approve": lambda db, b: service.approve(db, b, _actor(), runtime().config),
                "send": lambda db, b: service.start(db, b, _actor(), runtime().config),
                "pause": lambda db, b: service.pause(db, b, _actor()),
-               "resume": lambda db, b: (service.resume(db, b, _actor()), True)[1],
+               "resume": resumed,
                "cancel": lambda db, b: service.cancel(db, b, _actor()) and False}
     if action not in changes:
         abort(404)

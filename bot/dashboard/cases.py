@@ -13,6 +13,7 @@ from .. import cases as case_service
 from .. import media as media_proxy
 from ..masking import mask
 from ..models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, User, utcnow
+from ..statuses import CaseStatus
 from . import blueprint, page_number, require, runtime
 
 PAGE_SIZE = 50
@@ -28,7 +29,7 @@ def due_before(config: dict, sensitive: bool) -> datetime:
 
 def is_overdue(case: Case, config: dict) -> bool:
     created = case_service.as_aware(case.created_at)
-    return (case.first_answer_at is None and case.status not in ("resolved", "closed")
+    return (case.first_answer_at is None and case.status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
             and created < due_before(config, case.sensitive))
 
 
@@ -72,7 +73,7 @@ def _filters(args, config):
                 continue
             query = query.where(getattr(Case.created_at, op)(day))
     if args.get("overdue") == "yes":
-        query = query.where(Case.first_answer_at.is_(None), Case.status.not_in(("resolved", "closed")),
+        query = query.where(Case.first_answer_at.is_(None), Case.status.not_in((CaseStatus.RESOLVED, CaseStatus.CLOSED)),
                             or_(Case.sensitive.is_(False) & (Case.created_at < due_before(config, False)),
                                 Case.sensitive.is_(True) & (Case.created_at < due_before(config, True))))
     if args.get("mine") == "yes":
@@ -94,8 +95,8 @@ def inbox():
     query = _filters(args, rt.config).order_by(Case.created_at.desc(), Case.id.desc())
     search = (args.get("q") or "").strip()
     with rt.transaction() as db:
-        counts = dict(db.execute(visible(select(Case.status, func.count()).group_by(Case.status),
-                                         tryout=args.get("channel") == case_service.TRYOUT_CHANNEL)).all())
+        counts: dict[str, int] = dict(db.execute(visible(select(Case.status, func.count()).group_by(Case.status),
+                                      tryout=args.get("channel") == case_service.TRYOUT_CHANNEL)).tuples().all())
         if search:
             from .. import users
             rows = db.execute(query.limit(SEARCH_SCAN_LIMIT)).scalars().all() \
@@ -107,9 +108,9 @@ def inbox():
             total = len(rows)
             rows = rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
         else:
-            total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+            total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
             rows = db.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars().all()
-        assignees = g.staff_names = dict(db.execute(select(User.id, User.name)).all())
+        assignees = g.staff_names = dict(db.execute(select(User.id, User.name)).tuples().all())
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("dashboard/inbox.html", cases=rows, counts=counts, total=total, page=page, pages=pages,
                            args=args, overdue=lambda c: is_overdue(c, rt.config), areas=area_names(g.ui_lang),
@@ -146,7 +147,7 @@ def case_page(code):
                 log.append({"at": m.created_at, "text": vault.decrypt(m.text_enc) if m.text_enc else "",
                             "media": len(json.loads(vault.decrypt(m.media_enc) or "[]")) if m.media_enc else 0,
                             "replies": [r["text"] for r in replies]})
-        staff = dict(db.execute(select(User.id, User.name)).all())
+        staff = dict(db.execute(select(User.id, User.name)).tuples().all())
         g.staff_names = staff          # who() in the template names the same people: no second query
     media = [media_proxy.entry(r)[1] for r in json.loads(vault.decrypt(case.media_enc) or "[]")] \
         if case.media_enc and personal else []          # content types, in order: the page picks the player

@@ -41,7 +41,7 @@ def stacked_columns(weeks: list[str], series: dict[str, list[int]], labels: dict
              f'xmlns="http://www.w3.org/2000/svg">']
     for i, week in enumerate(weeks):
         x = 10 + i * col_w
-        y = chart_h
+        y: float = chart_h
         for n, (name, values) in enumerate(series.items()):
             h = chart_h * values[i] / top
             y -= h

@@ -26,7 +26,7 @@ def contacts():
     if request.args.get("subscribed") in ("yes", "no"):
         query = query.where(Contact.subscribed.is_(request.args["subscribed"] == "yes"))
     with rt.transaction() as db:
-        total = db.scalar(select(func.count()).select_from(query.subquery()))
+        total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = db.execute(query.order_by(Contact.last_seen_at.desc().nullslast(), Contact.id.desc())
                           .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars().all()
     people = [{"c": c, "address": mask(c.channel, rt.vault.decrypt(c.address_enc))} for c in rows]

@@ -14,7 +14,7 @@ from . import blueprint, require, runtime
 
 def _working(db):
     """The draft's referrals.yaml (else the published one), its areas, and the draft's problems about it."""
-    version = content_versions.draft(db) or content_versions.published(db)
+    version = content_versions.working(db)
     files = json.loads(version.files)
     data = content_yaml.load(files["referrals.yaml"])
     areas = content_yaml.load(files.get("areas.yaml", "governorates: []")).get("governorates") or []

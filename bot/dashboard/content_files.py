@@ -32,7 +32,7 @@ def content_file_download(lang: str, fmt: str):
     if lang not in _languages() or fmt not in ("po", "xlsx"):
         abort(404)
     with runtime().transaction() as db:
-        version = content_versions.draft(db) or content_versions.published(db)
+        version = content_versions.working(db)
         files, version_id = json.loads(version.files), version.id
         content_versions.audit(db, f"user:{g.user.id}", "content_file_export", f"version:{version_id}", f"{lang}.{fmt}")
     body = (exchange.export_po if fmt == "po" else exchange.export_xlsx)(files, lang, version_id)

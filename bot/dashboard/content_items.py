@@ -33,7 +33,7 @@ def _allowed(lang: str) -> None:
 def posted_changes(form) -> tuple[dict, list[str]]:
     """{(field, lang) | ("steps", n, field, lang) | ("sources",): text} and the languages marked reviewed.
     Refuses (403) a field or review of a language the account may not edit, before anything is saved."""
-    changes = {}
+    changes: dict[tuple[str | int, ...], str] = {}
     for key in form:
         value = form.get(key, "")
         if len(value) > FIELD_MAX:
@@ -204,7 +204,7 @@ def content_move(item_id):
         abort(400)
     topic_id = request.form.get("topic", "")
     _whole_file_change(lambda files: content_edit.move(files, item_id, step), item_id, "content_move",
-                       request.form.get("direction"))
+                       request.form.get("direction", ""))
     return redirect(url_for("dashboard.content_topic", topic_id=topic_id) if topic_id
                     else url_for("dashboard.content_index"))
 

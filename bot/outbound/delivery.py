@@ -1,15 +1,40 @@
 """One provider call for one row: the text it carries (its own, or its broadcast's in its language)
 handed to the adapter of its channel (bot/channels/)."""
 import json
+from typing import Protocol, cast
 
 from handlers.types import Reply
 
 from .. import channels
-from ..channels.base import FAILED, SendResult
-from ..models import Broadcast, Contact, Outbound
+from ..channels.base import FAILED, Json, SendResult
+from ..models import Broadcast
+from ..runtime import Runtime
 
 
-def reply_of(runtime, row: Outbound, broadcast: Broadcast | None = None) -> Reply | None:
+class Row(Protocol):
+    """An outbound row as sending reads it: an Outbound, the row a claim returned, or a prepared
+    broadcast row (prepared.Prepared)."""
+    @property
+    def channel(self) -> str: ...
+    @property
+    def broadcast_id(self) -> int | None: ...
+    @property
+    def language(self) -> str | None: ...
+
+
+class Stored(Row, Protocol):
+    """A row whose reply is stored on it (all but prepared broadcast rows)."""
+    @property
+    def reply_enc(self) -> str | None: ...
+
+
+class Addressed(Protocol):
+    """The person a row goes to, when its address is not given already decrypted."""
+    @property
+    def address_enc(self) -> str: ...
+
+
+def reply_of(runtime: Runtime, row: Stored, broadcast: Broadcast | None = None) -> Reply | None:
     """A broadcast row holds no text of its own: the broadcast's text in the row's language."""
     if row.broadcast_id is not None:
         from ..broadcasts import rendered
@@ -24,16 +49,22 @@ def reply_of(runtime, row: Outbound, broadcast: Broadcast | None = None) -> Repl
     return Reply.from_dict(json.loads(runtime.vault.decrypt(row.reply_enc) or "{}"))
 
 
-def deliver(runtime, row: Outbound, contact: Contact, window_args: dict | None = None,
-            broadcast: Broadcast | None = None, reply: Reply | None = None, address: str | None = None):
+def deliver(runtime: Runtime, row: Row, contact: Addressed | None, window_args: Json | None = None,
+            broadcast: Broadcast | None = None, reply: Reply | None = None, address: str | None = None) -> SendResult:
     """reply and address: already rendered and decrypted (a prepared broadcast row, see prepared, or
     a reply sent by the task that wrote it, see sending.send_now). window_args: how it may pass outside
     the channel's session window (a WhatsApp template, a Messenger tag)."""
     prepared = reply is not None and address is not None and row.broadcast_id is not None
-    reply = reply if reply is not None else reply_of(runtime, row, broadcast)
-    address = address if address is not None else runtime.vault.decrypt(contact.address_enc)
+    if reply is None:     # only prepared rows come without a stored reply, and they bring theirs rendered
+        reply = reply_of(runtime, cast(Stored, row), broadcast)
+    if address is None and contact is not None:
+        address = runtime.vault.decrypt(contact.address_enc)
     adapter = channels.find(row.channel)
     if adapter is None:
         return SendResult(FAILED, reason="channel_off", detail=f"no adapter sends on {row.channel}")
+    if reply is None:
+        return SendResult(FAILED, reason="no_text", detail="nothing to send: no stored reply or broadcast text")
+    if address is None:
+        return SendResult(FAILED, reason="no_address", detail="the address is gone or does not open with DATA_KEY")
     return adapter.send(runtime.config, address, reply, runtime.content.get().images,
                         window_args=window_args, fast=prepared)

@@ -9,6 +9,7 @@ from handlers.types import Reply
 
 from ..channels.base import RETRY, SENT, STOPPED, WINDOW
 from ..models import utcnow
+from ..statuses import OutboundStatus, Purpose
 from . import rows, windows
 from .delivery import deliver
 from .sending import gate, send_claimed
@@ -31,7 +32,7 @@ class Prepared:
     last_seen_at: datetime | None
     reply: Reply | None         # None: no text for the row's language
     usable: bool                # contact present, not opted out, subscribed: else the full path says why
-    purpose: str = "broadcast"
+    purpose: str = Purpose.BROADCAST
     case_id: int | None = None
     reply_enc: str | None = None
 
@@ -68,20 +69,20 @@ def _send_prepared(runtime, job: Prepared, recorder: "Recorder") -> str:
         result = windows.broadcast_outside(runtime, job, job, reply=job.reply, address=job.address,
                                            finish=recorder.finish)
     else:
-        result = deliver(runtime, job, job, reply=job.reply, address=job.address)
+        result = deliver(runtime, job, None, reply=job.reply, address=job.address)
     if result is not None and result.outcome == WINDOW:
         result = windows.broadcast_outside(runtime, job, job, reply=job.reply, address=job.address,
                                            finish=recorder.finish)
     if result is None:
         return "fallback"
     if result.outcome == SENT:
-        return recorder.finish(runtime, job.id, "sent", provider_id=result.provider_id)
+        return recorder.finish(runtime, job.id, OutboundStatus.SENT, provider_id=result.provider_id)
     if result.outcome == RETRY and job.attempts < rows.MAX_ATTEMPTS:
         recorder.requeue(job.id, result.reason, result.detail, result.retry_after or rows.backoff(job.attempts))
         return "retry"
     if result.outcome == STOPPED:
         rows.stop_contact(runtime, job.contact_id)
-    return recorder.finish(runtime, job.id, "failed", result.reason, result.detail)
+    return recorder.finish(runtime, job.id, OutboundStatus.FAILED, result.reason, result.detail)
 
 
 RECORD_EVERY = 0.05     # seconds between the recorder's writes
@@ -110,7 +111,7 @@ class Recorder:
         now = utcnow()
         with self.lock:
             self.finished.append({"outbound_id": outbound_id, "status": status, "reason": reason, "detail": detail,
-                                  "provider_id": provider_id, "sent_at": now if status == "sent" else None,
+                                  "provider_id": provider_id, "sent_at": now if status == OutboundStatus.SENT else None,
                                   "now": now})
         return status if not reason else f"{status}:{reason}"
 

@@ -8,26 +8,28 @@ cache key per call, and the ORM session and identity map around it, cost more th
 import json
 import threading
 from contextlib import contextmanager
+from typing import cast
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import Table, bindparam, exists, select, update
 
 from handlers.types import Reply
 
 from ..models import Broadcast, Contact, Outbound, utcnow
+from ..statuses import OutboundStatus, Purpose
 
 MAX_ATTEMPTS = 6
-FINAL = ("sent", "delivered", "read", "failed", "undeliverable", "undelivered", "cancelled")
+FINAL = tuple(status for status in OutboundStatus if status not in OutboundStatus.open())
 
 
 def backoff(attempts: int) -> float:
     return min(30.0 * (2 ** (attempts - 1)), 3600.0)
 
 
-def queue_reply(runtime, session, contact: Contact, reply: Reply, purpose: str = "reply",
+def queue_reply(runtime, session, contact: Contact, reply: Reply, purpose: str = Purpose.REPLY,
                 case_id: int | None = None) -> Outbound:
     row = Outbound(contact_id=contact.id, channel=contact.channel, purpose=purpose, case_id=case_id,
                    reply_enc=runtime.vault.encrypt(json.dumps(reply.to_dict(), ensure_ascii=False)),
-                   status="pending", next_attempt_at=utcnow())
+                   status=OutboundStatus.PENDING, next_attempt_at=utcnow())
     session.add(row)
     session.flush()
     return row
@@ -43,12 +45,13 @@ def enqueue(outbound_ids: list[int], delay: float | None = None) -> None:
             send_outbound_task(outbound_id)
 
 
-OUTBOUND = Outbound.__table__
-CONTACTS = Contact.__table__
-BROADCASTS = Broadcast.__table__
+# Declarative classes with a __tablename__ map a Table (SQLAlchemy types __table__ as any FromClause).
+OUTBOUND = cast(Table, Outbound.__table__)
+CONTACTS = cast(Table, Contact.__table__)
+BROADCASTS = cast(Table, Broadcast.__table__)
 CLAIM = (update(OUTBOUND).where(OUTBOUND.c.id == bindparam("outbound_id"),
-                                OUTBOUND.c.status.in_(("pending", "queued")))
-         .values(status="sending", attempts=OUTBOUND.c.attempts + 1, updated_at=bindparam("now"))
+                                OUTBOUND.c.status.in_(OutboundStatus.waiting()))
+         .values(status=OutboundStatus.SENDING, attempts=OUTBOUND.c.attempts + 1, updated_at=bindparam("now"))
          .returning(*OUTBOUND.c))
 CONTACT = select(CONTACTS).where(CONTACTS.c.id == bindparam("contact_id"))
 BROADCAST_TEXTS = select(BROADCASTS.c.id, BROADCASTS.c.texts, BROADCASTS.c.fallback).where(
@@ -57,15 +60,15 @@ FINISH = update(OUTBOUND).where(OUTBOUND.c.id == bindparam("outbound_id")).value
     status=bindparam("status"), failure_reason=bindparam("reason"), failure_detail=bindparam("detail"),
     provider_id=bindparam("provider_id"), sent_at=bindparam("sent_at"), updated_at=bindparam("now"))
 REQUEUE = update(OUTBOUND).where(OUTBOUND.c.id == bindparam("outbound_id")).values(
-    status="queued", failure_reason=bindparam("reason"), failure_detail=bindparam("detail"),
+    status=OutboundStatus.QUEUED, failure_reason=bindparam("reason"), failure_detail=bindparam("detail"),
     next_attempt_at=bindparam("next_at"), updated_at=bindparam("now"))
 # A prepared broadcast row (see prepared.send_prepared): the claim alone, and only while its person still may
 # receive it (the prefetched flags may be seconds old; a claim that finds otherwise falls back to the full path).
 CLAIM_PREPARED = (update(OUTBOUND).where(
-    OUTBOUND.c.id == bindparam("outbound_id"), OUTBOUND.c.status.in_(("pending", "queued")),
+    OUTBOUND.c.id == bindparam("outbound_id"), OUTBOUND.c.status.in_(OutboundStatus.waiting()),
     exists().where(CONTACTS.c.id == OUTBOUND.c.contact_id, CONTACTS.c.opted_out.is_not(True),
                    CONTACTS.c.subscribed.is_not(False)))
-    .values(status="sending", attempts=OUTBOUND.c.attempts + 1, updated_at=bindparam("now")))
+    .values(status=OutboundStatus.SENDING, attempts=OUTBOUND.c.attempts + 1, updated_at=bindparam("now")))
 
 
 _sqlite_turn = threading.Lock()
@@ -117,7 +120,7 @@ def finish(runtime, outbound_id: int, status: str, reason: str | None = None, de
     now = utcnow()
     with hot_statement(runtime) as conn:
         conn.execute(FINISH, {"outbound_id": outbound_id, "status": status, "reason": reason, "detail": detail,
-                              "provider_id": provider_id, "sent_at": now if status == "sent" else None,
+                              "provider_id": provider_id, "sent_at": now if status == OutboundStatus.SENT else None,
                               "now": now})
     return status if not reason else f"{status}:{reason}"
 

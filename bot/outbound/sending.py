@@ -9,6 +9,7 @@ from handlers.types import Reply
 
 from ..channels.base import RETRY, SENT, STOPPED, WINDOW
 from ..models import Broadcast, Contact, Outbound, utcnow
+from ..statuses import OutboundStatus, Purpose
 from . import rows, windows
 from .delivery import deliver
 
@@ -54,12 +55,12 @@ def send_now(runtime, outbound_id: int, address: str, reply: Reply) -> str:
         return "not_claimed"
     result = deliver(runtime, row, None, reply=reply, address=address)
     if result.outcome == SENT:
-        status = rows.finish(runtime, outbound_id, "sent", provider_id=result.provider_id)
+        status = rows.finish(runtime, outbound_id, OutboundStatus.SENT, provider_id=result.provider_id)
     else:
         with rows.hot_statement(runtime) as conn:
             contact = conn.execute(rows.CONTACT, {"contact_id": row.contact_id}).one_or_none()
         status = conclude(runtime, row, contact, None, result) if contact is not None \
-            else rows.finish(runtime, outbound_id, "undeliverable", "contact_erased")
+            else rows.finish(runtime, outbound_id, OutboundStatus.UNDELIVERABLE, "contact_erased")
     record_send(row.channel, status)
     return status
 
@@ -77,12 +78,12 @@ def send_claimed(runtime, outbound_id: int, claimed: list) -> str:
     claimed.append(row)
     # No transaction is open while we talk to the provider.
     if contact is None or (row.reply_enc is None and row.broadcast_id is None):
-        return rows.finish(runtime, outbound_id, "undeliverable", "contact_erased")
-    if contact.opted_out and row.purpose != "reply":
-        return rows.finish(runtime, outbound_id, "undeliverable", "opted_out")
+        return rows.finish(runtime, outbound_id, OutboundStatus.UNDELIVERABLE, "contact_erased")
+    if contact.opted_out and row.purpose != Purpose.REPLY:
+        return rows.finish(runtime, outbound_id, OutboundStatus.UNDELIVERABLE, "opted_out")
     if row.broadcast_id is not None and (contact.subscribed is False or row.language is None):
-        return rows.finish(runtime, outbound_id, "undeliverable", "unsubscribed")
-    if row.purpose == "broadcast" and windows.closed(row.channel, contact):
+        return rows.finish(runtime, outbound_id, OutboundStatus.UNDELIVERABLE, "unsubscribed")
+    if row.purpose == Purpose.BROADCAST and windows.closed(row.channel, contact):
         result = windows.broadcast_outside(runtime, row, contact, broadcast)   # no free text will pass: don't try
     else:
         result = deliver(runtime, row, contact, broadcast=broadcast)
@@ -93,21 +94,21 @@ def conclude(runtime, row, contact: Contact, broadcast: Broadcast | None, result
     """After the provider call: the outcome recorded, a retry scheduled, or what passes a closed window."""
     outbound_id = row.id
     if result is not None and result.outcome == WINDOW:
-        result = windows.broadcast_outside(runtime, row, contact, broadcast) if row.purpose == "broadcast" \
+        result = windows.broadcast_outside(runtime, row, contact, broadcast) if row.purpose == Purpose.BROADCAST \
             else windows.answer_outside(runtime, row, contact)
     if result is None:
         return "fallback"
     if result.outcome == SENT:
-        return rows.finish(runtime, outbound_id, "sent", provider_id=result.provider_id)
+        return rows.finish(runtime, outbound_id, OutboundStatus.SENT, provider_id=result.provider_id)
     if result.outcome == RETRY and row.attempts < rows.MAX_ATTEMPTS:
         delay = result.retry_after or rows.backoff(row.attempts)
         with runtime.transaction() as session:
             session.execute(update(Outbound).where(Outbound.id == outbound_id).values(
-                status="queued", failure_reason=result.reason, failure_detail=result.detail,
+                status=OutboundStatus.QUEUED, failure_reason=result.reason, failure_detail=result.detail,
                 next_attempt_at=utcnow() + timedelta(seconds=delay), updated_at=utcnow()))
         if row.broadcast_id is None:     # broadcast rows come back through the paced runner
             rows.enqueue([outbound_id], delay=delay)
         return "retry"
     if result.outcome == STOPPED:
         rows.stop_contact(runtime, contact.id)
-    return rows.finish(runtime, outbound_id, "failed", result.reason, result.detail)
+    return rows.finish(runtime, outbound_id, OutboundStatus.FAILED, result.reason, result.detail)

@@ -4,8 +4,10 @@ from sqlalchemy import select, update
 
 from ..channels.base import StatusUpdate
 from ..models import Contact, Outbound, utcnow
+from ..statuses import OutboundStatus
 
-ORDER = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "undelivered": 3, "failed": 3}
+ORDER: dict[str, int] = {OutboundStatus.QUEUED: 0, OutboundStatus.SENDING: 1, OutboundStatus.SENT: 2, OutboundStatus.DELIVERED: 3,
+                         OutboundStatus.READ: 4, OutboundStatus.UNDELIVERED: 3, OutboundStatus.FAILED: 3}
 
 
 def record(runtime, channels: tuple[str, ...], update_: StatusUpdate) -> bool:
@@ -21,7 +23,7 @@ def record(runtime, channels: tuple[str, ...], update_: StatusUpdate) -> bool:
             return False
         if status in ORDER and ORDER[status] > ORDER.get(row.status, -1):
             row.status = status
-            if status in ("undelivered", "failed"):
+            if status in (OutboundStatus.UNDELIVERED, OutboundStatus.FAILED):
                 row.failure_reason = update_.reason or status
                 if update_.stopped and row.contact_id:
                     session.execute(update(Contact).where(Contact.id == row.contact_id).values(

@@ -5,6 +5,7 @@ from sqlalchemy import select, update
 
 from ..cases import as_aware
 from ..models import Outbound, utcnow
+from ..statuses import OutboundStatus
 from .rows import enqueue
 
 STRANDED_AFTER = timedelta(minutes=5)
@@ -18,10 +19,10 @@ def sweep(runtime, stranded_after: timedelta = STRANDED_AFTER) -> int:
     cutoff = now - stranded_after
     with runtime.transaction() as session:
         due = session.execute(select(Outbound.id, Outbound.next_attempt_at).where(
-            Outbound.status.in_(("pending", "queued")), Outbound.broadcast_id.is_(None))).all()
+            Outbound.status.in_(OutboundStatus.waiting()), Outbound.broadcast_id.is_(None))).all()
         ids = [row_id for row_id, at in due if at is None or as_aware(at) <= cutoff]
-        session.execute(update(Outbound).where(Outbound.status == "sending", Outbound.updated_at <= cutoff)
-                        .values(status="failed", failure_reason="interrupted",
+        session.execute(update(Outbound).where(Outbound.status == OutboundStatus.SENDING, Outbound.updated_at <= cutoff)
+                        .values(status=OutboundStatus.FAILED, failure_reason="interrupted",
                                 failure_detail="the worker stopped during the provider call; not resent "
                                                "(the provider may have delivered it)", updated_at=now))
     enqueue(ids)

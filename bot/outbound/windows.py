@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from .. import channels
 from ..cases import as_aware
 from ..models import Case, Contact, Outbound, utcnow
+from ..statuses import OutboundStatus, Purpose
 from . import rows
 from .delivery import deliver, reply_of
 
@@ -31,9 +32,9 @@ def broadcast_outside(runtime, row, contact, broadcast=None, reply=None, address
     tag), or nothing: the row is undeliverable (outside_window). None when nothing was sent."""
     adapter = channels.adapter(row.channel)
     reply = reply if reply is not None else reply_of(runtime, row, broadcast)
-    allowed = adapter.window_args(runtime.config, "broadcast", reply.text if reply else "", None)
+    allowed = adapter.window_args(runtime.config, Purpose.BROADCAST, reply.text if reply else "", None)
     if allowed.args is None:
-        (finish or rows.finish)(runtime, row.id, "undeliverable", "outside_window", allowed.why)
+        (finish or rows.finish)(runtime, row.id, OutboundStatus.UNDELIVERABLE, "outside_window", allowed.why)
         return None
     return deliver(runtime, row, contact, broadcast=broadcast, reply=reply, address=address,
                    window_args=allowed.args)
@@ -57,17 +58,17 @@ def answer_outside(runtime, row: Outbound, contact: Contact):
         other = session.execute(select(Contact).where(
             Contact.channel == fallback, Contact.address_hash == runtime.vault.address_hash(fallback, address),
             Contact.opted_out.is_(False))).scalar_one_or_none() if fallback else None
-        if other is None or not runtime.channels.get(fallback):
+        if fallback is None or other is None or not runtime.channels.get(fallback):
             session.execute(update(Outbound).where(Outbound.id == row.id).values(
-                status="undeliverable", failure_reason="outside_window", failure_detail=allowed.why,
+                status=OutboundStatus.UNDELIVERABLE, failure_reason="outside_window", failure_detail=allowed.why,
                 updated_at=utcnow()))
             return None
         moved = Outbound(contact_id=other.id, channel=fallback, purpose=row.purpose, case_id=row.case_id,
-                         reply_enc=row.reply_enc, status="pending", next_attempt_at=utcnow())
+                         reply_enc=row.reply_enc, status=OutboundStatus.PENDING, next_attempt_at=utcnow())
         session.add(moved)
         session.flush()
         session.execute(update(Outbound).where(Outbound.id == row.id).values(
-            status="failed", failure_reason="outside_window",
+            status=OutboundStatus.FAILED, failure_reason="outside_window",
             failure_detail=f"sent by {channels.adapter(fallback).label} as #{moved.id}", updated_at=utcnow()))
         moved_id = moved.id
     rows.enqueue([moved_id])
