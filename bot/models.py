@@ -259,3 +259,19 @@ class ContentImage(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+
+
+class Recording(Base):
+    """A voice recording (content read aloud, a staff answer), converted once on upload by PyAV: OGG/Opus
+    for voice notes, MP3 for the phone line. Kept once, by the OGG's hash; a content version names it in
+    recordings.yaml, as it names pictures by hash. Not personal data: only staff record these."""
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_source", "source_sha256"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)       # of the OGG/Opus bytes
+    source_sha256: Mapped[str] = mapped_column(String(64))                  # of the upload: converted once
+    ogg: Mapped[bytes] = mapped_column(LargeBinary)
+    mp3: Mapped[bytes] = mapped_column(LargeBinary)
+    milliseconds: Mapped[int] = mapped_column(Integer)
+    source_format: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,52 @@
+"""Recordings in the database: each sound kept once, converted once (bot/recordings/convert.py).
+
+Functions take a session and leave the commit to the caller, as bot/content_versions.py does.
+"""
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Recording
+from .convert import convert
+
+FORMATS = {"ogg": "audio/ogg", "mp3": "audio/mpeg"}     # what each stored form is served as
+
+
+def store(session: Session, data: bytes) -> Recording:
+    """The recording of an upload: the one already kept (same upload, or one of our own OGG files coming
+    back from an export), else a new one converted now. RecordingRefused says why a file is not taken."""
+    source = hashlib.sha256(data).hexdigest()
+    found = session.scalars(select(Recording).where(Recording.source_sha256 == source).limit(1)).first()
+    found = found or session.get(Recording, source)
+    if found is not None:
+        return found
+    converted = convert(data)
+    sha = hashlib.sha256(converted.ogg).hexdigest()
+    existing = session.get(Recording, sha)
+    if existing is not None:
+        return existing
+    recording = Recording(sha256=sha, source_sha256=source, ogg=converted.ogg, mp3=converted.mp3,
+                          milliseconds=round(converted.seconds * 1000), source_format=converted.source_format[:40])
+    session.add(recording)
+    session.flush()
+    return recording
+
+
+def get(session: Session, sha256: str) -> Recording | None:
+    return session.get(Recording, sha256)
+
+
+def sound(session: Session, sha256: str, fmt: str) -> bytes | None:
+    """One stored form (ogg or mp3) of a recording, reading only that column."""
+    if fmt not in FORMATS:
+        return None
+    column = Recording.ogg if fmt == "ogg" else Recording.mp3
+    return session.scalar(select(column).where(Recording.sha256 == sha256))
+
+
+def known(session: Session, hashes: set[str]) -> set[str]:
+    """Which of these hashes are stored (a publish refuses a version naming a sound that is not)."""
+    if not hashes:
+        return set()
+    return set(session.scalars(select(Recording.sha256).where(Recording.sha256.in_(hashes))))
