@@ -155,6 +155,14 @@ class Adapter(ABC):
         """A subscription handshake (GET): the challenge to echo, or BadRequest."""
         raise BadRequest(f"{self.channel} has no subscription handshake", 404)
 
+    def parse_call(self, request, config: dict):
+        """A phone call's webhook (route kind "call"): a channel-neutral call event, or BadRequest."""
+        raise BadRequest(f"{self.channel} takes no calls", 404)
+
+    def render_call(self, turn, config: dict, base_url: str) -> "Answer":
+        """What the caller hears next (handlers.phone.CallTurn), in the provider's words."""
+        raise BadRequest(f"{self.channel} takes no calls", 404)
+
     def answers_in_response(self, incoming: Incoming) -> bool:
         """True when the reply rides on the webhook response; else the worker sends it through the API."""
         return False

@@ -11,6 +11,7 @@ from handlers.sms import segments
 
 from .. import cases as case_service
 from .. import media as media_proxy
+from .. import voice_notes
 from ..masking import mask
 from ..models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, User, utcnow
 from . import blueprint, page_number, require, runtime
@@ -110,8 +111,10 @@ def inbox():
             total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
             rows = db.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars().all()
         assignees = g.staff_names = dict(db.execute(select(User.id, User.name)).all())
+        voices = voice_notes.lengths(rt.vault, rows)          # voice notes' lengths, kept when first heard
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("dashboard/inbox.html", cases=rows, counts=counts, total=total, page=page, pages=pages,
+                           voices=voices, clock=voice_notes.clock,
                            args=args, overdue=lambda c: is_overdue(c, rt.config), areas=area_names(g.ui_lang),
                            assignees=assignees, statuses=case_service.STATUSES, kinds=case_service.KINDS)
 
@@ -148,12 +151,13 @@ def case_page(code):
                             "replies": [r["text"] for r in replies]})
         staff = dict(db.execute(select(User.id, User.name)).all())
         g.staff_names = staff          # who() in the template names the same people: no second query
-    media = [media_proxy.entry(r)[1] for r in json.loads(vault.decrypt(case.media_enc) or "[]")] \
-        if case.media_enc and personal else []          # content types, in order: the page picks the player
+    attached = voice_notes.entries(vault, case) if personal else []
+    media = [r.get("type") or "" for r in attached]    # content types, in order: the page picks the player
+    seconds = [voice_notes.clock(r.get("seconds")) for r in attached]
     templates = _answer_templates(case.language or "ar")
     return render_template(
         "dashboard/case.html", case=case, text=(vault.decrypt(case.text_enc) if personal and case.text_enc else None),
-        personal=personal, media=media, events=events, views=views, deliveries=deliveries, log=log,
+        personal=personal, media=media, seconds=seconds, events=events, views=views, deliveries=deliveries, log=log,
         address=mask(contact.channel, vault.decrypt(contact.address_enc)) if contact else None, contact=contact,
         overdue=is_overdue(case, rt.config), areas=area_names(g.ui_lang), statuses=case_service.STATUSES,
         staff=staff, templates=templates, media_kind=media_proxy.kind)
@@ -257,10 +261,23 @@ def case_media(code, n):
     if body is None:
         abort(502)
     shown = media_proxy.inline_type(body)
+    if shown and (shown.startswith("audio/") or shown == "video/3gpp"):
+        body, shown = _heard(rt, code, n, refs[n], body, shown)
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
                "Content-Security-Policy": INLINE_POLICY if shown else DOWNLOAD_POLICY,
                "Content-Disposition": "inline" if shown else f'attachment; filename="attachment-{n + 1}.bin"'}
     return Response(body, mimetype=shown or "application/octet-stream", headers=headers)
+
+
+def _heard(rt, code: str, n: int, ref, body: bytes, shown: str) -> tuple[bytes, str]:
+    """A voice note on its way to staff: measured once with PyAV (kept with the case for the inbox), and
+    converted to Ogg/Opus when the browser cannot play what the phone recorded (AMR)."""
+    if not (isinstance(ref, dict) and ref.get("measured")):
+        seconds = voice_notes.measure(body)
+        if seconds is not None:
+            with rt.transaction() as db:
+                voice_notes.remember_seconds(rt.vault, _case_or_404(db, code), n, seconds)
+    return voice_notes.playable(body, shown)
 
 
 @blueprint.get("/answer-segments")
