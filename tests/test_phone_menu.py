@@ -182,6 +182,11 @@ def test_an_arabic_caller_hears_the_arabic_voice_where_no_recording_exists(clien
     caller = Caller(client).call()
     spoken = caller.says()
     assert spoken and all(s.get("voice") == "Polly.Zeina" and s.get("language") == "arb" for s in spoken)
+    assert "للغة العربية، اضغط ١." in [s.text for s in spoken]           # Arabic words, never English ones
+    assert not any(re.search("[A-Za-z]{3}", s.text) for s in spoken)
+    caller.press("1")
+    assert "لموضوع الصحة، اضغط ١." in [s.text for s in caller.says()]
+    caller.press("0")
     caller.press("1").press("1").press("1")                             # Arabic, health, cholera
     text = " ".join(s.text for s in caller.says())
     assert "الكوليرا" in text and "ORS" in text

@@ -9,10 +9,12 @@ Sample payloads: tests/payloads/twilio_voice/.
 """
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlencode
 
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse  # type: ignore[import-untyped]
 
 from handlers.phone import CallTurn, Play, Prompt, Speak
 from handlers.types import Incoming, Profile, Reply
@@ -30,6 +32,7 @@ _CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 _RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _STATE = re.compile(r"[a-z0-9_.-]{1,40}")
+Config = dict[str, Any]
 
 
 @dataclass
@@ -45,13 +48,13 @@ class Call:
     recording_seconds: float | None = None
 
 
-def parse_call(form, args) -> Call:
+def parse_call(form: Mapping[str, str], args: Mapping[str, str]) -> Call:
     """A Twilio Voice form (and the follow-up URL's query) to a Call; BadRequest for what is not one."""
     call_sid = (form.get("CallSid") or "").strip()
     if not _CALL_SID.fullmatch(call_sid):
         raise BadRequest("CallSid is missing or is not a Twilio call id")
     caller = (form.get("From") or "").strip()
-    state = {k: v for k, v in args.items(multi=False) if k in ("s", "l", "t", "i", "r") and _STATE.fullmatch(v)}
+    state = {k: v for k, v in args.items() if k in ("s", "l", "t", "i", "r") and _STATE.fullmatch(v)}
     digits = (form.get("Digits") or "").strip()
     if digits == "hangup":            # a <Record> the caller ended by hanging up: the recording still counts
         digits = ""
@@ -71,12 +74,12 @@ def parse_call(form, args) -> Call:
     return call
 
 
-def speech_languages(config: dict) -> tuple[str, ...]:
+def speech_languages(config: Config) -> tuple[str, ...]:
     """Languages the provider's speech may read: Arabic (its Arabic voice), unless switched off."""
     return () if (config.get("TWILIO_VOICE_ARABIC") or "").lower() == "off" else ("ar",)
 
 
-def render(turn: CallTurn, config: dict, base_url: str) -> str:
+def render(turn: CallTurn, config: Config, base_url: str) -> str:
     """The turn as TwiML, with twilio's VoiceResponse: prompts inside <Gather> (a key interrupts them),
     or before <Record>; <Redirect> where silence leads; <Hangup> at the end of the call."""
     response = VoiceResponse()
@@ -84,7 +87,7 @@ def render(turn: CallTurn, config: dict, base_url: str) -> str:
     def url(state: dict[str, str]) -> str:
         return f"{base_url}?{urlencode(sorted(state.items()))}"
 
-    def add(target, prompt: Prompt) -> None:
+    def add(target: Any, prompt: Prompt) -> None:
         if isinstance(prompt, Play):
             target.play(prompt.url)
         elif isinstance(prompt, Speak) and prompt.lang in speech_languages(config):
@@ -112,7 +115,7 @@ def render(turn: CallTurn, config: dict, base_url: str) -> str:
     return str(response)
 
 
-def record_seconds(config: dict) -> int:
+def record_seconds(config: Config) -> int:
     try:
         seconds = int(config.get("TWILIO_VOICE_RECORD_SECONDS") or RECORD_SECONDS)
     except (TypeError, ValueError):
@@ -129,11 +132,11 @@ class Voice(Adapter):
     limits = Limits(text=1600, rate_setting="TWILIO_SMS_RATE", rate_default=10.0)
     routes = (Route(PATH, "twilio_voice", kind="call"),)
 
-    def enabled(self, config: dict) -> bool:
+    def enabled(self, config: Config) -> bool:
         return bool(config.get("TWILIO_VOICE") in ("1", "true", "on", True)
                     and config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN"))
 
-    def doctor(self, config: dict) -> list[tuple[str, str, str]]:
+    def doctor(self, config: Config) -> list[tuple[str, str, str]]:
         if not config.get("TWILIO_VOICE"):
             return [("twilio_voice", "WARN", "off: set TWILIO_VOICE=1 for the phone menu on the Voice number")]
         if not self.enabled(config):
@@ -148,26 +151,26 @@ class Voice(Adapter):
                                          f"number's Voice webhook, HTTP POST); Arabic speech: {voice}; "
                                          f"messages up to {record_seconds(config)} s")]
 
-    def authenticate(self, request, config: dict) -> None:
+    def authenticate(self, request: Any, config: Config) -> None:
         if not self.enabled(config):
             raise BadRequest("the phone menu is off here: TWILIO_VOICE, TWILIO_ACCOUNT_SID and "
                              "TWILIO_AUTH_TOKEN must be set, so no call can be verified", 403)
         twilio._form_checked(request, config)
 
-    def parse_call(self, request, config: dict) -> Call:
+    def parse_call(self, request: Any, config: Config) -> Call:
         return parse_call(request.form, request.args)
 
-    def render_call(self, turn: CallTurn, config: dict, base_url: str) -> Answer:
+    def render_call(self, turn: CallTurn, config: Config, base_url: str) -> Answer:
         return Answer(render(turn, config, base_url), "application/xml")
 
-    def preview(self, incoming: Incoming, replies: list[Reply], config: dict) -> str:
+    def preview(self, incoming: Incoming, replies: list[Reply], config: Config) -> str:
         return twilio.SMS.preview(incoming, replies, config)
 
     def mask(self, address: str) -> str:
         return twilio._phone_mask(address)
 
-    def send(self, config: dict, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: dict | None = None, fast: bool = False) -> SendResult:
+    def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
+             window_args: dict[str, Any] | None = None, fast: bool = False) -> SendResult:
         """An answer to a caller: an SMS to the number that called."""
         if not _E164.fullmatch(address or ""):
             return SendResult(FAILED, reason="invalid_address", detail="the caller's number was withheld")
