@@ -38,6 +38,7 @@ class ContactState:
     topics: list[str] = field(default_factory=list)   # announcement topics; empty = all
     area: str | None = None
     idle_seconds: float | None = None    # since the person's previous message (None: unknown or first)
+    voice: bool = False                  # "voice on": answers with a recording come with the voice note
 
 
 class Services(Protocol):
@@ -81,14 +82,16 @@ class Conversation:
         self.state.data = data
 
     def say(self, text: str, options: list[tuple[str, str, list]] | None = None,
-            image: str | None = None, back: list | None = None, unshown: list | None = None) -> Reply:
+            image: str | None = None, back: list | None = None, unshown: list | None = None,
+            voice: str | None = None) -> Reply:
         """Add a reply; each option is (key, label, action) and its action is remembered for the next turn.
 
         unshown: options that still work but are not printed again (the places of earlier SMS pages:
         someone on page 2 may type the number they read on page 1)."""
         options = options or []
         reply = Reply(text=text.strip(), options=[Option(k, label) for k, label, _ in options],
-                      image=image if self.profile.pictures else None, language=self.lang)
+                      image=image if self.profile.pictures else None, language=self.lang,
+                      voice=voice if self.profile.voice else None)
         self.replies.append(reply)
         if options or back:
             remembered = {k: [label, act] for k, label, act in (unshown or []) if act}

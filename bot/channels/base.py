@@ -108,6 +108,17 @@ class Limits:
     window: timedelta | None = None
     options: int | None = None          # buttons at most; more are shown as numbered text
     option_label: int | None = None     # characters per button title
+    voice: tuple[str, ...] = ()         # voice-note types it plays (audio/ogg ...); () = no voice (SMS)
+
+
+@dataclass(frozen=True)
+class VoiceNote:
+    """A recording to send with a reply: its hash (signed links are made from it) and its OGG/Opus bytes
+    (for an upload), its length and its MP3's size (a file message must state it)."""
+    sha256: str
+    ogg: bytes
+    seconds: float
+    mp3_size: int
 
 
 class Adapter(ABC):
@@ -120,6 +131,9 @@ class Adapter(ABC):
     fallback_channel: str | None = None  # an answer outside the window may go there (WhatsApp -> SMS)
     status_group: tuple[str, ...] = ()  # channels whose rows its status callbacks may name (default: its own)
     cli = None                          # a click group of operator commands, or None
+    # a voice note can ride on the webhook response (TwiML <Media> by link); else a turn whose reply
+    # carries one is sent through the provider's API from the queue (Telegram's upload)
+    voice_in_response: bool = False
 
     # ---- settings --------------------------------------------------------------------------------
     @abstractmethod
@@ -224,9 +238,10 @@ def merge(replies: list[Reply]) -> Reply | None:
         return None
     last = replies[-1]
     image = next((r.image for r in replies if r.image), None)
+    voice = next((r.voice for r in replies if r.voice), None)
     return Reply(text="\n\n".join(r.text for r in replies if r.text), options=last.options,
-                 image=image, language=last.language)
+                 image=image, language=last.language, voice=voice)
 
 
 __all__ = ["SENT", "RETRY", "STOPPED", "WINDOW", "FAILED", "SendResult", "BadRequest", "Ignored", "StatusUpdate",
-           "Route", "Answer", "WindowArgs", "Limits", "Adapter", "merge"]
+           "Route", "Answer", "WindowArgs", "Limits", "VoiceNote", "Adapter", "merge"]

@@ -5,7 +5,7 @@ import json
 from handlers.types import Reply
 
 from .. import channels
-from ..channels.base import FAILED, SendResult
+from ..channels.base import FAILED, SendResult, VoiceNote
 from ..models import Broadcast, Contact, Outbound
 
 
@@ -35,5 +35,22 @@ def deliver(runtime, row: Outbound, contact: Contact, window_args: dict | None =
     adapter = channels.find(row.channel)
     if adapter is None:
         return SendResult(FAILED, reason="channel_off", detail=f"no adapter sends on {row.channel}")
+    extra = {}
+    if reply is not None and reply.voice and adapter.limits.voice:    # a channel without voice sends the text
+        note = voice_note(runtime, reply.voice)
+        if note is None:
+            return SendResult(FAILED, reason="no_recording", detail=f"recording {reply.voice[:12]} is not stored")
+        extra["voice"] = note
     return adapter.send(runtime.config, address, reply, runtime.content.get().images,
-                        window_args=window_args, fast=prepared)
+                        window_args=window_args, fast=prepared, **extra)
+
+
+def voice_note(runtime, sha256: str) -> VoiceNote | None:
+    """What an adapter needs to send a recording: the OGG/Opus bytes to upload, links are made from the hash."""
+    from ..recordings.store import voice_parts
+    with runtime.transaction() as session:
+        parts = voice_parts(session, sha256)
+    if parts is None:
+        return None
+    ogg, milliseconds, mp3_size = parts
+    return VoiceNote(sha256, ogg, milliseconds / 1000, mp3_size)

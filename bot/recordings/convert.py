@@ -32,9 +32,10 @@ CUT_SHORT_SECONDS = 0.25
 class RecordingRefused(ValueError):
     """Why a file is not taken; the message is a catalog msgid, shown in the uploader's language."""
 
-    def __init__(self, message: str, **values: object) -> None:
+    def __init__(self, message: str, status: int = 422, **values: object) -> None:
         super().__init__(message.format(**values) if values else message)
         self.message, self.values = message, values
+        self.status = status      # the HTTP answer for an upload: 413 too big, 422 not a usable sound
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,9 @@ class _Encoder:
 
 def _open(data: bytes) -> av.container.InputContainer:
     if not data:
-        raise RecordingRefused(N_("Choose a sound file first."))
+        raise RecordingRefused(N_("Choose a sound file first."), 400)
     if len(data) > MAX_BYTES:
-        raise RecordingRefused(N_("The recording is over {count} MB."), count=MAX_BYTES // (1024 * 1024))
+        raise RecordingRefused(N_("The recording is over {count} MB."), 413, count=MAX_BYTES // (1024 * 1024))
     try:
         container = av.open(io.BytesIO(data), mode="r",
                             options={"format_whitelist": FORMATS, "protocol_whitelist": "none"})

@@ -34,9 +34,11 @@ def path(secret: str, sha256: str, fmt: str, seconds: int = LINK_SECONDS, now: f
     return f"/media/recordings/{sha256}.{fmt}?{query}"
 
 
-def url(config: dict, sha256: str, fmt: str, seconds: int = LINK_SECONDS, now: float | None = None) -> str:
-    """The absolute link providers fetch: PUBLIC_URL + path (the path alone when PUBLIC_URL is unset)."""
+def url(config: dict, sha256: str, fmt: str, seconds: int | None = None, now: float | None = None) -> str:
+    """The absolute link providers fetch: PUBLIC_URL + path (the path alone when PUBLIC_URL is unset), valid
+    for `seconds` or RECORDING_LINK_SECONDS (default LINK_SECONDS)."""
     base = str(config.get("PUBLIC_URL") or "").rstrip("/")
+    seconds = seconds or int(config.get("RECORDING_LINK_SECONDS") or LINK_SECONDS)
     return base + path(str(config["SECRET_KEY"]), sha256, fmt, seconds, now)
 
 

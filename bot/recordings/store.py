@@ -4,7 +4,7 @@ Functions take a session and leave the commit to the caller, as bot/content_vers
 """
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Recording
@@ -50,3 +50,10 @@ def known(session: Session, hashes: set[str]) -> set[str]:
     if not hashes:
         return set()
     return set(session.scalars(select(Recording.sha256).where(Recording.sha256.in_(hashes))))
+
+
+def voice_parts(session: Session, sha256: str) -> tuple[bytes, int, int] | None:
+    """(OGG bytes, milliseconds, MP3 size) of a recording, for sending it; the MP3 itself is not read."""
+    row = session.execute(select(Recording.ogg, Recording.milliseconds, func.length(Recording.mp3))
+                          .where(Recording.sha256 == sha256)).one_or_none()
+    return (bytes(row[0]), int(row[1]), int(row[2])) if row is not None else None

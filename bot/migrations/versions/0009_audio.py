@@ -1,4 +1,5 @@
-"""recordings: voice recordings converted once (OGG/Opus and MP3), named by content versions by hash
+"""recordings: voice recordings converted once (OGG/Opus and MP3), named by content versions by hash;
+contacts.voice ("voice on": answers with a recording come with the voice note)
 
 Revision ID: 0009
 Revises: 0007
@@ -25,8 +26,12 @@ def upgrade() -> None:
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index('ix_recordings_source', 'recordings', ['source_sha256'])
+    with op.batch_alter_table('contacts') as batch:
+        batch.add_column(sa.Column('voice', sa.Boolean(), nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('contacts') as batch:
+        batch.drop_column('voice')
     op.drop_index('ix_recordings_source', 'recordings')
     op.drop_table('recordings')
