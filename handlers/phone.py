@@ -8,7 +8,7 @@ A language is heard only in its own voice: recordings made by people (content re
 prompts) wherever they exist; the provider's speech only where it speaks the language (Arabic). A Kurdish
 item without a recording is left out of the menu and its key answers "not available" — never read by an
 Arabic or English voice. State travels in the follow-up URL (`State`), never in this process's memory.
-See conversation.mmd's sibling, phone.mmd, for the diagram.
+The diagram: handlers/phone.mmd.
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field

@@ -290,3 +290,19 @@ def test_a_withheld_number_still_leaves_a_message_and_staff_are_told_it_cannot_b
     page = f"/dashboard/cases/{code}"
     post_form(officer, page, f"{page}/answer", text="شكرا")
     assert fake.sent("twilio") == []
+
+
+@pytest.mark.parametrize("changes, status, words", [
+    ({}, "PASS", "/webhooks/twilio/voice"),
+    ({"TWILIO_SMS_FROM": None}, "WARN", "answers cannot reach them"),
+    ({"TWILIO_AUTH_TOKEN": None}, "FAIL", "refused (403)"),
+    ({"TWILIO_VOICE": None}, "WARN", "off"),
+])
+def test_doctor_says_whether_the_phone_menu_can_work(environ, tmp_path, changes, status, words):
+    from .test_doctor import build, run_doctor
+    app = build(environ, tmp_path, **changes)
+    try:
+        _, lines = run_doctor(app)
+        assert lines["twilio_voice"][0] == status and words in lines["twilio_voice"][1]
+    finally:
+        app.extensions["bot"].dispose()
