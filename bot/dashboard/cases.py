@@ -2,16 +2,17 @@
 import json
 from datetime import datetime, timedelta, timezone
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
 from handlers import codes
 from handlers.content import pick
+from handlers.i18n import Translator
 from handlers.sms import segments
 
 from .. import cases as case_service
 from .. import media as media_proxy
-from .. import voice_notes
+from .. import recordings, voice_notes
 from ..masking import mask
 from ..models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, User, utcnow
 from . import blueprint, page_number, require, runtime
@@ -173,6 +174,38 @@ def _actor() -> str:
     return f"user:{g.user.id}"
 
 
+ANSWER_FORM_MAX = recordings.MAX_BYTES + 256 * 1024      # a voice answer and the form around it
+
+
+@blueprint.record_once
+def _answer_form_checked_after_its_limit(state) -> None:
+    """A voice answer may be 20 MB; the app takes 1 MB. The CSRF check is made once the limit is raised."""
+    state.app.extensions["csrf"].exempt(answer)
+
+
+@blueprint.before_app_request
+def _answer_limit() -> Response | None:
+    if request.endpoint != "dashboard.answer" or request.method != "POST":
+        return None
+    request.max_content_length = ANSWER_FORM_MAX
+    current_app.extensions["csrf"].protect()
+    return None
+
+
+def _voice_answer(code: str) -> tuple[str | None, str | None]:
+    """(the recording's hash, None) for an uploaded voice answer, (None, why not) for a refused file,
+    (None, None) when no file was chosen. Checked and converted once by the recordings store (PyAV)."""
+    upload = request.files.get("voice")
+    if upload is None or not upload.filename:
+        return None, None
+    data = upload.read(recordings.MAX_BYTES + 1)
+    try:
+        with runtime().transaction() as db:
+            return recordings.store(db, data).sha256, None
+    except recordings.RecordingRefused as exc:
+        return None, Translator(g.ui_lang)(exc.message, **exc.values)
+
+
 @blueprint.post("/cases/<code>/answer")
 def answer(code):
     require("act_on_cases")
@@ -180,15 +213,20 @@ def answer(code):
     status = request.form.get("status") or None
     with runtime().transaction() as db:
         _case_or_404(db, code)
-    if not text:
+    voice, refused = _voice_answer(code)
+    if refused:
+        flash(refused)
+        return redirect(url_for("dashboard.case_page", code=code))
+    if not text and not voice:
         flash("empty_answer")
         return redirect(url_for("dashboard.case_page", code=code))
     try:
         result = case_service.answer(runtime(), code, text, _actor(),
-                                     status if status in case_service.STATUSES else None)
+                                     status if status in case_service.STATUSES else None, voice=voice)
     except case_service.CaseError:
         abort(400)
-    flash("answer_queued" if result["outbound_id"] else "answer_unreachable")
+    queued = "voice_answer_queued" if voice else "answer_queued"
+    flash(queued if result["outbound_id"] else "answer_unreachable")
     return redirect(url_for("dashboard.case_page", code=code))
 
 
@@ -271,7 +309,7 @@ def case_media(code, n):
 
 def _heard(rt, code: str, n: int, ref, body: bytes, shown: str) -> tuple[bytes, str]:
     """A voice note on its way to staff: measured once with PyAV (kept with the case for the inbox), and
-    converted to Ogg/Opus when the browser cannot play what the phone recorded (AMR)."""
+    decoded to WAV when the browser cannot play what the phone recorded (AMR)."""
     if not (isinstance(ref, dict) and ref.get("measured")):
         seconds = voice_notes.measure(body)
         if seconds is not None:
