@@ -7,6 +7,7 @@ the file names of content/audio/.
 """
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -37,7 +38,7 @@ def parse_name(text: str) -> tuple[str, int | None, str] | None:
     return match["item"], int(match["step"]) if match["step"] else None, match["lang"]
 
 
-def find(recordings: dict, item_id: str, step: int | None, lang: str) -> Voice | None:
+def find(recordings: dict[str, Any], item_id: str, step: int | None, lang: str) -> Voice | None:
     """The recording of an item (step None) or of one step, in exactly this language (no fallback:
     a Sorani speaker is not played Arabic)."""
     entry = recordings.get(name(item_id, step, lang))
@@ -47,7 +48,7 @@ def find(recordings: dict, item_id: str, step: int | None, lang: str) -> Voice |
     return Voice(str(entry["sha256"]), float(entry.get("seconds") or 0), state if state in STATES else "draft")
 
 
-def playable(recordings: dict, item_id: str, step: int | None, lang: str, reviewed_only: bool) -> Voice | None:
+def playable(recordings: dict[str, Any], item_id: str, step: int | None, lang: str, reviewed_only: bool) -> Voice | None:
     """The recording people may be offered: with REVIEWED_ONLY only a reviewed one, as for texts."""
     voice = find(recordings, item_id, step, lang)
     if voice is None or (reviewed_only and voice.state != "reviewed"):
@@ -55,14 +56,14 @@ def playable(recordings: dict, item_id: str, step: int | None, lang: str, review
     return voice
 
 
-def read(files: dict[str, str]) -> dict:
+def read(files: dict[str, str]) -> dict[str, Any]:
     """recordings.yaml of a version's files ({} when there is none)."""
     text = files.get(RECORDINGS_FILE)
     data = yaml.safe_load(text) if text else None
     return dict((data or {}).get("recordings") or {}) if isinstance(data, dict) else {}
 
 
-def write(recordings: dict) -> str:
+def write(recordings: dict[str, Any]) -> str:
     """recordings.yaml sorted by name, so its diff stays small and readable."""
     ordered = {key: {field: recordings[key][field] for field in ("sha256", "seconds", "state", "by", "at")
                      if field in recordings[key]} for key in sorted(recordings)}
@@ -72,7 +73,7 @@ def write(recordings: dict) -> str:
                                    width=float("inf"), default_flow_style=False)
 
 
-def problems(recordings: dict, items: dict) -> list[str]:
+def problems(recordings: dict[str, Any], items: dict[str, Any]) -> list[str]:
     """Every entry names a real item, step and language and a sound by its hash."""
     found = []
     for key, entry in sorted(recordings.items()):

@@ -6,8 +6,8 @@ from .menu import main_menu
 
 def voice_on(ctx: Conversation) -> None:
     if not ctx.profile.voice:
-        return main_menu(ctx, intro=ctx.t("Voice notes cannot be sent here. You can read the answers, "
-                                          "or call us."))
+        main_menu(ctx, intro=ctx.t("Voice notes cannot be sent here: this channel carries text only."))
+        return
     ctx.state.voice = True
     ctx.note("voice", "on")
     main_menu(ctx, intro=ctx.t("Voice notes on: answers that have a recording now come with it."))

@@ -3,21 +3,28 @@ library, other containers and hostile files with PyAV."""
 import io
 import math
 import struct
+import sys
 import wave
 import zipfile
+from array import array
 
 import av
 
 
 def tone_wav(seconds: float, rate: int = 16_000, channels: int = 1, hz: float = 440.0) -> bytes:
     """A sine tone as 16-bit PCM WAV, as a phone's recorder app would save a voice memo."""
+    mono = array("h", (int(9000 * math.sin(2 * math.pi * hz * i / rate)) for i in range(int(seconds * rate))))
+    frames = array("h", bytes(2 * len(mono) * channels))
+    for channel in range(channels):
+        frames[channel::channels] = mono
+    if sys.byteorder == "big":
+        frames.byteswap()                # WAV samples are little-endian
     out = io.BytesIO()
     with wave.open(out, "wb") as w:
         w.setnchannels(channels)
         w.setsampwidth(2)
         w.setframerate(rate)
-        w.writeframes(b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * hz * i / rate))) * channels
-                               for i in range(int(seconds * rate))))
+        w.writeframes(frames.tobytes())
     return out.getvalue()
 
 

@@ -4,6 +4,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text
 
 from bot.recordings import RecordingRefused, convert, store, url
 from bot.recordings import links as recording_links
@@ -81,3 +82,83 @@ def test_a_signed_link_serves_the_sound_until_it_expires(app, client, runtime):
     assert client.get(f"{past.path}?{past.query}").status_code == 410
     unknown = urlsplit(recording_links.path("test-secret", "0" * 64, "ogg"))
     assert client.get(f"{unknown.path}?{unknown.query}").status_code == 404
+
+
+# ---- content/audio/ and content versions -----------------------------------------------------------------
+def cli(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_content_audio_files_are_checked_imported_once_published_exported_and_restored(app, runtime, content_copy,
+                                                                                        tmp_path):
+    """A translator drops recordings into content/audio/; `content check` reads them as the upload would,
+    `import` converts each once, publish carries them, `export` writes the OGG back, and a restore of an
+    earlier version brings a removed recording back."""
+    from bot import content_versions
+    audio = content_copy / "audio"
+    audio.mkdir()
+    (audio / "cholera.ckb.wav").write_bytes(tone_wav(2.0))
+    (audio / "kit-assembly.step2.kmr.wav").write_bytes(tone_wav(1.0))
+    (audio / "README.txt").write_text("not a recording name: left alone")
+    (audio / "cholera.xx.wav").write_bytes(b"no language xx: not ours either")
+    (audio / "nothing.ar.wav").write_bytes(tone_wav(1.0))
+    (audio / "heat.ar.mp3").write_bytes(b"ID3" + bytes(200))
+
+    checked = cli(app, "content", "check", str(content_copy))
+    assert checked.exit_code == 1
+    assert "problem: audio/nothing.ar: no item 'nothing'" in checked.output
+    assert "problem: audio/heat.ar: This file is not a sound recording" in checked.output
+    refused = cli(app, "content", "import", str(content_copy))
+    assert refused.exit_code == 1 and "not imported: audio/heat.ar:" in refused.output
+    (audio / "heat.ar.mp3").unlink()
+    (audio / "nothing.ar.wav").unlink()
+    assert cli(app, "content", "check", str(content_copy)).exit_code == 0
+
+    imported = cli(app, "content", "import", str(content_copy))
+    assert imported.exit_code == 0, imported.output
+    published = cli(app, "content", "publish")
+    assert published.exit_code == 0, published.output
+    content = runtime.content.reload()
+    assert set(content.recordings) == {"cholera.ckb", "kit-assembly.step2.kmr"}
+    assert content.recordings["cholera.ckb"]["seconds"] == pytest.approx(2.0, abs=0.01)
+    with runtime.transaction() as db:
+        stored = db.execute(text("SELECT count(*) FROM recordings")).scalar()
+        version_with = content_versions.published_id(db)
+    assert stored == 2
+
+    exported = tmp_path / "exported"
+    assert cli(app, "content", "export", str(exported)).exit_code == 0
+    ogg = exported / "audio" / "cholera.ckb.ogg"
+    assert seconds_of(ogg.read_bytes()) == pytest.approx(2.0, abs=0.1)
+    assert cli(app, "content", "import", str(exported)).exit_code == 0          # the OGG back: nothing converts
+    with runtime.transaction() as db:
+        assert db.execute(text("SELECT count(*) FROM recordings")).scalar() == 2
+
+    (exported / "audio" / "cholera.ckb.ogg").unlink()              # a version without the Sorani recording
+    (exported / "recordings.yaml").write_text("recordings: {}\n")
+    assert cli(app, "content", "import", str(exported)).exit_code == 0
+    assert cli(app, "content", "publish").exit_code == 0
+    assert "cholera.ckb" not in runtime.content.reload().recordings
+    assert cli(app, "content", "restore", str(version_with)).exit_code == 0
+    assert runtime.content.reload().recordings["cholera.ckb"]["seconds"] == pytest.approx(2.0, abs=0.01)
+
+
+def test_a_version_naming_a_sound_the_database_lacks_is_not_published(app, runtime, content_copy):
+    (content_copy / "recordings.yaml").write_text(
+        "recordings:\n  cholera.ckb: {sha256: " + "ab" * 32 + ", seconds: 3, state: reviewed}\n")
+    assert cli(app, "content", "import", str(content_copy)).exit_code == 0
+    refused = cli(app, "content", "publish")
+    assert refused.exit_code == 1 and "recordings.yaml: no stored recording abababababab" in refused.output
+
+
+def test_removing_a_step_drops_its_recordings_and_moves_the_later_ones_up():
+    from bot.recordings.content import after_text_change, step_removed
+    from handlers.recordings import read, write
+    entry = {"sha256": "a" * 64, "seconds": 3.0, "state": "reviewed"}
+    files = {"recordings.yaml": write({"kit-assembly.step1.ckb": entry, "kit-assembly.step2.ckb": {**entry, "sha256": "b" * 64},
+                                       "kit-assembly.step3.ar": {**entry, "sha256": "c" * 64}, "cholera.ckb": entry})}
+    after = read(step_removed(files, "kit-assembly", 2))
+    assert after == {"kit-assembly.step1.ckb": entry, "kit-assembly.step2.ar": {**entry, "sha256": "c" * 64},
+                     "cholera.ckb": entry}
+    stale = read(after_text_change(files, "cholera", ["ckb"], "user:1"))
+    assert stale["cholera.ckb"]["state"] == "needs_update" and stale["kit-assembly.step1.ckb"]["state"] == "reviewed"

@@ -13,7 +13,7 @@ import threading
 from http import HTTPStatus
 
 import urllib3
-from telegram import Bot, InputFile, ReplyKeyboardMarkup, Update
+from telegram import Bot, InputFile, Message, ReplyKeyboardMarkup, Update
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import BadRequest as TgBadRequest
 from telegram.error import ChatMigrated, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -255,7 +255,7 @@ async def _send(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes], 
 
 
 async def _send_voice(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes], voice: VoiceNote,
-                      text: str, markup) -> object:
+                      text: str, markup: ReplyKeyboardMarkup | None) -> Message:
     """sendVoice with the OGG/Opus file uploaded (multipart: no public URL needed); the text as its
     caption, or first as its own message when it is longer than a caption or comes with a picture."""
     note = InputFile(voice.ogg, filename=f"{voice.sha256[:12]}.ogg")

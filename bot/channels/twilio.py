@@ -162,7 +162,7 @@ def whatsapp_parts(body: str, limit: int = WHATSAPP_LIMIT) -> list[str]:
     return parts + ([current] if current else [])
 
 
-def voice_url(reply: Reply, config: dict) -> str | None:
+def voice_url(reply: Reply, config: dict[str, object]) -> str | None:
     """A signed, expiring link to the reply's voice note (OGG/Opus) that Twilio fetches from PUBLIC_URL."""
     if not reply.voice or not config.get("PUBLIC_URL"):
         return None

@@ -244,8 +244,13 @@ def content_remove_step(item_id, n):
     _everything()
     if request.form.get("confirm") != "yes":
         abort(400)
-    return _step_change(item_id, lambda item: content_edit.remove_step(item, n - 1), "content_step",
-                        f"removed step {n}")
+    def edit(files):
+        name, data, index = content_edit.open_item(files, item_id)
+        content_edit.remove_step(data["items"][index], n - 1)
+        files.update(recording_content.step_removed(files, item_id, n))     # later steps' recordings move up
+        return name, content_edit.dump(data)
+    _whole_file_change(edit, item_id, "content_step", f"removed step {n}")
+    return _back(item_id)
 
 
 @blueprint.record_once

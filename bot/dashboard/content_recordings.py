@@ -3,8 +3,12 @@ reviewed, remove it. The upload is checked and converted once (bot/recordings); 
 422 with the reason on the page, and nothing is saved. Like every edit, each is one save_draft with the
 revision the page was loaded with, and an audit event; a translator works only on their languages.
 """
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
 
 from handlers.i18n import LANGUAGES
 
@@ -42,7 +46,7 @@ def _refused(item_id: str, message: str, status: int) -> tuple[str, int]:
 
 
 @blueprint.record_once
-def _upload_form_checked_after_its_limit(state) -> None:
+def _upload_form_checked_after_its_limit(state: BlueprintSetupState) -> None:
     """Sounds may be 20 MB; the app takes 1 MB. The CSRF check is made in _upload_limit once it is raised."""
     state.app.extensions["csrf"].exempt(content_recording_upload)
 
@@ -97,7 +101,10 @@ def content_recording_upload(item_id: str) -> Response | tuple[str, int]:
     return _back(item_id)
 
 
-def _change(item_id: str, change, action: str, done: str) -> Response:
+Change = Callable[[dict[str, str], int | None, str], dict[str, str] | None]
+
+
+def _change(item_id: str, change: Change, action: str, done: str) -> Response:
     require("edit_content")
     step, lang = _target(item_id)
     try:

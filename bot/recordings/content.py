@@ -5,6 +5,7 @@ Functions take and return a version's files ({path: YAML text}) and leave saving
 """
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -22,7 +23,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def entries(files: dict[str, str]) -> dict:
+def entries(files: dict[str, str]) -> dict[str, Any]:
     return names.read(files)
 
 
@@ -141,7 +142,7 @@ def write_audio(session: Session, files: dict[str, str], target: Path) -> list[s
     return written
 
 
-def check_audio(content_dir: Path, items: dict) -> list[str]:
+def check_audio(content_dir: Path, items: dict[str, Any]) -> list[str]:
     """`content check DIR`: every sound under audio/ is taken by the upload rules (decoded, at most
     MAX_SECONDS) and names an item, step and language the content has."""
     from .convert import convert
@@ -158,3 +159,16 @@ def check_audio(content_dir: Path, items: dict) -> list[str]:
         except RecordingRefused as refused:
             found.append(f"{AUDIO_DIR}/{name}: {refused}")
     return found
+
+
+def step_removed(files: dict[str, str], item_id: str, removed: int) -> dict[str, str]:
+    """Step `removed` (1..n) of an item is gone: its recordings go, the later steps' move up one."""
+    found = entries(files)
+    moved = {}
+    for key, entry in found.items():
+        parsed = names.parse_name(str(key))
+        if not parsed or parsed[0] != item_id or not parsed[1] or parsed[1] < removed:
+            moved[key] = entry
+        elif parsed[1] > removed:
+            moved[names.name(item_id, parsed[1] - 1, parsed[2])] = entry
+    return {**files, RECORDINGS_FILE: names.write(moved)} if moved != found else files

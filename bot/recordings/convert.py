@@ -14,6 +14,7 @@ import av
 import av.error
 from av.audio.fifo import AudioFifo
 from av.audio.frame import AudioFrame
+from av.audio.stream import AudioStream
 
 from handlers.i18n import N_
 
@@ -53,10 +54,14 @@ class _Encoder:
     def __init__(self, container_format: str, codec: str, rate: int, bit_rate: int, options: dict[str, str]) -> None:
         self.buffer = io.BytesIO()
         self.container = av.open(self.buffer, mode="w", format=container_format)
-        self.stream = self.container.add_stream(codec, rate=rate, options=options)
+        stream = self.container.add_stream(codec, rate=rate, options=options)
+        assert isinstance(stream, AudioStream)
+        self.stream: AudioStream = stream
         self.stream.bit_rate = bit_rate
         self.stream.layout = "mono"
-        self.resampler = av.AudioResampler(format=self.stream.codec_context.format.name, layout="mono", rate=rate)
+        sample_format = self.stream.codec_context.format
+        self.resampler = av.AudioResampler(format=sample_format.name if sample_format else "s16", layout="mono",
+                                           rate=rate)
         self.fifo = AudioFifo()
         self.frame_size = 0
 
@@ -65,7 +70,7 @@ class _Encoder:
             self.fifo.write(out)
         self.frame_size = self.frame_size or self.stream.codec_context.frame_size or 1024
         while self.fifo.samples >= self.frame_size:
-            self._encode(self.fifo.read(self.frame_size))
+            self._encode(self.fifo.read(self.frame_size))   # never None: as many samples are waiting
 
     def close(self) -> bytes:
         self.add(None)
@@ -76,7 +81,9 @@ class _Encoder:
         self.container.close()
         return self.buffer.getvalue()
 
-    def _encode(self, frame: AudioFrame) -> None:
+    def _encode(self, frame: AudioFrame | None) -> None:
+        if frame is None:
+            return
         frame.pts = None
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
@@ -161,5 +168,5 @@ def convert(data: bytes) -> Converted:
 
 def probe_seconds(data: bytes) -> float:
     """The length of a sound as PyAV decodes it (tests and `content check` measure what people hear)."""
-    with av.open(io.BytesIO(data), options={"format_whitelist": FORMATS}) as container:
-        return sum(frame.samples / frame.sample_rate for frame in container.decode(audio=0))
+    with av.open(io.BytesIO(data), mode="r", options={"format_whitelist": FORMATS}) as container:
+        return float(sum(frame.samples / frame.sample_rate for frame in container.decode(audio=0)))

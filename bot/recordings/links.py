@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import time
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -34,7 +35,7 @@ def path(secret: str, sha256: str, fmt: str, seconds: int = LINK_SECONDS, now: f
     return f"/media/recordings/{sha256}.{fmt}?{query}"
 
 
-def url(config: dict, sha256: str, fmt: str, seconds: int | None = None, now: float | None = None) -> str:
+def url(config: dict[str, Any], sha256: str, fmt: str, seconds: int | None = None, now: float | None = None) -> str:
     """The absolute link providers fetch: PUBLIC_URL + path (the path alone when PUBLIC_URL is unset), valid
     for `seconds` or RECORDING_LINK_SECONDS (default LINK_SECONDS)."""
     base = str(config.get("PUBLIC_URL") or "").rstrip("/")
