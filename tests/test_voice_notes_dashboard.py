@@ -15,7 +15,7 @@ from bot import users
 from bot.models import AuditEvent, Case, Outbound
 from tests.sounds import encoded, seconds_of, tone_wav
 
-from .conftest import payload
+from .conftest import PUBLIC_URL, payload
 from .test_dashboard import PASSWORD, post_form, sign_in
 from .test_feedback import code_in
 from .test_media_safety import MEDIA, mms_case
@@ -98,6 +98,19 @@ def test_a_voice_answer_reaches_a_telegram_user_as_send_voice(app, officer, tele
     assert "زرنا غدا" in (sent["params"].get("caption") or "")
     with runtime.transaction() as db:
         assert db.execute(select(Outbound.status)).scalar_one() == "sent"
+
+
+def test_a_voice_answer_reaches_a_whatsapp_user_as_a_media_message_by_a_signed_link(app, officer, twilio, fake):
+    fake.files[MEDIA] = (encoded("ogg", "libopus", 1.0), "audio/ogg")
+    code = mms_case(twilio, [("https://api.twilio.com" + MEDIA, "audio/ogg")], sender="whatsapp:+9647701112244")
+    answer_with_voice(officer, code, tone_wav(1.8), text="سيصل الصهريج غدا")
+    text, media = fake.sent("twilio")
+    assert "سيصل الصهريج غدا" in text["params"]["Body"] and media["params"]["To"] == "whatsapp:+9647701112244"
+    link = media["params"]["MediaUrl"]
+    assert "/media/recordings/" in link and ".ogg?" in link
+    fetched = app.test_client().get(link.removeprefix(PUBLIC_URL))          # as Twilio fetches it
+    assert fetched.status_code == 200 and fetched.mimetype == "audio/ogg"
+    assert seconds_of(fetched.data) == pytest.approx(1.8, abs=0.1)
 
 
 def test_a_voice_answer_to_an_sms_sender_goes_as_its_text(app, officer, twilio, fake):
