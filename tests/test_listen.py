@@ -229,3 +229,36 @@ def test_a_translator_may_record_only_their_languages(app, runtime):
     translator = sign_in(app, "shilan@agency.example")
     assert upload(translator, tone_wav(1.0), lang="ar").status_code == 403
     assert upload(translator, tone_wav(1.0), lang="ckb").status_code == 303
+
+
+# ---- INBOUND_MODE=queue: every answer goes through the provider's API --------------------------------
+@pytest.fixture
+def queued_app(environ, tmp_path):
+    from bot import create_app
+    application = create_app({"INSTANCE_PATH": str(tmp_path / "queued"), "TESTING": True,
+                              "ENVIRON": {**environ, "INBOUND_MODE": "queue"}})
+    yield application
+    application.extensions["bot"].dispose()
+
+
+def test_in_queue_mode_whatsapp_gets_the_text_then_the_voice_note_by_the_messages_api(queued_app, fake):
+    from .conftest import Telegram, Twilio
+    runtime = queued_app.extensions["bot"]
+    with runtime.transaction() as db:
+        users.create(db, EDITOR, "Editor", PASSWORD, "editor")
+    recorded_and_published(sign_in(queued_app, EDITOR), runtime)
+    whatsapp, sender = Twilio(queued_app.test_client()), "whatsapp:+9647501230009"
+    for text in (SORANI_CHOLERA, "٨"):
+        assert whatsapp.post(whatsapp.form(text, sender)).get_data(as_text=True).endswith("<Response />")
+    sent = [c["params"] for c in fake.sent("twilio")]
+    assert "🔊" in sent[-2]["Body"] and "MediaUrl" not in sent[-2]          # the text and its options ...
+    link = urlsplit(sent[-1]["MediaUrl"])                                    # ... then the voice note alone
+    assert "Body" not in sent[-1] and sent[-1]["To"] == sender
+    served = queued_app.test_client().get(f"{link.path}?{link.query}")
+    assert served.mimetype == "audio/ogg" and seconds_of(served.data) == pytest.approx(SECONDS, abs=0.1)
+
+    telegram = Telegram(queued_app.test_client())
+    for text in (SORANI_CHOLERA, "8"):
+        assert telegram.post(telegram.update(text, chat_id=4646, language_code="ckb")).get_json() == {"ok": True}
+    voice = [c for c in fake.sent("telegram") if c["method"] == "sendVoice"]
+    assert len(voice) == 1 and seconds_of(voice[0]["params"]["voice"]) == pytest.approx(SECONDS, abs=0.1)
