@@ -10,13 +10,16 @@ import json
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 from flask import Response, abort
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from handlers import codes
 from handlers.i18n import Translator
 from handlers.phone import PROMPTS, RECORDED, CallTurn, Menu, code_read_out, not_recorded, turn
+from handlers.types import Reply
 
 from . import db, media
 from .cases import CaseServices
@@ -30,9 +33,10 @@ log = logging.getLogger(__name__)
 PROMPT_DIR = Path(__file__).resolve().parent.parent / "content" / "phone"
 PROMPT_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}      # what Twilio's <Play> takes (not OGG)
 _PROMPT_NAME = re.compile(r"[a-z_]+(?:\.[a-z0-9_-]+)?")
+Config = dict[str, Any]
 
 
-def prompt_dir(config: dict) -> Path:
+def prompt_dir(config: Config) -> Path:
     return Path(config.get("PHONE_PROMPTS_DIR") or PROMPT_DIR)
 
 
@@ -42,8 +46,8 @@ class Sounds:
 
     def __init__(self, runtime: Runtime, content: object) -> None:
         self.config = runtime.config
-        self.recordings: dict = getattr(content, "recordings", None) or {}
-        self.items = getattr(content, "items", {})
+        self.recordings: dict[str, Any] = getattr(content, "recordings", None) or {}
+        self.items: dict[str, Any] = getattr(content, "items", {})
         self.folder = prompt_dir(self.config)
 
     def item(self, item_id: str, lang: str) -> list[str]:
@@ -68,7 +72,8 @@ class Sounds:
 
 def menu(runtime: Runtime) -> Menu:
     content = runtime.content.get()
-    return Menu(content, Sounds(runtime, content), spoken=speech_languages(runtime.config))
+    return Menu(content, Sounds(runtime, content), spoken=speech_languages(runtime.config),
+                reviewed_only=bool(runtime.config.get("REVIEWED_ONLY")))
 
 
 def answer(runtime: Runtime, channel: str, call: Call) -> CallTurn:
@@ -90,13 +95,13 @@ def take_message(runtime: Runtime, channel: str, call: Call, lang: str) -> str |
     if not call.recording_url or not media.on_twilio_host(config, call.recording_url):
         log.warning("call recording refused: not on Twilio's media host")
         return None
-    entry = {"url": call.recording_url, "type": "audio/wav", "source": "phone"}
+    entry: dict[str, str | float] = {"url": call.recording_url, "type": "audio/wav", "source": "phone"}
     if call.recording_seconds is not None:
         entry["seconds"] = round(call.recording_seconds, 1)        # Twilio's count, refined by PyAV when heard
     vault = runtime.vault
     address = call.caller or f"withheld:{call.call_id}"           # a withheld number: one contact per call
     now = utcnow()
-    with runtime.transaction() as session:
+    with runtime.transaction() as session:  # type: ignore[no-untyped-call]
         contact = db.upsert_locked(session, Contact, {
             "channel": channel, "address_hash": vault.address_hash(channel, address),
             "address_enc": vault.encrypt(address), "state": "new", "created_at": now, "opted_out": False,
@@ -112,15 +117,14 @@ def take_message(runtime: Runtime, channel: str, call: Call, lang: str) -> str |
         code = CaseServices(runtime, session, contact, None, message_id).open_case(
             "complaint", "", [entry], None, False)
         t = Translator(lang)
-        said = {"text": f"{t(PROMPTS['code'])} {t.digits(codes.display(code))}", "options": [], "image": None,
-                "language": lang}
-        session.execute(Message.__table__.update().where(Message.id == message_id).values(
-            replies_enc=vault.encrypt(json.dumps([said], ensure_ascii=False))))
+        said = Reply(f"{t(PROMPTS['code'])} {t.digits(codes.display(code))}", language=lang)   # kept as a reply is
+        session.execute(update(Message).where(Message.id == message_id).values(
+            replies_enc=vault.encrypt(json.dumps([said.to_dict()], ensure_ascii=False))))
     log.info("call message became a case on %s", channel)
     return code
 
 
-def _first_code(runtime: Runtime, session, channel: str, provider_id: str | None, contact_id: int) -> str | None:
+def _first_code(runtime: Runtime, session: Session, channel: str, provider_id: str | None, contact_id: int) -> str | None:
     """The code the first delivery of this recording got, read back from what was said then (the same
     caller only: a recording id replayed from another number learns nothing)."""
     first = session.execute(select(Message.contact_id, Message.replies_enc).where(
@@ -131,7 +135,7 @@ def _first_code(runtime: Runtime, session, channel: str, provider_id: str | None
     return codes.find_code(said[0]["text"]) if said else None
 
 
-def prompt_file(config: dict, lang: str, name: str) -> Response:
+def prompt_file(config: Config, lang: str, name: str) -> Response:
     """A recorded menu prompt for Twilio's <Play> (not personal data: served like the content's pictures)."""
     stem, dot, suffix = name.rpartition(".")
     if lang not in ("ar", "ckb", "kmr") or not dot or f".{suffix}" not in PROMPT_TYPES \

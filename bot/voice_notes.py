@@ -10,11 +10,13 @@ note became WAV in 1.9 s, where re-encoding it to Opus and MP3 (recordings.conve
 import io
 import json
 import logging
+from typing import Any
 
 import av
 import av.error
 
 from .models import Case
+from .vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ def measure(body: bytes) -> float | None:
     """How long a sound plays, as PyAV reads it: the container's stated length where it has one (Ogg,
     MP4, WAV), else decoded and counted (AMR, MP3 without a header); None for what is not sound."""
     try:
-        with av.open(io.BytesIO(body), options={"format_whitelist": FORMATS}) as container:
+        with av.open(io.BytesIO(body), "r", options={"format_whitelist": FORMATS}) as container:
             if not container.streams.audio:
                 return None
             if container.duration and container.duration > 0:
@@ -56,7 +58,7 @@ def playable(body: bytes, shown: str) -> tuple[bytes, str]:
 def _wav(body: bytes) -> bytes:
     """The first LONGEST seconds of a sound as mono 16-bit PCM WAV at its own sample rate."""
     out = io.BytesIO()
-    with av.open(io.BytesIO(body), options={"format_whitelist": FORMATS}) as source, \
+    with av.open(io.BytesIO(body), "r", options={"format_whitelist": FORMATS}) as source, \
             av.open(out, mode="w", format="wav") as target:
         rate = source.streams.audio[0].codec_context.sample_rate or 8000
         stream = target.add_stream("pcm_s16le", rate=rate)
@@ -75,13 +77,13 @@ def _wav(body: bytes) -> bytes:
     return out.getvalue()
 
 
-def entries(vault, case: Case) -> list[dict]:
+def entries(vault: Vault, case: Case) -> list[dict[str, Any]]:
     """The case's attachments as dicts (older rows hold the reference alone)."""
     refs = json.loads(vault.decrypt(case.media_enc) or "[]") if case.media_enc else []
     return [r if isinstance(r, dict) else {"url": str(r), "type": ""} for r in refs]
 
 
-def remember_seconds(vault, case: Case, n: int, seconds: float) -> None:
+def remember_seconds(vault: Vault, case: Case, n: int, seconds: float) -> None:
     """Keep a voice note's measured length with it (the caller's transaction commits)."""
     refs = entries(vault, case)
     if 0 <= n < len(refs) and refs[n].get("seconds") != seconds:
@@ -89,7 +91,7 @@ def remember_seconds(vault, case: Case, n: int, seconds: float) -> None:
         case.media_enc = vault.encrypt(json.dumps(refs))
 
 
-def lengths(vault, cases: list[Case]) -> dict[int, list[float | None]]:
+def lengths(vault: Vault, cases: list[Case]) -> dict[int, list[float | None]]:
     """Per case: the length of each voice note (None while nobody has heard it yet), for the inbox."""
     found: dict[int, list[float | None]] = {}
     for case in cases:

@@ -83,7 +83,8 @@ class Menu:
     """One call's view of the content: what exists in which language."""
     content: Content
     sounds: Sounds
-    spoken: tuple[str, ...] = ("ar",)     # languages the provider's speech may read (PHONE_SPEECH_LANGUAGES)
+    spoken: tuple[str, ...] = ("ar",)     # languages the provider's speech may read (TWILIO_VOICE_ARABIC)
+    reviewed_only: bool = False           # REVIEWED_ONLY: the speech reads only texts a reviewer marked reviewed
 
     def say(self, lang: str, name: str, **values: str) -> list[Prompt]:
         """A prompt in the caller's language: its recording, else the provider's speech where it speaks
@@ -102,7 +103,8 @@ class Menu:
         recorded = self.sounds.item(item.id, lang)
         if recorded:
             return [Play(url) for url in recorded]
-        if lang not in self.spoken:
+        if lang not in self.spoken or (
+                self.reviewed_only and self.content.review_state(item.id, lang) != "reviewed"):
             return []
         texts = [item.text.get(lang)] if item.text.get(lang) else [s.text.get(lang) for s in item.steps]
         return [Speak(text, lang) for text in texts if text]

@@ -207,6 +207,19 @@ def test_kurdish_items_without_a_recording_are_not_in_the_phone_menu(client, cho
     assert [p for p in caller.plays() if "/media/recordings/" in p] == []
 
 
+def test_with_reviewed_only_the_arabic_voice_reads_no_unreviewed_text(environ, tmp_path, cholera_in_sorani):
+    from .test_doctor import build
+    strict = build(environ, tmp_path, REVIEWED_ONLY="1")          # the shipped texts await review
+    try:
+        caller = Caller(strict.test_client()).call()
+        assert prompt("language") in caller.plays() and caller.says() == []   # Arabic has nothing reviewed
+        assert caller.press("1").state() == {"s": "language"}
+        caller.press("2").press("1").press("1")                           # the reviewed Sorani recording
+        assert f"/media/recordings/{cholera_in_sorani}.mp3?" in caller.plays()[0]
+    finally:
+        strict.extensions["bot"].dispose()
+
+
 def test_badini_is_not_offered_without_a_single_recording(client, cholera_in_sorani):
     caller = Caller(client).call().press("3")            # Badini: nothing recorded
     assert caller.state() == {"s": "language"} and caller.says()[0].text   # the language menu again
