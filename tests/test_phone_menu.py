@@ -225,6 +225,19 @@ def test_badini_is_not_offered_without_a_single_recording(client, cholera_in_sor
     assert caller.state() == {"s": "language"} and caller.says()[0].text   # the language menu again
 
 
+def test_a_key_press_delivered_twice_is_answered_alike_and_stores_nothing(client, runtime, cholera_in_sorani):
+    caller = Caller(client).call().press("2")
+    action = caller.xml.find("Gather").get("action")
+    def said(response) -> str:             # a signed link's expiry moves with the clock; the rest may not
+        return re.sub(r"expires=\d+&amp;sig=[0-9a-f]+", "expires=…", response.get_data(as_text=True))
+    first = said(caller.post(action, Digits="1"))
+    again = said(caller.post(action, Digits="1"))
+    assert first == again and "/media/recordings/" in first
+    with runtime.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+        assert session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
 def test_zero_goes_back_and_star_repeats(client, cholera_in_sorani):
     caller = Caller(client).call().press("2").press("1")
     items = caller.plays()
