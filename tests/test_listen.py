@@ -218,9 +218,15 @@ def test_hostile_uploads_are_refused_with_a_reason_and_nothing_is_kept(editor, r
     assert "recordings.yaml" not in files
 
 
-def test_an_upload_too_big_for_the_form_is_refused_before_it_is_read(editor):
+def test_an_upload_too_big_for_the_form_or_without_its_csrf_token_is_refused_before_it_is_read(editor, runtime):
     big = upload(editor, bytes(21 * 1024 * 1024))
     assert big.status_code == 413
+    forged = editor.post(f"{ITEM}/recordings", data={"revision": revision(editor), "lang": "ckb", "step": "0",
+                                                     "recording": (io.BytesIO(tone_wav(1.0)), "a.wav")},
+                         content_type="multipart/form-data")
+    assert forged.status_code == 400
+    with runtime.transaction() as db:
+        assert content_versions.draft(db) is None                  # nothing was started or stored
 
 
 def test_a_translator_may_record_only_their_languages(app, runtime):
@@ -262,3 +268,48 @@ def test_in_queue_mode_whatsapp_gets_the_text_then_the_voice_note_by_the_message
         assert telegram.post(telegram.update(text, chat_id=4646, language_code="ckb")).get_json() == {"ok": True}
     voice = [c for c in fake.sent("telegram") if c["method"] == "sendVoice"]
     assert len(voice) == 1 and seconds_of(voice[0]["params"]["voice"]) == pytest.approx(SECONDS, abs=0.1)
+
+
+# ---- Messenger and Viber: an audio attachment / a file message by a signed MP3 link ------------------
+@pytest.fixture
+def chat_app(environ, fake, tmp_path):
+    from bot import create_app
+
+    from . import test_messenger, test_viber
+    settings = {**environ, "MESSENGER_PAGE_ACCESS_TOKEN": "EAAG-page-token",
+                "MESSENGER_APP_SECRET": test_messenger.APP_SECRET, "MESSENGER_VERIFY_TOKEN": test_messenger.VERIFY,
+                "MESSENGER_API_URL": f"{fake.url}/graph/v21.0", "VIBER_AUTH_TOKEN": test_viber.TOKEN,
+                "VIBER_API_URL": f"{fake.url}/viber/pa", "VIBER_SENDER_NAME": "Info"}
+    application = create_app({"INSTANCE_PATH": str(tmp_path / "chat"), "TESTING": True, "ENVIRON": settings})
+    yield application
+    application.extensions["bot"].dispose()
+
+
+def test_messenger_and_viber_get_the_recording_by_a_signed_mp3_link(chat_app, fake):
+    from . import test_messenger, test_viber
+    runtime = chat_app.extensions["bot"]
+    with runtime.transaction() as db:
+        users.create(db, EDITOR, "Editor", PASSWORD, "editor")
+    recorded_and_published(sign_in(chat_app, EDITOR), runtime)
+    client = chat_app.test_client()
+
+    messenger = test_messenger.Person(client, fake)
+    messenger.say("سڵاو")
+    assert "🔊" in messenger.say(SORANI_CHOLERA)                    # a quick reply "٨. 🔊 گوێ بگرە"
+    messenger.say("8")                                             # the quick reply's payload is its key
+    audio = [c["params"]["message"]["attachment"] for c in fake.sent("messenger")
+             if c["params"]["message"].get("attachment", {}).get("type") == "audio"]
+    assert len(audio) == 1
+    link = urlsplit(audio[0]["payload"]["url"])
+    served = client.get(f"{link.path}?{link.query}")
+    assert served.mimetype == "audio/mpeg" and seconds_of(served.data) == pytest.approx(SECONDS, abs=0.1)
+
+    viber = test_viber.Person(client, fake)
+    viber.say("سڵاو")
+    assert "🔊" in viber.say(SORANI_CHOLERA)
+    viber.say("8")
+    files = [c["params"] for c in fake.sent("viber") if c["params"].get("type") == "file"]
+    assert len(files) == 1 and files[0]["file_name"].endswith(".mp3")
+    link = urlsplit(files[0]["media"])
+    served = client.get(f"{link.path}?{link.query}")
+    assert served.mimetype == "audio/mpeg" and files[0]["size"] == len(served.data)
