@@ -121,6 +121,7 @@ def test_content_audio_files_are_checked_imported_once_published_exported_and_re
     content = runtime.content.reload()
     assert set(content.recordings) == {"cholera.ckb", "kit-assembly.step2.kmr"}
     assert content.recordings["cholera.ckb"]["seconds"] == pytest.approx(2.0, abs=0.01)
+    assert "PASS  recordings        ckb 1 (0 reviewed), kmr 1 (0 reviewed)" in cli(app, "doctor").output
     with runtime.transaction() as db:
         stored = db.execute(text("SELECT count(*) FROM recordings")).scalar()
         version_with = content_versions.published_id(db)
