@@ -8,6 +8,7 @@ has and refuses with the reasons. Functions take a session and leave the commit 
 import difflib
 import hashlib
 import json
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from handlers.content import IMAGE_SUFFIXES, Content, load_files, read_dir
 from .models import AuditEvent, ContentImage, ContentVersion
 from .recordings import content as recordings
 
+log = logging.getLogger(__name__)
 DRAFT, PUBLISHED, ARCHIVED, DISCARDED = "draft", "published", "archived", "discarded"
 _SEED_LOCK = 74_017   # pg_advisory_xact_lock key: two processes starting on an empty database seed once
 
@@ -117,8 +119,7 @@ def seed(session, content_dir: Path, actor: str = "seed") -> ContentVersion | No
     try:
         files = recordings.take_audio(session, files, recordings.read_audio(content_dir), actor)
     except ValueError as refused:      # one bad sound must not stop the first start: the rest is seeded
-        import logging
-        logging.getLogger(__name__).warning("content seed without recordings: %s", refused)
+        log.warning("content seed without recordings: %s", refused)
     now = datetime.now(timezone.utc)
     version = _new(session, PUBLISHED, files, store_images(session, images), actor,
                    note=f"imported from {Path(content_dir).name}/ at first start", published_by=actor,
