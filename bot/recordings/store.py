@@ -5,9 +5,10 @@ Functions take a session and leave the commit to the caller, as bot/content_vers
 import hashlib
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..models import Recording
+from ..models import Recording, utcnow
 from .convert import convert
 
 FORMATS = {"ogg": "audio/ogg", "mp3": "audio/mpeg"}     # what each stored form is served as
@@ -23,13 +24,14 @@ def store(session: Session, data: bytes) -> Recording:
         return found
     converted = convert(data)
     sha = hashlib.sha256(converted.ogg).hexdigest()
-    existing = session.get(Recording, sha)
-    if existing is not None:
-        return existing
-    recording = Recording(sha256=sha, source_sha256=source, ogg=converted.ogg, mp3=converted.mp3,
-                          milliseconds=round(converted.seconds * 1000), source_format=converted.source_format[:40])
-    session.add(recording)
-    session.flush()
+    # Two editors uploading the same new file at once: ON CONFLICT DO NOTHING, so the second finds the first.
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(module.insert(Recording).values(
+        sha256=sha, source_sha256=source, ogg=converted.ogg, mp3=converted.mp3,
+        milliseconds=round(converted.seconds * 1000), source_format=converted.source_format[:40],
+        created_at=utcnow()).on_conflict_do_nothing(index_elements=["sha256"]))
+    recording = session.get(Recording, sha)
+    assert recording is not None
     return recording
 
 
