@@ -313,3 +313,30 @@ def test_messenger_and_viber_get_the_recording_by_a_signed_mp3_link(chat_app, fa
     link = urlsplit(files[0]["media"])
     served = client.get(f"{link.path}?{link.query}")
     assert served.mimetype == "audio/mpeg" and files[0]["size"] == len(served.data)
+
+
+def test_a_step_recording_plays_on_the_editor_page_and_is_offered_at_that_step(app, runtime, telegram):
+    import re
+    with runtime.transaction() as db:
+        users.create(db, EDITOR, "Editor", PASSWORD, "editor")
+    editor = sign_in(app, EDITOR, lang="ckb")                   # the dashboard in Sorani
+    url = "/dashboard/content/items/kit-assembly"
+    done = editor.post(f"{url}/recordings", data={
+        "csrf_token": csrf_token(editor, url), "revision": revision(editor, url), "lang": "ckb", "step": "2",
+        "recording": (io.BytesIO(tone_wav(1.5)), "step2.wav", "audio/wav")}, content_type="multipart/form-data")
+    assert done.status_code == 303
+    page = editor.get(url).get_data(as_text=True)
+    assert "تۆمارە دەنگییەکان" in page                                       # the card, in Sorani
+    players = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
+    assert len(players) == 1
+    played = editor.get(players[0].replace("&amp;", "&"))
+    assert played.status_code == 200 and seconds_of(played.data) == pytest.approx(1.5, abs=0.1)
+    publish(editor)
+    runtime.content.reload()
+
+    telegram.say("سڵاو", chat_id=4747, language_code="ckb")
+    item = telegram.say("کۆکردنەوەی کیتی پەناگە", chat_id=4747, language_code="ckb")
+    step1 = telegram.say("١", chat_id=4747, language_code="ckb")              # step 1 has no recording
+    assert not any("🔊" in row[0]["text"] for row in step1["reply_markup"]["keyboard"]), item
+    step2 = telegram.say("١", chat_id=4747, language_code="ckb")              # next step: step 2 has one
+    assert "🔊" in listen_button(step2)
