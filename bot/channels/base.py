@@ -14,6 +14,7 @@ Nothing outside bot/channels/ asks which channel it is talking to.
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from handlers.types import Incoming, Profile, Reply
 
@@ -169,11 +170,11 @@ class Adapter(ABC):
         """A subscription handshake (GET): the challenge to echo, or BadRequest."""
         raise BadRequest(f"{self.channel} has no subscription handshake", 404)
 
-    def parse_call(self, request, config: dict):
+    def parse_call(self, request: Any, config: dict[str, Any]) -> Any:
         """A phone call's webhook (route kind "call"): a channel-neutral call event, or BadRequest."""
         raise BadRequest(f"{self.channel} takes no calls", 404)
 
-    def render_call(self, turn, config: dict, base_url: str) -> "Answer":
+    def render_call(self, turn: Any, config: dict[str, Any], base_url: str) -> "Answer":
         """What the caller hears next (handlers.phone.CallTurn), in the provider's words."""
         raise BadRequest(f"{self.channel} takes no calls", 404)
 
