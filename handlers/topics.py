@@ -1,4 +1,6 @@
 """The four topics: lists of items, an item's answer (paged on SMS), shelter steps one at a time, and search."""
+from typing import Any
+
 from .content import FALLBACK, Item
 from .conversation import BROWSING, Conversation, action
 from .i18n import NATIVE_NAMES
@@ -11,6 +13,7 @@ from .text import _stems, rejoin_split, tokens
 # Room left on an SMS page for the option lines under it (three UCS-2 segments in all).
 SMS_PAGE_ROOM = 201 - 55
 LISTEN_KEY = "8"      # "🔊 listen" on an item or step with a recording (1, 2, 9 and 0 are taken there)
+OptionRow = tuple[str, str, list[Any]]     # (key, label, stored action), as Conversation.say takes them
 
 
 def _menu_option(ctx: Conversation) -> tuple:
@@ -63,15 +66,16 @@ def _voice(ctx: Conversation, item: Item, step: int | None) -> Voice | None:
     return playable(ctx.content.recordings, item.id, step, ctx.lang, bool(ctx.config.get("REVIEWED_ONLY")))
 
 
-def _with_listen(ctx: Conversation, options: list, item: Item, step: int | None, voice: Voice | None) -> list:
+def _with_listen(ctx: Conversation, options: list[OptionRow], item: Item, step: int | None,
+                 voice: Voice | None) -> list[OptionRow]:
     """"🔊 listen" after the first option, unless the voice note already comes with the answer (voice on)."""
     if voice is None or ctx.state.voice:
         return options
-    listen = (LISTEN_KEY, f"🔊 {ctx.t('Listen')}", ["listen", item.id, step or 0])
+    listen: OptionRow = (LISTEN_KEY, f"🔊 {ctx.t('Listen')}", ["listen", item.id, step or 0])
     return options[:1] + [listen] + options[1:]
 
 
-def _item_first(ctx: Conversation, item: Item) -> tuple | None:
+def _item_first(ctx: Conversation, item: Item) -> OptionRow | None:
     if item.steps:
         return ("1", ctx.t("Start step 1"), ["step", item.id, 0])
     if ctx.profile.compact:
@@ -92,9 +96,9 @@ def show_item(ctx: Conversation, item_id: str) -> None:
     auto = voice.sha256 if voice and ctx.state.voice else None
     if item.steps or ctx.profile.compact:
         body = _body(ctx, item, item.sms if ctx.profile.compact else item.text)
-        return ctx.say(body, options, back=["topic", item.topic], voice=auto)
-    ctx.say(f"*{ctx.pick(item.title)}*\n{_body(ctx, item, item.text)}", options,
-            back=["topic", item.topic], voice=auto)
+    else:
+        body = f"*{ctx.pick(item.title)}*\n{_body(ctx, item, item.text)}"
+    ctx.say(body, options, back=["topic", item.topic], voice=auto)
 
 
 @action("listen")
@@ -106,14 +110,19 @@ def listen(ctx: Conversation, item_id: str, step: int = 0) -> None:
         return main_menu(ctx)
     voice = _voice(ctx, item, step or None)
     if voice is None:                 # taken away or no longer reviewed since the option was shown
-        return show_step(ctx, item.id, step - 1) if step else show_item(ctx, item.id)
+        if step:
+            show_step(ctx, item.id, step - 1)
+        else:
+            show_item(ctx, item.id)
+        return
     ctx.go(BROWSING)
     ctx.note("listen", item.id, step)
     title = f"🔊 {ctx.pick(item.title)}"
     if step:                          # the same options as the screen, "listen" again included
         heading = ctx.t("Step {step} of {steps}", step=step, steps=len(item.steps))
         options = _with_listen(ctx, _step_options(ctx, item, step - 1), item, step, voice)
-        return ctx.say(f"{title}\n{heading}", options, back=["item", item.id], voice=voice.sha256)
+        ctx.say(f"{title}\n{heading}", options, back=["item", item.id], voice=voice.sha256)
+        return
     options = _with_listen(ctx, _item_nav(ctx, item, _item_first(ctx, item)), item, None, voice)
     ctx.say(title, options, back=["topic", item.topic], voice=voice.sha256)
 
@@ -153,8 +162,8 @@ def show_step(ctx: Conversation, item_id: str, number: int) -> None:
             voice=voice.sha256 if voice and ctx.state.voice else None)
 
 
-def _step_options(ctx: Conversation, item: Item, number: int) -> list:
-    options = []
+def _step_options(ctx: Conversation, item: Item, number: int) -> list[OptionRow]:
+    options: list[OptionRow] = []
     if number + 1 < len(item.steps):
         options.append(("1", ctx.t("Next step"), ["step", item.id, number + 1]))
     if number > 0:
