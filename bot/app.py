@@ -33,6 +33,7 @@ def build_app(test_config: dict | None = None) -> Flask:
 
     from . import cli, dashboard, observability, ops, security_headers, tryout, webhooks
     from .dashboard import auth
+    from .recordings import links as recording_links
     observability.configure_logging(settings.get("LOG_FORMAT") == "json")
     observability.init_app(app)
     security_headers.init_app(app)
@@ -41,6 +42,7 @@ def build_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(webhooks.blueprint)   # providers sign their posts instead (Twilio signature, Telegram secret)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(ops.blueprint)
+    app.register_blueprint(recording_links.blueprint)
     app.register_blueprint(dashboard.blueprint)
     if settings.get("TRY_PAGE"):
         app.register_blueprint(tryout.blueprint)

@@ -150,8 +150,10 @@ def set_status(session, case: Case, status: str, actor: str) -> None:
         case.closed_at = now
 
 
-def answer_case(runtime, session, case: Case, text: str, actor: str, status: str | None = None) -> Outbound | None:
-    """Store a staff answer and queue it to the person, in their language, with the reference code.
+def answer_case(runtime, session, case: Case, text: str, actor: str, status: str | None = None,
+                voice: str | None = None) -> Outbound | None:
+    """Store a staff answer and queue it to the person, in their language, with the reference code;
+    `voice`: a recorded answer (a recording's hash) sent as a voice note where the channel plays one.
 
     Returns the queued message (None when the person erased their data, sent STOP, or wrote from the
     /try page, which no message can reach afterwards; the answer is still shown with the status).
@@ -162,7 +164,7 @@ def answer_case(runtime, session, case: Case, text: str, actor: str, status: str
     from .outbound import queue_reply
 
     text = (text or "").strip()
-    if not text:
+    if not text and not voice:
         raise CaseError("the answer is empty")
     now = utcnow()
     vault = runtime.vault
@@ -171,9 +173,10 @@ def answer_case(runtime, session, case: Case, text: str, actor: str, status: str
     if contact is not None and not contact.opted_out and reachable(contact.channel):
         t = Translator(contact.language or case.language or "ar")
         body = t("Answer about your message {code}:", code=t.digits(codes.display(case.code)))
-        reply = Reply(text=f"{body}\n{text}", language=t.lang)
+        reply = Reply(text=f"{body}\n{text}".strip(), language=t.lang, voice=voice)
         outbound = queue_reply(runtime, session, contact, reply, purpose=Purpose.ANSWER, case_id=case.id)
-    session.add(CaseEvent(case_id=case.id, at=now, actor=actor, action=CaseEventAction.ANSWER, text_enc=vault.encrypt(text),
+    shown = f"{text} 🔊".strip() if voice else text          # the case page says a voice note went too
+    session.add(CaseEvent(case_id=case.id, at=now, actor=actor, action=CaseEventAction.ANSWER, text_enc=vault.encrypt(shown),
                           outbound_id=outbound.id if outbound else None))
     if case.first_answer_at is None:
         case.first_answer_at = now
@@ -209,12 +212,12 @@ def as_aware(value: datetime | None) -> datetime | None:
     return value
 
 
-def answer(runtime, code: str, text: str, actor: str, status: str | None = None) -> dict[str, Any]:
+def answer(runtime, code: str, text: str, actor: str, status: str | None = None, voice: str | None = None) -> dict[str, Any]:
     """The staff answer service: store, queue, then send through the worker. Used by the CLI and the dashboard."""
     from .outbound import enqueue
     with runtime.transaction() as session:
         case = find_case(session, code)
-        row = answer_case(runtime, session, case, text, actor, status)
+        row = answer_case(runtime, session, case, text, actor, status, voice=voice)
         result: dict[str, Any] = {"code": case.code, "status": case.status, "outbound_id": row.id if row else None,
                                   "channel": row.channel if row else None}
     if result["outbound_id"]:

@@ -66,14 +66,17 @@ def content_check(directory, draft, sms_report):
             content = load_files(*versions_module.files_of(session, version))
     else:
         content = load_content(directory or runtime.content.content_dir)
-    for problem in content.problems:
+    from .recordings.content import check_audio
+    problems = content.problems + ([] if draft else check_audio(directory or runtime.content.content_dir,
+                                                                 content.items))
+    for problem in problems:
         click.echo(f"problem: {problem}")
     if sms_report:
         for line in sms_parts_report(content):
             click.echo(line)
     click.echo(f"{len(content.topics)} topics, {len(content.items)} items, {len(content.keyword_index)} keywords, "
-               f"{len(content.problems)} problem(s)")
-    if content.problems:
+               f"{len(content.recordings)} recordings, {len(problems)} problem(s)")
+    if problems:
         sys.exit(1)
 
 
@@ -104,8 +107,12 @@ def sms_parts_report(content) -> list[str]:
 @click.option("--as", "email", help="Record the import as this staff account.")
 def content_import(directory, email):
     """Load DIRECTORY (the content/ layout) as the new draft; nothing changes for people until publish."""
+    from .recordings import RecordingRefused
     with _runtime().transaction() as session:
-        version = versions_module.import_dir(session, directory, _actor(session, email))
+        try:
+            version = versions_module.import_dir(session, directory, _actor(session, email))
+        except RecordingRefused as refused:
+            raise click.ClickException(f"not imported: {refused}") from None
         problems = versions_module.problems_of(session, version)
         changed = versions_module.diff(session, version)
     click.echo(f"draft version {version.id}: {sum(1 for line in changed if line.startswith('+++'))} file(s) "

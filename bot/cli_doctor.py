@@ -200,6 +200,25 @@ def check_reviewed_only(runtime, config) -> tuple[str, str]:
     return PASS, f"off (REVIEWED_ONLY=1 to answer only with reviewed text; {summary} reviewed)"
 
 
+def check_recordings(runtime, config) -> tuple[str, str]:
+    """Recordings of the published content per language, and whether the channels that fetch them by link
+    (WhatsApp, Messenger, Viber, the phone line) can: they need PUBLIC_URL."""
+    from handlers.recordings import parse_name
+    recordings = runtime.content.get().recordings
+    if not recordings:
+        return PASS, "none (an editor adds them on an item's page, or content/audio/)"
+    counts: dict[str, list[int]] = {}
+    for name, entry in recordings.items():
+        lang = (parse_name(str(name)) or ("", None, "?"))[2]
+        counts.setdefault(lang, [0, 0])[0] += 1
+        counts[lang][1] += (entry or {}).get("state") == "reviewed"
+    summary = ", ".join(f"{lang} {n} ({ok} reviewed)" for lang, (n, ok) in sorted(counts.items()))
+    if not config.get("PUBLIC_URL"):
+        return WARN, (f"{summary}; PUBLIC_URL is not set: only Telegram (which uploads them) can send them, "
+                      "WhatsApp, Messenger, Viber and the phone line fetch them by link")
+    return PASS, summary
+
+
 def check_referrals(runtime) -> tuple[str, str]:
     """Sample referral contacts (content/referrals.yaml) are never shown to people: survivors then get
     no number to call. Not a failure (a deployment may start without), but said every time."""
@@ -232,6 +251,7 @@ def run_checks(runtime, config) -> list[tuple[str, str, str]]:
         results += adapter.doctor(config)
     results.append(("content", *check_content(runtime)))
     results.append(("reviewed_only", *check_reviewed_only(runtime, config)))
+    results.append(("recordings", *check_recordings(runtime, config)))
     results.append(("referrals", *check_referrals(runtime)))
     results.append(("try_page", *check_try_page(config)))
     return results

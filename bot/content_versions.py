@@ -8,6 +8,7 @@ has and refuses with the reasons. Functions take a session and leave the commit 
 import difflib
 import hashlib
 import json
+import logging
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,8 +17,10 @@ from sqlalchemy import func, select, text
 from handlers.content import IMAGE_SUFFIXES, Content, load_files, read_dir
 
 from .models import AuditEvent, ContentImage, ContentVersion
+from .recordings import content as recordings
 from .statuses import ContentState
 
+log = logging.getLogger(__name__)
 DRAFT, PUBLISHED, ARCHIVED, DISCARDED = ContentState.DRAFT, ContentState.PUBLISHED, ContentState.ARCHIVED, ContentState.DISCARDED
 _SEED_LOCK = 74_017   # pg_advisory_xact_lock key: two processes starting on an empty database seed once
 
@@ -123,6 +126,10 @@ def seed(session, content_dir: Path, actor: str = "seed") -> ContentVersion | No
     if session.scalar(select(func.count()).select_from(ContentVersion)):
         return None
     files, images = read_dir(content_dir)
+    try:
+        files = recordings.take_audio(session, files, recordings.read_audio(content_dir), actor)
+    except ValueError as refused:      # one bad sound must not stop the first start: the rest is seeded
+        log.warning("content seed without recordings: %s", refused)
     now = datetime.now(timezone.utc)
     version = _new(session, PUBLISHED, files, store_images(session, images), actor,
                    note=f"imported from {Path(content_dir).name}/ at first start", published_by=actor,
@@ -179,7 +186,11 @@ def import_files(session, files: dict[str, str], images: dict[str, bytes], actor
 
 
 def import_dir(session, content_dir: Path, actor: str) -> ContentVersion:
-    return import_files(session, *read_dir(content_dir), actor=actor, note=f"imported from {content_dir}")
+    """content_dir's files, pictures and recordings (audio/, converted once) as the draft; a sound that is
+    not taken refuses the import (RecordingRefused, a ValueError naming the file)."""
+    files, images = read_dir(content_dir)
+    files = recordings.take_audio(session, files, recordings.read_audio(content_dir), actor)
+    return import_files(session, files, images, actor=actor, note=f"imported from {content_dir}")
 
 
 def diff(session, new: ContentVersion | None = None, old: ContentVersion | None = None) -> list[str]:
@@ -205,7 +216,7 @@ def diff(session, new: ContentVersion | None = None, old: ContentVersion | None 
 
 
 def problems_of(session, version: ContentVersion) -> list[str]:
-    return content_of(session, version).problems
+    return content_of(session, version).problems + recordings.problems(session, json.loads(version.files))
 
 
 def publish(session, actor: str, revision: int | None = None) -> ContentVersion:
@@ -278,4 +289,4 @@ def export(session, target: Path, version: ContentVersion | None = None) -> list
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         written.append(f"images/{name}")
-    return written
+    return written + recordings.write_audio(session, files, target)

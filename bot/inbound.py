@@ -15,10 +15,11 @@ from sqlalchemy import Column, Table, TextualSelect, bindparam, select, text, up
 from handlers import ContactState, Incoming, Reply, respond
 from handlers.text import clean_for_storage
 
+from . import channels
 from .cases import CaseServices, as_aware
 from .channels.base import merge
 from .models import Contact, Message, utcnow
-from .outbound import queue_reply
+from .outbound import enqueue, queue_reply
 from .runtime import Runtime
 from .statuses import State
 
@@ -51,7 +52,7 @@ _INSERT_MESSAGE = _insert_sql(
     "(channel, provider_id) DO NOTHING", [_messages.c.id])
 _UPDATE_CONTACT = update(_contacts).where(_contacts.c.id == bindparam("_id")).values(
     {name: bindparam(name) for name in ("language", "state", "state_enc", "opted_out", "subscribed", "area",
-                                        "topics", "last_seen_at")})
+                                        "topics", "last_seen_at", "voice")})
 _UPDATE_MESSAGE = update(_messages).where(_messages.c.id == bindparam("_id")).values(
     {name: bindparam(name) for name in ("language", "item", "replies_enc", "missed")})
 # ctx.note events that say the bot could not answer well (bot/unanswered.py lists these messages)
@@ -66,6 +67,7 @@ class Outcome:
     events: list = field(default_factory=list)
     queued: list[tuple[int, Reply]] = field(default_factory=list)   # (outbound row, its reply) (queue_replies)
     erased: bool = False
+    by_api: bool = False    # answered inline, but through the API: its queued rows are handed on after commit
 
 
 def load_state(runtime: Runtime, contact: Contact) -> ContactState:
@@ -73,7 +75,8 @@ def load_state(runtime: Runtime, contact: Contact) -> ContactState:
     idle = (utcnow() - as_aware(contact.last_seen_at)).total_seconds() if contact.last_seen_at else None
     return ContactState(language=contact.language, state=contact.state, data=data, opted_out=contact.opted_out,
                         subscribed=contact.subscribed, area=contact.area,
-                        topics=[t for t in (contact.topics or "").split(",") if t], idle_seconds=idle)
+                        topics=[t for t in (contact.topics or "").split(",") if t], idle_seconds=idle,
+                        voice=bool(contact.voice))
 
 
 def receive(runtime: Runtime, incoming: Incoming, queue_replies: bool = False) -> Outcome:
@@ -94,9 +97,12 @@ def receive(runtime: Runtime, incoming: Incoming, queue_replies: bool = False) -
                       "created_at": now}
     try:
         with runtime.transaction() as session:
-            return _receive(runtime, session, incoming, contact_values, message_values, now, queue_replies)
+            outcome = _receive(runtime, session, incoming, contact_values, message_values, now, queue_replies)
     except _Duplicate as duplicate:     # raised inside: the transaction rolled back, the upsert with it
         return duplicate.outcome
+    if outcome.by_api:
+        enqueue([outbound_id for outbound_id, _ in outcome.queued])
+    return outcome
 
 
 class _Duplicate(Exception):
@@ -126,13 +132,23 @@ def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict
         "_id": contact.id, "language": state.language, "state": state.state,
         "state_enc": vault.encrypt(json.dumps(state.data, ensure_ascii=False)) if state.data else None,
         "opted_out": state.opted_out, "subscribed": state.subscribed, "area": state.area,
-        "topics": ",".join(state.topics), "last_seen_at": now})
+        "topics": ",".join(state.topics), "last_seen_at": now, "voice": state.voice})
     shown = [e[1] for e in ctx.events if e[0] == "item"]
     _keep_replies(connection, vault, message_id, ctx, shown[-1] if shown else None)
     queued = []
-    if queue_replies and incoming.reachable and (reply := merge(ctx.replies)) is not None:
+    reply = merge(ctx.replies) if incoming.reachable else None      # the person left the channel: nothing sent
+    by_api = reply is not None and reply.voice is not None and not _voice_in_response(incoming.channel)
+    if reply is not None and (queue_replies or by_api):
         queued.append((queue_reply(runtime, session, contact, reply).id, reply))
-    return Outcome(ctx.replies, language=ctx.lang, events=ctx.events, queued=queued)
+    # A voice note the webhook response cannot carry (Telegram's upload): the whole turn goes through the
+    # provider's API from the queue, as one message, and the response says nothing.
+    return Outcome([] if by_api and not queue_replies else ctx.replies, language=ctx.lang, events=ctx.events,
+                   queued=queued, by_api=by_api and not queue_replies)
+
+
+def _voice_in_response(channel: str) -> bool:
+    adapter = channels.find(channel)
+    return adapter is None or adapter.voice_in_response
 
 
 def _keep_replies(connection, vault, message_id: int, ctx, item: str | None) -> None:
@@ -156,4 +172,7 @@ def _duplicate(runtime: Runtime, session, incoming: Incoming, contact_id: int) -
     if first is None or not first.replies_enc or first.contact_id not in (None, contact_id):
         return Outcome([], duplicate=True)
     stored = runtime.vault.decrypt(first.replies_enc)
-    return Outcome([Reply.from_dict(r) for r in json.loads(stored or "[]")], duplicate=True)
+    replies = [Reply.from_dict(r) for r in json.loads(stored or "[]")]
+    if any(r.voice for r in replies) and not _voice_in_response(incoming.channel):
+        return Outcome([], duplicate=True)      # the first delivery's voice note went through the API
+    return Outcome(replies, duplicate=True)

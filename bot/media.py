@@ -117,8 +117,9 @@ def _media_origin(config: dict) -> httpx.URL:
     return httpx.URL(config.get("TWILIO_API_URL") or TWILIO_MEDIA_ORIGIN)
 
 
-def _twilio(config: dict, url: str):
-    """A MediaUrl on Twilio's media host, with the account's credentials; its redirects without them."""
+def _twilio_target(config: dict, url: str) -> httpx.URL:
+    """The URL to fetch a Twilio MediaUrl or RecordingUrl from, if it is on Twilio's media host (or the
+    TWILIO_API_URL fake); Refused otherwise, before any request."""
     base = (config.get("TWILIO_API_URL") or "").rstrip("/")
     if base and url.startswith(TWILIO_MEDIA_ORIGIN + "/"):
         url = base + url[len(TWILIO_MEDIA_ORIGIN):]
@@ -130,8 +131,23 @@ def _twilio(config: dict, url: str):
     root = str(allowed.copy_with(path="/", query=None, fragment=None))     # e.g. https://api.twilio.com/
     if target.userinfo or _origin(target) != _origin(allowed) or not url.startswith(root):
         raise Refused(f"media URL is not on Twilio's media host (on {target.host or '?'})")
+    return target
+
+
+def on_twilio_host(config: dict, url: str) -> bool:
+    """Would the account's credentials go with this URL? Only for Twilio's own media host."""
+    try:
+        _twilio_target(config, url)
+    except Refused:
+        return False
+    return True
+
+
+def _twilio(config: dict, url: str):
+    """A MediaUrl on Twilio's media host, with the account's credentials; its redirects without them."""
+    target = _twilio_target(config, url)
     # the account's credentials for Twilio's own host only, never for where it sends us on to
-    return _follow(target, allowed, (config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"]))
+    return _follow(target, _media_origin(config), (config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"]))
 
 
 def _follow(target: httpx.URL, allowed: httpx.URL, credentials: tuple | None = None):

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from .statuses import BroadcastStatus, CaseStatus, OutboundStatus, Purpose, State
 
@@ -36,6 +37,8 @@ class Contact(Base):
     area: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # "voice on": answers with a recording come with the voice note (handlers/voice.py)
+    voice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Message(Base):
@@ -261,3 +264,19 @@ class ContentImage(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
+
+
+class Recording(Base):
+    """A voice recording (content read aloud, a staff answer), converted once on upload by PyAV: OGG/Opus
+    for voice notes, MP3 for the phone line. Kept once, by the OGG's hash; a content version names it in
+    recordings.yaml, as it names pictures by hash. Not personal data: only staff record these."""
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_source", "source_sha256"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)       # of the OGG/Opus bytes
+    source_sha256: Mapped[str] = mapped_column(String(64))                  # of the upload: converted once
+    ogg: Mapped[bytes] = mapped_column(LargeBinary)
+    mp3: Mapped[bytes] = mapped_column(LargeBinary)
+    milliseconds: Mapped[int] = mapped_column(Integer)
+    source_format: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -119,7 +119,20 @@ def _verify(adapter: Adapter):
     return Response(adapter.verify(request, current_app.config), mimetype="text/plain")
 
 
-_VIEWS = {"receive": _receive, "status": _status, "verify": _verify}
+def _call(adapter: Adapter):
+    """A phone call's webhooks (the menu, its keys, a recorded message): authenticated first, like every
+    post; the phone menu (bot/phone.py) decides what the caller hears, the adapter words it."""
+    from . import phone
+    config = current_app.config
+    adapter.authenticate(request, config)
+    call = adapter.parse_call(request, config)
+    g.channel = adapter.channel
+    base = (config.get("PUBLIC_URL") or "").rstrip("/") + request.path if config.get("PUBLIC_URL") \
+        else request.base_url
+    return _answer(adapter.render_call(phone.answer(_runtime(), adapter.channel, call), config, base))
+
+
+_VIEWS = {"receive": _receive, "status": _status, "verify": _verify, "call": _call}
 for _adapter, _route in channels.webhooks():
     blueprint.add_url_rule(_route.rule, _route.endpoint, partial(_VIEWS[_route.kind], _adapter),
                            methods=list(_route.methods))
@@ -135,3 +148,10 @@ def content_image(name: str):
     response.cache_control.public = True
     response.cache_control.max_age = 86400
     return response
+
+
+@blueprint.get("/phone-prompts/<lang>/<name>")
+def phone_prompt(lang: str, name: str):
+    """A recorded phone-menu prompt, for Twilio's <Play> to fetch (PUBLIC_URL + this path)."""
+    from . import phone
+    return phone.prompt_file(current_app.config, lang, name)

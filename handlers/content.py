@@ -16,6 +16,7 @@ import yaml
 from .facts import problems as fact_problems
 from .glossary import problems as glossary_problems
 from .i18n import LANGUAGES
+from .recordings import problems as recording_problems
 from .referrals import area_problems, expand
 from .referrals import problems as referral_problems
 from .sms import fold_latin, is_gsm7, segments
@@ -111,6 +112,8 @@ class Content:
     carrier_opt_out: set[str] = field(default_factory=set)     # folded words an SMS carrier itself treats as STOP
     # reviews.yaml: {item id: {language: {state: reviewed | needs_update | draft, by, at}}}; absent = draft
     reviews: dict[str, dict[str, YamlMap]] = field(default_factory=dict)
+    # recordings.yaml: {"<item>[.step<N>].<lang>": {sha256, seconds, state, by, at}} (handlers/recordings.py)
+    recordings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def review_state(self, item_id: str, lang: str) -> str:
         return str(((self.reviews.get(item_id) or {}).get(lang) or {}).get("state") or "draft")
@@ -279,12 +282,14 @@ def _load(files: dict[str, str], images: dict[str, bytes]) -> Content:
         images=images, problems=problems,
         answer_templates=(_read(files, "answer_templates.yaml").get("templates") or []),
         reviews=(_read(files, "reviews.yaml").get("reviews") or {}),
+        recordings=(_read(files, "recordings.yaml").get("recordings") or {}),
     )
     problems.extend(_check_texts(content))
     problems.extend(referral_problems(emergency, content.referrals, raw_fields))
     problems.extend(area_problems(content.referrals, content.areas))
     problems.extend(fact_problems(_read(files, "facts.yaml").get("facts") or [], items))
     problems.extend(_check_sensitive_examples(content))
+    problems.extend(recording_problems(content.recordings, items))
     problems.extend(glossary_problems(_read(files, "glossary.yaml"), _glossary_texts(content)))
     from .search import index_for  # here, not at the top: search imports this module
     index_for(content)              # built once per load, so no request pays for it

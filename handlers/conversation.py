@@ -8,7 +8,7 @@ conversation.mmd draws them.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, TypedDict, TypeVar
+from typing import Any, NotRequired, Protocol, TypedDict, TypeVar
 
 from .content import Content, Texts, pick
 from .i18n import DEFAULT_LANGUAGE, Translator
@@ -76,6 +76,9 @@ class MediaRef(TypedDict):
     """A file a person sent, as a case and the stored state keep it (the provider's URL, never the bytes)."""
     url: str
     type: str
+    source: NotRequired[str]         # "phone": a message left on the phone menu
+    seconds: NotRequired[float]      # a voice note's length, once known
+    measured: NotRequired[bool]      # the length was read from the file (not the provider's count)
 
 
 class CaseSummary(TypedDict):
@@ -101,6 +104,7 @@ class ContactState:
     topics: list[str] = field(default_factory=list)   # announcement topics; empty = all
     area: str | None = None
     idle_seconds: float | None = None    # since the person's previous message (None: unknown or first)
+    voice: bool = False                  # "voice on": answers with a recording come with the voice note
 
 
 class Services(Protocol):
@@ -153,14 +157,15 @@ class Conversation:
 
     def say(self, text: str, options: Sequence[ScreenOption] | None = None,
             image: str | None = None, back: StoredAction | None = None,
-            unshown: Sequence[ScreenOption] | None = None) -> Reply:
+            unshown: Sequence[ScreenOption] | None = None, voice: str | None = None) -> Reply:
         """Add a reply; each option is (key, label, action) and its action is remembered for the next turn.
 
         unshown: options that still work but are not printed again (the places of earlier SMS pages:
         someone on page 2 may type the number they read on page 1)."""
         options = options or []
         reply = Reply(text=text.strip(), options=[Option(k, label) for k, label, _ in options],
-                      image=image if self.profile.pictures else None, language=self.lang)
+                      image=image if self.profile.pictures else None, language=self.lang,
+                      voice=voice if self.profile.voice else None)
         self.replies.append(reply)
         if options or back:
             remembered = {k: [label, act] for k, label, act in (unshown or []) if act}

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import feedback, menu, search, subscription, topics
+from . import feedback, menu, search, subscription, topics, voice
 from .content import Content
 from .conversation import (
     ACTIONS,
@@ -141,6 +141,8 @@ RULES: tuple[Rule, ...] = (
          lambda ctx, *_: feedback.show_my_cases(ctx)),
     Rule("delete_data", 3, _command("delete_data"), lambda ctx, *_: feedback.ask_erase(ctx)),
     Rule("subscribe", 3, _command("subscribe"), lambda ctx, *_: subscription.announcements(ctx)),
+    Rule("voice_on", 3, _command("voice_on"), lambda ctx, *_: voice.voice_on(ctx)),
+    Rule("voice_off", 3, _command("voice_off"), lambda ctx, *_: voice.voice_off(ctx)),
     Rule("media_only", 3,
          lambda ctx, text, phrase, command, state: bool(ctx.incoming.media) and not text
          and not _waits_for_words(state),

@@ -1,14 +1,19 @@
 """The four topics: lists of items, an item's answer (paged on SMS), shelter steps one at a time, and search."""
+from typing import Any
+
 from .content import FALLBACK, Content, Item, Texts
 from .conversation import BROWSING, CaseKind, Conversation, ScreenOption, action
 from .i18n import NATIVE_NAMES
 from .menu import MENU_FEEDBACK
+from .recordings import Voice, playable
 from .search import best
 from .sms import split_pages
 from .text import _stems, rejoin_split, tokens
 
 # Room left on an SMS page for the option lines under it (three UCS-2 segments in all).
 SMS_PAGE_ROOM = 201 - 55
+LISTEN_KEY = "8"      # "🔊 listen" on an item or step with a recording (1, 2, 9 and 0 are taken there)
+OptionRow = tuple[str, str, list[Any]]     # (key, label, stored action), as Conversation.say takes them
 
 
 def _menu_option(ctx: Conversation) -> ScreenOption:
@@ -55,6 +60,31 @@ def _item_nav(ctx: Conversation, item: Item, first: ScreenOption | None) -> list
     return options
 
 
+def _voice(ctx: Conversation, item: Item, step: int | None) -> Voice | None:
+    """The recording of an item (or of step 1..n) in the person's language, where their channel plays
+    voice notes (not SMS); with REVIEWED_ONLY only a reviewed one, as for texts."""
+    if not ctx.profile.voice:
+        return None
+    return playable(ctx.content.recordings, item.id, step, ctx.lang, bool(ctx.config.get("REVIEWED_ONLY")))
+
+
+def _with_listen(ctx: Conversation, options: list[OptionRow], item: Item, step: int | None,
+                 voice: Voice | None) -> list[OptionRow]:
+    """"🔊 listen" after the first option, unless the voice note already comes with the answer (voice on)."""
+    if voice is None or ctx.state.voice:
+        return options
+    listen: OptionRow = (LISTEN_KEY, f"🔊 {ctx.t('Listen')}", ["listen", item.id, step or 0])
+    return options[:1] + [listen] + options[1:]
+
+
+def _item_first(ctx: Conversation, item: Item) -> OptionRow | None:
+    if item.steps:
+        return ("1", ctx.t("Start step 1"), ["step", item.id, 0])
+    if ctx.profile.compact:
+        return ("1", ctx.t("More"), ["page", item.id, 0])
+    return None
+
+
 @action("item")
 def show_item(ctx: Conversation, item_id: str) -> None:
     item = ctx.content.items.get(item_id)
@@ -63,17 +93,40 @@ def show_item(ctx: Conversation, item_id: str) -> None:
         return main_menu(ctx)
     ctx.go(BROWSING)
     ctx.note("item", item.id)
-    if item.steps:
-        first = ("1", ctx.t("Start step 1"), ["step", item.id, 0])
+    voice = _voice(ctx, item, None)
+    options = _with_listen(ctx, _item_nav(ctx, item, _item_first(ctx, item)), item, None, voice)
+    auto = voice.sha256 if voice and ctx.state.voice else None
+    if item.steps or ctx.profile.compact:
         body = _body(ctx, item, item.sms if ctx.profile.compact else item.text)
-        ctx.say(body, _item_nav(ctx, item, first), back=["topic", item.topic])
+    else:
+        body = f"*{ctx.pick(item.title)}*\n{_body(ctx, item, item.text)}"
+    ctx.say(body, options, back=["topic", item.topic], voice=auto)
+
+
+@action("listen")
+def listen(ctx: Conversation, item_id: str, step: int = 0) -> None:
+    """"🔊": the voice note of the item (or step), under its title, with the screen's way on."""
+    item = ctx.content.items.get(item_id)
+    if item is None or (step and step > len(item.steps)):
+        from .menu import main_menu
+        return main_menu(ctx)
+    voice = _voice(ctx, item, step or None)
+    if voice is None:                 # taken away or no longer reviewed since the option was shown
+        if step:
+            show_step(ctx, item.id, step - 1)
+        else:
+            show_item(ctx, item.id)
         return
-    if ctx.profile.compact:
-        more = ("1", ctx.t("More"), ["page", item.id, 0])
-        ctx.say(_body(ctx, item, item.sms), _item_nav(ctx, item, more), back=["topic", item.topic])
+    ctx.go(BROWSING)
+    ctx.note("listen", item.id, str(step))
+    title = f"🔊 {ctx.pick(item.title)}"
+    if step:                          # the same options as the screen, "listen" again included
+        heading = ctx.t("Step {step} of {steps}", step=step, steps=len(item.steps))
+        options = _with_listen(ctx, _step_options(ctx, item, step - 1), item, step, voice)
+        ctx.say(f"{title}\n{heading}", options, back=["item", item.id], voice=voice.sha256)
         return
-    ctx.say(f"*{ctx.pick(item.title)}*\n{_body(ctx, item, item.text)}", _item_nav(ctx, item, None),
-            back=["topic", item.topic])
+    options = _with_listen(ctx, _item_nav(ctx, item, _item_first(ctx, item)), item, None, voice)
+    ctx.say(title, options, back=["topic", item.topic], voice=voice.sha256)
 
 
 @action("page")
@@ -104,14 +157,20 @@ def show_step(ctx: Conversation, item_id: str, number: int) -> None:
     step = item.steps[number]
     heading = ctx.t("Step {step} of {steps}", step=number + 1, steps=len(item.steps))
     body = _body(ctx, item, step.sms if ctx.profile.compact else step.text)
-    options = []
+    voice = _voice(ctx, item, number + 1)
+    options = _with_listen(ctx, _step_options(ctx, item, number), item, number + 1, voice)
+    ctx.go(BROWSING)
+    ctx.say(f"{heading}\n{body}", options, image=step.image, back=["item", item.id],
+            voice=voice.sha256 if voice and ctx.state.voice else None)
+
+
+def _step_options(ctx: Conversation, item: Item, number: int) -> list[OptionRow]:
+    options: list[OptionRow] = []
     if number + 1 < len(item.steps):
         options.append(("1", ctx.t("Next step"), ["step", item.id, number + 1]))
     if number > 0:
         options.append(("2", ctx.t("Previous step"), ["step", item.id, number - 1]))
-    ctx.go(BROWSING)
-    ctx.say(f"{heading}\n{body}", options + _item_nav(ctx, item, None),
-            image=step.image, back=["item", item.id])
+    return options + _item_nav(ctx, item, None)
 
 
 def topic_named(content: Content, text: str) -> str | None:

@@ -35,20 +35,25 @@ class Option:
 
 @dataclass
 class Reply:
-    """What the bot says: text, numbered options, maybe a picture (a path under content/images)."""
+    """What the bot says: text, numbered options, maybe a picture (a path under content/images) and a
+    voice note (a recording's sha256: the channel adapter sends it as its channel takes voice)."""
     text: str
     options: list[Option] = field(default_factory=list)
     image: str | None = None
     language: str = "en"
+    voice: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "options": [[o.key, o.label] for o in self.options],
+        data: dict[str, Any] = {"text": self.text, "options": [[o.key, o.label] for o in self.options],
                 "image": self.image, "language": self.language}
+        if self.voice:
+            data["voice"] = self.voice
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Reply":
         return cls(text=data["text"], options=[Option(key, label) for key, label in data.get("options", [])],
-                   image=data.get("image"), language=data.get("language", "en"))
+                   image=data.get("image"), language=data.get("language", "en"), voice=data.get("voice"))
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,13 @@ class Profile:
     max_chars: int
     pictures: bool
     carrier_opt_out: bool = False   # the carrier treats STOP, CANCEL, END ... as opting out (SMS)
+    voice: bool = False             # plays voice notes: answers with a recording offer "🔊 listen"
 
 
 PROFILES = {
     "sms": Profile("sms", compact=True, max_chars=201, pictures=False, carrier_opt_out=True),
-    "whatsapp": Profile("whatsapp", compact=False, max_chars=4096, pictures=True),
-    "telegram": Profile("telegram", compact=False, max_chars=4096, pictures=True),
+    "whatsapp": Profile("whatsapp", compact=False, max_chars=4096, pictures=True, voice=True),
+    "telegram": Profile("telegram", compact=False, max_chars=4096, pictures=True, voice=True),
     "web": Profile("web", compact=False, max_chars=4096, pictures=True),
     "terminal": Profile("terminal", compact=False, max_chars=4096, pictures=False),
 }

@@ -46,6 +46,9 @@ class FakeProviders:
         self.redirects: dict[str, str] = {}              # path -> Location: answered with a 307
         self.files: dict[str, tuple[bytes, str]] = {}    # path -> (body, content type), streamed without length
         self.file_paths: dict[str, str] = {}             # file_id -> the file_path getFile answers
+        # Twilio call recordings: …/Recordings/<RE sid> -> WAV bytes, served only with the account's basic auth
+        self.recordings: dict[str, bytes] = {}
+        self.account: tuple[str, str] = ("", "")         # (account SID, auth token) the recordings require
         self._ids = count(1000)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -101,6 +104,8 @@ class FakeProviders:
                 path = urlparse(self.path).path
                 fake.received.append(path)
                 fake.requests.append({"path": path, "authorization": self.headers.get("Authorization", "")})
+                if "/Recordings/" in path:                 # a call recording: the account's credentials or 401
+                    return fake._recording(self, path)
                 if path in fake.redirects:                 # Twilio answers a media URL with its CDN's address
                     self.send_response(307)
                     self.send_header("Location", fake.redirects[path])
@@ -150,7 +155,8 @@ class FakeProviders:
         return entry
 
     def _telegram(self, handler, method, params):
-        sending = method in ("sendMessage", "sendPhoto")
+        """params: the form or JSON; an uploaded file (sendPhoto, sendVoice multipart) stays as its bytes."""
+        sending = method in ("sendMessage", "sendPhoto", "sendVoice")
         failure = self._next_failure("telegram", str(params.get("chat_id"))) if sending else None
         if failure:
             self._log("telegram", method, params, False, "send")
@@ -164,6 +170,10 @@ class FakeProviders:
             if method == "sendPhoto":
                 result["photo"] = [{"file_id": f"photo{message_id}", "file_unique_id": f"u{message_id}",
                                     "width": 800, "height": 600}]
+                result["caption"] = params.get("caption")
+            elif method == "sendVoice":
+                result["voice"] = {"file_id": f"voice{message_id}", "file_unique_id": f"v{message_id}",
+                                   "duration": int(params.get("duration") or 0), "mime_type": "audio/ogg"}
                 result["caption"] = params.get("caption")
             else:
                 result["text"] = params.get("text")
@@ -203,6 +213,21 @@ class FakeProviders:
                                     "from": params.get("From"), "body": params.get("Body"),
                                     "num_segments": "1", "date_created": None})
 
+
+    def _recording(self, handler, path):
+        """GET …/Recordings/<sid> (WAV, or .wav): Twilio's Recording media, behind HTTP basic auth."""
+        import base64
+        expected = "Basic " + base64.b64encode(":".join(self.account).encode()).decode()
+        if not self.account[0] or handler.headers.get("Authorization", "") != expected:
+            return handler._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        data = self.recordings.get(path.removesuffix(".wav"))
+        if data is None:
+            return handler._reply(404, {"code": 20404, "message": "not found", "status": 404})
+        handler.send_response(200)
+        handler.send_header("Content-Type", "audio/x-wav")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
     def _messenger(self, handler, path, params):
         """The Graph API's Send API (MESSENGER_API_URL = <fake>/graph/v21.0): POST /me/messages."""

@@ -5,7 +5,7 @@ Adapter); no code outside bot/channels/ asks which channel it is.
 """
 from handlers.types import PROFILES
 
-from . import messenger, telegram, twilio, viber
+from . import messenger, telegram, twilio, twilio_voice, viber
 from .base import Adapter, Config, Route
 
 ADAPTERS: dict[str, Adapter] = {a.channel: a for a in (
@@ -14,6 +14,7 @@ ADAPTERS: dict[str, Adapter] = {a.channel: a for a in (
     twilio.WHATSAPP,
     messenger.ADAPTER,
     viber.ADAPTER,
+    twilio_voice.ADAPTER,     # calls in, answers out by SMS
 )}
 
 for _adapter in ADAPTERS.values():       # the dialogue reads a channel's limits from its profile

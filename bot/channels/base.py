@@ -135,6 +135,17 @@ class Limits:
     window: timedelta | None = None
     options: int | None = None          # buttons at most; more are shown as numbered text
     option_label: int | None = None     # characters per button title
+    voice: tuple[str, ...] = ()         # voice-note types it plays (audio/ogg ...); () = no voice (SMS)
+
+
+@dataclass(frozen=True)
+class VoiceNote:
+    """A recording to send with a reply: its hash (signed links are made from it) and its OGG/Opus bytes
+    (for an upload), its length and its MP3's size (a file message must state it)."""
+    sha256: str
+    ogg: bytes
+    seconds: float
+    mp3_size: int
 
 
 class Adapter(ABC):
@@ -147,6 +158,9 @@ class Adapter(ABC):
     fallback_channel: str | None = None  # an answer outside the window may go there (WhatsApp -> SMS)
     status_group: tuple[str, ...] = ()  # channels whose rows its status callbacks may name (default: its own)
     cli: click.Group | None = None      # a click group of operator commands, or None
+    # a voice note can ride on the webhook response (TwiML <Media> by link); else a turn whose reply
+    # carries one is sent through the provider's API from the queue (Telegram's upload)
+    voice_in_response: bool = False
 
     # ---- settings --------------------------------------------------------------------------------
     @abstractmethod
@@ -181,6 +195,14 @@ class Adapter(ABC):
     def verify(self, request: Request, config: Config) -> str:
         """A subscription handshake (GET): the challenge to echo, or BadRequest."""
         raise BadRequest(f"{self.channel} has no subscription handshake", 404)
+
+    def parse_call(self, request: Any, config: dict[str, Any]) -> Any:
+        """A phone call's webhook (route kind "call"): a channel-neutral call event, or BadRequest."""
+        raise BadRequest(f"{self.channel} takes no calls", 404)
+
+    def render_call(self, turn: Any, config: dict[str, Any], base_url: str) -> "Answer":
+        """What the caller hears next (handlers.phone.CallTurn), in the provider's words."""
+        raise BadRequest(f"{self.channel} takes no calls", 404)
 
     def answers_in_response(self, incoming: Incoming) -> bool:
         """True when the reply rides on the webhook response; else the worker sends it through the API."""
@@ -247,9 +269,10 @@ def merge(replies: list[Reply]) -> Reply | None:
         return None
     last = replies[-1]
     image = next((r.image for r in replies if r.image), None)
+    voice = next((r.voice for r in replies if r.voice), None)
     return Reply(text="\n\n".join(r.text for r in replies if r.text), options=last.options,
-                 image=image, language=last.language)
+                 image=image, language=last.language, voice=voice)
 
 
 __all__ = ["SENT", "RETRY", "STOPPED", "WINDOW", "FAILED", "Outcome", "SendResult", "BadRequest", "Ignored", "StatusUpdate",
-           "Route", "Answer", "WindowArgs", "Limits", "Adapter", "merge", "Config", "Json", "Event", "json_object"]
+           "Route", "Answer", "WindowArgs", "Limits", "VoiceNote", "Adapter", "merge", "Config", "Json", "Event", "json_object"]

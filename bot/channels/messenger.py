@@ -24,6 +24,7 @@ from flask.cli import AppGroup
 
 from handlers.types import Incoming, Media, Profile, Reply
 
+from ..recordings import links as recording_links
 from ..statuses import OutboundStatus
 from .base import (
     FAILED,
@@ -42,6 +43,7 @@ from .base import (
     Route,
     SendResult,
     StatusUpdate,
+    VoiceNote,
     WindowArgs,
     json_object,
     merge,
@@ -181,15 +183,19 @@ def _title(key: str, label: str, lang: str) -> str:
     return f"{option_key(key, lang)}. {label}"
 
 
-def messages(reply: Reply, config: Config) -> list[Json]:
-    """The Send API `message` objects for one reply: its picture first (where PUBLIC_URL serves it), then
-    the text in parts of at most 2,000 characters, the options as quick replies on the last part: with
-    their labels when all fit in 20 characters, else numbered in the text and the numbers as quick replies."""
+def messages(reply: Reply, config: Config, voice: VoiceNote | None = None) -> list[Json]:
+    """The Send API `message` objects for one reply: its picture first (where PUBLIC_URL serves it), its
+    voice note (an audio attachment: the MP3 by a signed link), then the text in parts of at most 2,000
+    characters, the options as quick replies on the last part: with their labels when all fit in 20
+    characters, else numbered in the text and the numbers as quick replies."""
     out: list[Json] = []
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
     if reply.image and public:
         out.append({"attachment": {"type": "image", "payload": {"url": f"{public}/content-images/{reply.image}",
                                                                 "is_reusable": True}}})
+    if voice is not None and public:
+        out.append({"attachment": {"type": "audio", "payload": {
+            "url": recording_links.url(config, voice.sha256, "mp3"), "is_reusable": False}}})
     options = reply.options[:QUICK_REPLIES] if len(reply.options) <= QUICK_REPLIES else []
     labelled = bool(options) and all(len(_title(o.key, o.label, reply.language)) <= QUICK_TITLE for o in options)
     text = directed(reply.text, reply.language) if labelled else as_text(reply, bold=True)
@@ -256,12 +262,12 @@ def post(config: Config, path: str, payload: Json) -> tuple[int, bytes]:
 
 
 def send(config: Config, address: str, reply: Reply, window_args: Json | None = None,
-         broadcast: bool = False) -> SendResult:
+         broadcast: bool = False, voice: VoiceNote | None = None) -> SendResult:
     """Each message of the reply in turn; the first that does not go is the outcome."""
     if _missing(config) or not api_url(config):
         return SendResult(FAILED, reason="channel_off", detail="Messenger settings are not set")
     kind = {"messaging_type": "UPDATE" if broadcast else "RESPONSE"}
-    return send_each(messages(reply, config), lambda message: post(config, "me/messages", {
+    return send_each(messages(reply, config, voice), lambda message: post(config, "me/messages", {
         "recipient": {"id": address}, **kind, **(window_args or {}), "message": message}), outcome)
 
 
@@ -269,10 +275,10 @@ def send(config: Config, address: str, reply: Reply, window_args: Json | None = 
 class Messenger(Adapter):
     channel = CHANNEL
     label = "Messenger"
-    profile = Profile(CHANNEL, compact=False, max_chars=TEXT_LIMIT, pictures=True)
+    profile = Profile(CHANNEL, compact=False, max_chars=TEXT_LIMIT, pictures=True, voice=True)
     limits = Limits(text=TEXT_LIMIT, rate_setting="MESSENGER_RATE", rate_default=10.0,
                     pictures=("image/jpeg", "image/png"), window=timedelta(hours=24),
-                    options=QUICK_REPLIES, option_label=QUICK_TITLE)
+                    options=QUICK_REPLIES, option_label=QUICK_TITLE, voice=("audio/mpeg",))
     routes = (Route("/webhooks/messenger", "messenger_verify", kind="verify", methods=("GET",)),
               Route("/webhooks/messenger", "messenger_receive"))
 
@@ -323,14 +329,14 @@ class Messenger(Adapter):
                 continue
             quick = " | ".join(f"[{q['title']}]" for q in message.get("quick_replies", []))
             shown.append(message["text"] + (f"\n{quick}" if quick else ""))
-        return "\n".join(shown)
+        return "\n".join((["[voice note]"] if reply.voice else []) + shown)
 
     def mask(self, address: str) -> str:
         return "fb ••••" + address[-4:]
 
     def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: Json | None = None, fast: bool = False) -> SendResult:
-        return send(config, address, reply, window_args, broadcast=fast)
+             window_args: Json | None = None, fast: bool = False, voice: VoiceNote | None = None) -> SendResult:
+        return send(config, address, reply, window_args, broadcast=fast, voice=voice)
 
     def window_args(self, config: Config, purpose: str, text: str, case_code: str | None) -> WindowArgs:
         name = "MESSENGER_BROADCAST_TAG" if purpose == "broadcast" else "MESSENGER_ANSWER_TAG"

@@ -41,6 +41,7 @@ from .base import (
     Limits,
     Route,
     SendResult,
+    VoiceNote,
     merge,
     text_field,
 )
@@ -254,25 +255,41 @@ def warm_up(config: Config) -> None:
     _run(asyncio.sleep(0))
 
 
-async def _send(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes]) -> Message:
+async def _send(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes], voice: VoiceNote | None = None) -> Message:
     """The provider call is the first network call: no getMe before it (that would widen the window
     in which a killed worker leaves a message claimed but unsent)."""
     markup = keyboard(reply)
     markup_obj = ReplyKeyboardMarkup.de_json(markup, bot) if markup else None
     text = _html(directed(reply.text, reply.language))
+    if voice is not None:
+        return await _send_voice(bot, chat_id, reply, images, voice, text, markup_obj)
     if reply.image and reply.image in images and len(text) <= CAPTION_LIMIT:
         photo = InputFile(images[reply.image], filename=reply.image.rsplit("/", 1)[-1])
         return await bot.send_photo(chat_id, photo, caption=text, parse_mode="HTML", reply_markup=markup_obj)
     return await bot.send_message(chat_id, text[:TEXT_LIMIT], parse_mode="HTML", reply_markup=markup_obj)
 
 
-def send(config: Config, address: str, reply: Reply, images: dict[str, bytes]) -> SendResult:
-    """images: the content's pictures by name (Content.images)."""
-    """Send one stored message; every python-telegram-bot error becomes one of the queue's outcomes."""
+async def _send_voice(bot: Bot, chat_id: str, reply: Reply, images: dict[str, bytes], voice: VoiceNote,
+                      text: str, markup: ReplyKeyboardMarkup | None) -> Message:
+    """sendVoice with the OGG/Opus file uploaded (multipart: no public URL needed); the text as its
+    caption, or first as its own message when it is longer than a caption or comes with a picture."""
+    note = InputFile(voice.ogg, filename=f"{voice.sha256[:12]}.ogg")
+    seconds = max(1, round(voice.seconds))
+    if text and (len(text) > CAPTION_LIMIT or (reply.image and reply.image in images)):
+        await _send(bot, chat_id, Reply(reply.text, image=reply.image, language=reply.language), images)
+        return await bot.send_voice(chat_id, note, duration=seconds, reply_markup=markup)
+    return await bot.send_voice(chat_id, note, duration=seconds, caption=text or None,
+                                parse_mode="HTML" if text else None, reply_markup=markup)
+
+
+def send(config: Config, address: str, reply: Reply, images: dict[str, bytes],
+         voice: VoiceNote | None = None) -> SendResult:
+    """Send one stored message; every python-telegram-bot error becomes one of the queue's outcomes.
+    images: the content's pictures by name (Content.images); voice: the reply's recording, uploaded."""
     if not config.get("TELEGRAM_BOT_TOKEN"):
         return SendResult(FAILED, reason="channel_off", detail="TELEGRAM_BOT_TOKEN is not set")
     try:
-        sent = _run(_send(_thread_bot(config), address, reply, images))
+        sent = _run(_send(_thread_bot(config), address, reply, images, voice))
     except TelegramError as exc:
         return _failure(exc)
     return SendResult(SENT, provider_id=str(sent.message_id))
@@ -383,7 +400,7 @@ class Telegram(Adapter):
     label = "Telegram"
     profile = PROFILES["telegram"]
     limits = Limits(text=TEXT_LIMIT, rate_setting="TELEGRAM_RATE", rate_default=25.0,
-                    pictures=("image/jpeg", "image/png"))
+                    pictures=("image/jpeg", "image/png"), voice=("audio/ogg",))
     routes = (Route("/webhooks/telegram", "telegram_update"),)
 
     def enabled(self, config: Config) -> bool:
@@ -420,13 +437,16 @@ class Telegram(Adapter):
         keys = [row[0]["text"] for row in (body.get("reply_markup") or {}).get("keyboard", [])]
         reply = merge(replies)
         picture = f"[picture: {reply.image}]\n" if reply and reply.image else ""
+        picture += "[voice note]\n" if reply and reply.voice else ""
         return picture + (body.get("text") or "") + ("\n" + " | ".join(f"[{k}]" for k in keys) if keys else "")
 
     def mask(self, address: str) -> str:
         return "tg ••••" + address[-4:]
 
     def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: Json | None = None, fast: bool = False) -> SendResult:
+             window_args: Json | None = None, fast: bool = False, voice: VoiceNote | None = None) -> SendResult:
+        if voice is not None:
+            return send(config, address, reply, images, voice)
         return (send_text if fast else send)(config, address, reply, images)
 
     def warm_up(self, config: Config) -> None:

@@ -24,6 +24,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from handlers.sms import segments, split_pages
 from handlers.types import PROFILES, Incoming, Media, Reply
 
+from ..recordings import links as recording_links
 from .base import (
     FAILED,
     RETRY,
@@ -40,6 +41,7 @@ from .base import (
     Route,
     SendResult,
     StatusUpdate,
+    VoiceNote,
     WindowArgs,
 )
 from .plain import as_text, sms_messages
@@ -166,11 +168,20 @@ def whatsapp_parts(body: str, limit: int = WHATSAPP_LIMIT) -> list[str]:
     return parts + ([current] if current else [])
 
 
+def voice_url(reply: Reply, config: Config) -> str | None:
+    """A signed, expiring link to the reply's voice note (OGG/Opus) that Twilio fetches from PUBLIC_URL."""
+    if not reply.voice or not config.get("PUBLIC_URL"):
+        return None
+    return recording_links.url(config, reply.voice, "ogg")
+
+
 def twiml(channel: str, replies: list[Reply], config: Config) -> str:
     messages = []
     for body, image in bodies(channel, replies, config.get("SMS_FOLD_LATIN", False)):
         url = image_url(Reply("", image=image), config) if image else None
         messages.append((body, url))
+    if channel == "whatsapp":      # WhatsApp plays audio without a caption: the voice note is a message of its own
+        messages += [("", url) for reply in replies if (url := voice_url(reply, config))]
     if any(_SURROGATE.search(body) or (url and _SURROGATE.search(url)) for body, url in messages):
         return _twiml_library(messages)
     return _XML_DECLARATION + _element("Response", None, "".join(
@@ -231,8 +242,10 @@ def _new_client(config: Config) -> Client:
     return Client(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], http_client=http_client)
 
 
-def send(config: Config, channel: str, address: str, reply: Reply, template: Json | None = None) -> SendResult:
-    """Send one stored message (a template on WhatsApp outside the 24-hour window)."""
+def send(config: Config, channel: str, address: str, reply: Reply, template: Json | None = None,
+         voice: VoiceNote | None = None) -> SendResult:
+    """Send one stored message (a template on WhatsApp outside the 24-hour window); a voice note follows
+    the text as a media message of its own, by a signed link."""
     if not (config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")):
         return SendResult(FAILED, reason="channel_off", detail="Twilio credentials are not set")
     args: Json = {}
@@ -259,13 +272,20 @@ def send(config: Config, channel: str, address: str, reply: Reply, template: Jso
         args["body"] = "\n".join(body for body, _ in parts)
         if parts[0][1] and (url := image_url(reply, config)):
             args["media_url"] = [url]
-    try:
-        message = make_client(config).messages.create(**args)
-    except TwilioRestException as exc:
-        return _failure(exc)
-    except Exception as exc:  # connection refused, timeout, TLS: all temporary from our side
-        return SendResult(RETRY, reason="connection", detail=type(exc).__name__)
-    return SendResult(SENT, provider_id=message.sid)
+    calls = [args]
+    if voice is not None and not template and (url := voice_url(reply, config)):
+        media = {k: v for k, v in args.items() if k != "body" and k != "media_url"}
+        calls = [args, {**media, "media_url": [url]}] if args.get("body") else [{**media, "media_url": [url]}]
+    result = SendResult(FAILED, reason="empty", detail="nothing to send")
+    for call in calls:
+        try:
+            message = make_client(config).messages.create(**call)
+        except TwilioRestException as exc:
+            return _failure(exc)
+        except Exception as exc:  # connection refused, timeout, TLS: all temporary from our side
+            return SendResult(RETRY, reason="connection", detail=type(exc).__name__)
+        result = SendResult(SENT, provider_id=message.sid)
+    return result
 
 
 def _failure(exc: TwilioRestException) -> SendResult:
@@ -338,8 +358,8 @@ class _Twilio(Adapter):
         return _phone_mask(address)
 
     def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: Json | None = None, fast: bool = False) -> SendResult:
-        return send(config, self.channel, address, reply, template=window_args)
+             window_args: Json | None = None, fast: bool = False, voice: VoiceNote | None = None) -> SendResult:
+        return send(config, self.channel, address, reply, template=window_args, voice=voice)
 
 
 class Sms(_Twilio):
@@ -362,16 +382,18 @@ class WhatsApp(_Twilio):
     label = "WhatsApp"
     profile = PROFILES["whatsapp"]
     limits = Limits(text=WHATSAPP_LIMIT, rate_setting="TWILIO_WHATSAPP_RATE", rate_default=20.0,
-                    pictures=("image/jpeg", "image/png"), window=timedelta(hours=24))
+                    pictures=("image/jpeg", "image/png"), window=timedelta(hours=24), voice=("audio/ogg",))
     fallback_channel = "sms"
+    voice_in_response = True       # TwiML <Media>: Twilio fetches the signed link
 
     def enabled(self, config: Config) -> bool:
         return bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
                     and config.get("TWILIO_WHATSAPP_FROM"))
 
     def preview(self, incoming: Incoming, replies: list[Reply], config: Config) -> str:
-        return "\n---\n".join(body + (f"\n  [picture: {image}]" if image else "")
-                              for body, image in bodies("whatsapp", replies))
+        return "\n---\n".join([body + (f"\n  [picture: {image}]" if image else "")
+                                for body, image in bodies("whatsapp", replies)]
+                               + ["[voice note]" for reply in replies if reply.voice])
 
     def window_args(self, config: Config, purpose: str, text: str, case_code: str | None) -> WindowArgs:
         """Outside the 24 hours only an approved template passes: the broadcast template with the text as

@@ -22,6 +22,7 @@ from flask.cli import AppGroup
 
 from handlers.types import Incoming, Media, Profile, Reply
 
+from ..recordings import links as recording_links
 from ..statuses import OutboundStatus
 from .base import (
     FAILED,
@@ -39,6 +40,7 @@ from .base import (
     Route,
     SendResult,
     StatusUpdate,
+    VoiceNote,
     json_object,
     merge,
     send_each,
@@ -154,14 +156,18 @@ def keyboard(reply: Reply) -> Json | None:
                         for o in reply.options]}
 
 
-def messages(reply: Reply, config: Config) -> list[Json]:
-    """send_message bodies (without receiver): the picture (where PUBLIC_URL serves it), then the text with
-    its keyboard; options that cannot be buttons are numbered in the text."""
+def messages(reply: Reply, config: Config, voice: VoiceNote | None = None) -> list[Json]:
+    """send_message bodies (without receiver): the picture (where PUBLIC_URL serves it), the voice note (a
+    file message: Viber's bot API has no voice type; the MP3 by a signed link), then the text with its
+    keyboard; options that cannot be buttons are numbered in the text."""
     from .plain import as_text
     out: list[Json] = []
     public = (config.get("PUBLIC_URL") or "").rstrip("/")
     if reply.image and public:
         out.append({"type": "picture", "text": "", "media": f"{public}/content-images/{reply.image}"})
+    if voice is not None and public:
+        out.append({"type": "file", "media": recording_links.url(config, voice.sha256, "mp3"),
+                    "size": voice.mp3_size, "file_name": f"{voice.sha256[:12]}.mp3"})
     board = keyboard(reply)
     text = (directed(reply.text, reply.language) if board else as_text(reply, bold=True))[:TEXT_LIMIT]
     if text or board:
@@ -217,10 +223,10 @@ def outcome(status: int, body: bytes) -> SendResult:
     return SendResult(FAILED, reason=f"viber_{code}", detail=detail)
 
 
-def send(config: Config, address: str, reply: Reply) -> SendResult:
+def send(config: Config, address: str, reply: Reply, voice: VoiceNote | None = None) -> SendResult:
     if not config.get("VIBER_AUTH_TOKEN") or not api_url(config):
         return SendResult(FAILED, reason="channel_off", detail="VIBER_AUTH_TOKEN is not set")
-    return send_each(messages(reply, config),
+    return send_each(messages(reply, config, voice),
                      lambda message: post(config, "send_message", {"receiver": address, **message}), outcome)
 
 
@@ -228,9 +234,9 @@ def send(config: Config, address: str, reply: Reply) -> SendResult:
 class Viber(Adapter):
     channel = CHANNEL
     label = "Viber"
-    profile = Profile(CHANNEL, compact=False, max_chars=TEXT_LIMIT, pictures=True)
+    profile = Profile(CHANNEL, compact=False, max_chars=TEXT_LIMIT, pictures=True, voice=True)
     limits = Limits(text=TEXT_LIMIT, rate_setting="VIBER_RATE", rate_default=10.0,
-                    pictures=("image/jpeg", "image/png"), options=BUTTONS)
+                    pictures=("image/jpeg", "image/png"), options=BUTTONS, voice=("audio/mpeg",))
     routes = (Route("/webhooks/viber", "viber_receive"),)
 
     def enabled(self, config: Config) -> bool:
@@ -273,14 +279,14 @@ class Viber(Adapter):
                 continue
             buttons = (message.get("keyboard") or {}).get("Buttons", [])
             shown.append(message["text"] + ("\n" + " | ".join(f"[{b['Text']}]" for b in buttons) if buttons else ""))
-        return "\n".join(shown)
+        return "\n".join((["[voice note]"] if reply.voice else []) + shown)
 
     def mask(self, address: str) -> str:
         return "viber ••••" + address[-4:]
 
     def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
-             window_args: Json | None = None, fast: bool = False) -> SendResult:
-        return send(config, address, reply)
+             window_args: Json | None = None, fast: bool = False, voice: VoiceNote | None = None) -> SendResult:
+        return send(config, address, reply, voice)
 
     def media_hosts(self, config: Config) -> tuple[str, ...]:
         base = urlsplit(api_url(config) or DEFAULT_API_URL)

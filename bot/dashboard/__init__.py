@@ -128,6 +128,7 @@ from . import (  # noqa: E402,F401  (routes register on the blueprint)
     content_contacts,  # noqa: E402,F401,I001  (referral contacts and emergency numbers)
     content_files,  # noqa: E402,F401,I001  (translators' files)
     content_items,
+    content_recordings,  # noqa: E402,F401,I001  (voice recordings on the content editor)
     content_release,
     reports,
     unanswered,  # noqa: E402,F401,I001  (the unanswered questions page)

@@ -2,15 +2,17 @@
 import json
 from datetime import datetime, timedelta, timezone
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
 from handlers import codes
 from handlers.content import pick
+from handlers.i18n import Translator
 from handlers.sms import segments
 
 from .. import cases as case_service
 from .. import media as media_proxy
+from .. import recordings, voice_notes
 from ..masking import mask
 from ..models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, User, utcnow
 from ..statuses import CaseStatus
@@ -111,8 +113,10 @@ def inbox():
             total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
             rows = db.execute(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).scalars().all()
         assignees = g.staff_names = dict(db.execute(select(User.id, User.name)).tuples().all())
+        voices = voice_notes.lengths(rt.vault, rows)          # voice notes' lengths, kept when first heard
     pages = max(1, -(-total // PAGE_SIZE))
     return render_template("dashboard/inbox.html", cases=rows, counts=counts, total=total, page=page, pages=pages,
+                           voices=voices, clock=voice_notes.clock,
                            args=args, overdue=lambda c: is_overdue(c, rt.config), areas=area_names(g.ui_lang),
                            assignees=assignees, statuses=case_service.STATUSES, kinds=case_service.KINDS)
 
@@ -149,12 +153,13 @@ def case_page(code):
                             "replies": [r["text"] for r in replies]})
         staff = dict(db.execute(select(User.id, User.name)).tuples().all())
         g.staff_names = staff          # who() in the template names the same people: no second query
-    media = [media_proxy.entry(r)[1] for r in json.loads(vault.decrypt(case.media_enc) or "[]")] \
-        if case.media_enc and personal else []          # content types, in order: the page picks the player
+    attached = voice_notes.entries(vault, case) if personal else []
+    media = [r.get("type") or "" for r in attached]    # content types, in order: the page picks the player
+    seconds = [voice_notes.clock(r.get("seconds")) for r in attached]
     templates = _answer_templates(case.language or "ar")
     return render_template(
         "dashboard/case.html", case=case, text=(vault.decrypt(case.text_enc) if personal and case.text_enc else None),
-        personal=personal, media=media, events=events, views=views, deliveries=deliveries, log=log,
+        personal=personal, media=media, seconds=seconds, events=events, views=views, deliveries=deliveries, log=log,
         address=mask(contact.channel, vault.decrypt(contact.address_enc)) if contact else None, contact=contact,
         overdue=is_overdue(case, rt.config), areas=area_names(g.ui_lang), statuses=case_service.STATUSES,
         staff=staff, templates=templates, media_kind=media_proxy.kind)
@@ -170,6 +175,38 @@ def _actor() -> str:
     return f"user:{g.user.id}"
 
 
+ANSWER_FORM_MAX = recordings.MAX_BYTES + 256 * 1024      # a voice answer and the form around it
+
+
+@blueprint.record_once
+def _answer_form_checked_after_its_limit(state) -> None:
+    """A voice answer may be 20 MB; the app takes 1 MB. The CSRF check is made once the limit is raised."""
+    state.app.extensions["csrf"].exempt(answer)
+
+
+@blueprint.before_app_request
+def _answer_limit() -> Response | None:
+    if request.endpoint != "dashboard.answer" or request.method != "POST":
+        return None
+    request.max_content_length = ANSWER_FORM_MAX
+    current_app.extensions["csrf"].protect()
+    return None
+
+
+def _voice_answer(code: str) -> tuple[str | None, str | None]:
+    """(the recording's hash, None) for an uploaded voice answer, (None, why not) for a refused file,
+    (None, None) when no file was chosen. Checked and converted once by the recordings store (PyAV)."""
+    upload = request.files.get("voice")
+    if upload is None or not upload.filename:
+        return None, None
+    data = upload.read(recordings.MAX_BYTES + 1)
+    try:
+        with runtime().transaction() as db:
+            return recordings.store(db, data).sha256, None
+    except recordings.RecordingRefused as exc:
+        return None, Translator(g.ui_lang)(exc.message, **exc.values)
+
+
 @blueprint.post("/cases/<code>/answer")
 def answer(code):
     require("act_on_cases")
@@ -177,15 +214,20 @@ def answer(code):
     status = request.form.get("status") or None
     with runtime().transaction() as db:
         _case_or_404(db, code)
-    if not text:
+    voice, refused = _voice_answer(code)
+    if refused:
+        flash(refused)
+        return redirect(url_for("dashboard.case_page", code=code))
+    if not text and not voice:
         flash("empty_answer")
         return redirect(url_for("dashboard.case_page", code=code))
     try:
         result = case_service.answer(runtime(), code, text, _actor(),
-                                     status if status in case_service.STATUSES else None)
+                                     status if status in case_service.STATUSES else None, voice=voice)
     except case_service.CaseError:
         abort(400)
-    flash("answer_queued" if result["outbound_id"] else "answer_unreachable")
+    queued = "voice_answer_queued" if voice else "answer_queued"
+    flash(queued if result["outbound_id"] else "answer_unreachable")
     return redirect(url_for("dashboard.case_page", code=code))
 
 
@@ -258,10 +300,23 @@ def case_media(code, n):
     if body is None:
         abort(502)
     shown = media_proxy.inline_type(body)
+    if shown and (shown.startswith("audio/") or shown == "video/3gpp"):
+        body, shown = _heard(rt, code, n, refs[n], body, shown)
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
                "Content-Security-Policy": INLINE_POLICY if shown else DOWNLOAD_POLICY,
                "Content-Disposition": "inline" if shown else f'attachment; filename="attachment-{n + 1}.bin"'}
     return Response(body, mimetype=shown or "application/octet-stream", headers=headers)
+
+
+def _heard(rt, code: str, n: int, ref, body: bytes, shown: str) -> tuple[bytes, str]:
+    """A voice note on its way to staff: measured once with PyAV (kept with the case for the inbox), and
+    decoded to WAV when the browser cannot play what the phone recorded (AMR)."""
+    if not (isinstance(ref, dict) and ref.get("measured")):
+        seconds = voice_notes.measure(body)
+        if seconds is not None:
+            with rt.transaction() as db:
+                voice_notes.remember_seconds(rt.vault, _case_or_404(db, code), n, seconds)
+    return voice_notes.playable(body, shown)
 
 
 @blueprint.get("/answer-segments")

@@ -165,6 +165,7 @@ def editor_context(db, item_id: str, preview_lang: str | None = None) -> dict:
         "version": version, "topic_id": topic.id if topic else "", "position": position,
         "count": len(data.get("items") or []), "topic_title": pick(topic.title, g.ui_lang) if topic else "",
         "states": content.reviews.get(item_id) or {}, "state_of": content_review.state_of,
+        "recordings": content.recordings,
         "reviews": content.reviews, "languages": languages_view(), "everything": edits_everything(),
         "problems": content_problems.by_field(content.problems, item_id), "expand": expand, "fold": fold,
         "limits": LIMITS, "telegram_limit": TELEGRAM_LIMIT, "whatsapp_limit": WHATSAPP_LIMIT,

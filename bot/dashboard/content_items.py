@@ -14,6 +14,7 @@ from handlers.i18n import LANGUAGES
 
 from .. import content_edit, content_pictures, content_review
 from .. import content_versions as versions
+from ..recordings import content as recording_content
 from . import blueprint, require, runtime
 from .content import actor, draft_for, editor_context, edits_everything, own_languages, t
 
@@ -111,8 +112,9 @@ def content_save(item_id):
             if changed:
                 files[name] = content_edit.dump(data)
             files[content_review.REVIEWS_FILE] = content_review.write(updated)
-            versions.save_draft(db, draft, files, actor(), revision=draft.revision)
             languages = content_review.changed_languages(before, after)
+            files = recording_content.after_text_change(files, item_id, languages, actor())
+            versions.save_draft(db, draft, files, actor(), revision=draft.revision)
             versions.audit(db, actor(), "content_edit", f"item:{item_id}",
                            f"changed: {', '.join(languages) or '-'}; reviewed: {', '.join(reviewed) or '-'}")
     except versions.Stale:
@@ -172,6 +174,7 @@ def _whole_file_change(change, item_id: str, action: str, detail: str = ""):
             if action == "content_retire":
                 files[content_review.REVIEWS_FILE] = content_review.write(
                     content_review.forget(content_review.read(files), item_id))
+                files = recording_content.forget_item(files, item_id)
             versions.save_draft(db, draft, files, actor(), revision=draft.revision)
             versions.audit(db, actor(), action, f"item:{item_id}", detail)
     except versions.Stale:
@@ -241,8 +244,13 @@ def content_remove_step(item_id, n):
     _everything()
     if request.form.get("confirm") != "yes":
         abort(400)
-    return _step_change(item_id, lambda item: content_edit.remove_step(item, n - 1), "content_step",
-                        f"removed step {n}")
+    def edit(files):
+        name, data, index = content_edit.open_item(files, item_id)
+        content_edit.remove_step(data["items"][index], n - 1)
+        files.update(recording_content.step_removed(files, item_id, n))     # later steps' recordings move up
+        return name, content_edit.dump(data)
+    _whole_file_change(edit, item_id, "content_step", f"removed step {n}")
+    return _back(item_id)
 
 
 @blueprint.record_once

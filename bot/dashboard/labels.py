@@ -11,7 +11,7 @@ ROLES = (N_("admin"), N_("officer"), N_("focal point"), N_("viewer"), N_("editor
 REVIEW_STATES = (N_("draft"), N_("needs update"), N_("reviewed"))
 VERSION_STATES = (N_("published"), N_("archived"), N_("discarded"))
 CHANNELS = (N_("telegram"), N_("sms"), N_("whatsapp"), N_("messenger"),
-            N_("viber"))   # a channel without a translation shows its name
+            N_("viber"), N_("voice"))   # a channel without a translation shows its name
 BROADCAST_STATUSES = (N_("draft"), N_("approved"), N_("scheduled"), N_("sending"), N_("paused"), N_("done"),
                       N_("cancelled"))
 DELIVERY = (N_("queued"), N_("sent"), N_("delivered"), N_("failed"), N_("pending"), N_("undeliverable"))
@@ -24,6 +24,7 @@ FLASHES = {
     "answer_unreachable": N_("Answer saved, but it cannot be sent: the person sent STOP, deleted their data, "
                              "or wrote from the try page. They see it if they ask for the status."),
     "empty_answer": N_("Write an answer first."),
+    "voice_answer_queued": N_("Voice answer queued: it goes out on the person's channel."),
     "reason_needed": N_("Say why you need the full number."),
     "erased": N_("The person's data was erased."),
     "not_yourself": N_("You cannot disable or change your own account here."),

@@ -6,7 +6,7 @@ from typing import Protocol, cast
 from handlers.types import Reply
 
 from .. import channels
-from ..channels.base import FAILED, Json, SendResult
+from ..channels.base import FAILED, Json, SendResult, VoiceNote
 from ..models import Broadcast
 from ..runtime import Runtime
 
@@ -66,5 +66,22 @@ def deliver(runtime: Runtime, row: Row, contact: Addressed | None, window_args: 
         return SendResult(FAILED, reason="no_text", detail="nothing to send: no stored reply or broadcast text")
     if address is None:
         return SendResult(FAILED, reason="no_address", detail="the address is gone or does not open with DATA_KEY")
+    extra: dict[str, VoiceNote] = {}
+    if reply.voice and adapter.limits.voice:    # a channel without voice sends the text
+        note = voice_note(runtime, reply.voice)
+        if note is None:
+            return SendResult(FAILED, reason="no_recording", detail=f"recording {reply.voice[:12]} is not stored")
+        extra["voice"] = note
     return adapter.send(runtime.config, address, reply, runtime.content.get().images,
-                        window_args=window_args, fast=prepared)
+                        window_args=window_args, fast=prepared, **extra)
+
+
+def voice_note(runtime, sha256: str) -> VoiceNote | None:
+    """What an adapter needs to send a recording: the OGG/Opus bytes to upload, links are made from the hash."""
+    from ..recordings.store import voice_parts
+    with runtime.transaction() as session:
+        parts = voice_parts(session, sha256)
+    if parts is None:
+        return None
+    ogg, milliseconds, mp3_size = parts
+    return VoiceNote(sha256, ogg, milliseconds / 1000, mp3_size)

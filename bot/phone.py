@@ -1,0 +1,151 @@
+"""The phone menu's storage side: which recordings a call may play, and a spoken message becoming a case.
+
+handlers/phone.py decides what a caller hears; this module finds the sounds (the content's reviewed item
+recordings by signed link, recorded prompts under PHONE_PROMPTS_DIR) and keeps what a caller leaves after
+"9": a feedback case whose attachment is the provider's recording, fetched later for staff exactly like a
+voice note (bot/media.py: only from Twilio's own host, with the account's credentials, when staff open it).
+A repeated delivery of the same recording (same RecordingSid) opens nothing new and reads the same code.
+"""
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Response, abort
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from handlers import codes
+from handlers.conversation import MediaRef
+from handlers.i18n import Translator
+from handlers.phone import PROMPTS, RECORDED, CallTurn, Menu, code_read_out, not_recorded, turn
+from handlers.types import Reply
+
+from . import db, media
+from .cases import CaseServices
+from .channels.twilio_voice import Call, speech_languages
+from .models import Contact, Message, utcnow
+from .recordings import playable
+from .recordings import url as recording_url
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+PROMPT_DIR = Path(__file__).resolve().parent.parent / "content" / "phone"
+PROMPT_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}      # what Twilio's <Play> takes (not OGG)
+_PROMPT_NAME = re.compile(r"[a-z_]+(?:\.[a-z0-9_-]+)?")
+Config = dict[str, Any]
+
+
+def prompt_dir(config: Config) -> Path:
+    return Path(config.get("PHONE_PROMPTS_DIR") or PROMPT_DIR)
+
+
+class Sounds:
+    """What one call may play: item recordings from the published content (signed links to the MP3, only
+    reviewed ones under REVIEWED_ONLY), prompts recorded as files <dir>/<lang>/<name>.mp3|.wav."""
+
+    def __init__(self, runtime: Runtime, content: object) -> None:
+        self.config = runtime.config
+        self.recordings: dict[str, Any] = getattr(content, "recordings", None) or {}
+        self.items: dict[str, Any] = getattr(content, "items", {})
+        self.folder = prompt_dir(self.config)
+
+    def item(self, item_id: str, lang: str) -> list[str]:
+        reviewed_only = bool(self.config.get("REVIEWED_ONLY"))
+        whole = playable(self.recordings, item_id, None, lang, reviewed_only)
+        if whole is not None:
+            return [recording_url(self.config, whole.sha256, "mp3")]
+        item = self.items.get(item_id)
+        steps = [playable(self.recordings, item_id, n, lang, reviewed_only)
+                 for n in range(1, len(item.steps) + 1)] if item is not None and item.steps else []
+        if steps and all(steps):           # every step, or none: a step left out would mislead
+            return [recording_url(self.config, s.sha256, "mp3") for s in steps if s is not None]
+        return []
+
+    def prompt(self, name: str, lang: str) -> str | None:
+        for suffix in PROMPT_TYPES:
+            if (self.folder / lang / f"{name}{suffix}").is_file():
+                base = str(self.config.get("PUBLIC_URL") or "").rstrip("/")
+                return f"{base}/phone-prompts/{lang}/{name}{suffix}"
+        return None
+
+
+def menu(runtime: Runtime) -> Menu:
+    content = runtime.content.get()
+    return Menu(content, Sounds(runtime, content), spoken=speech_languages(runtime.config),
+                reviewed_only=bool(runtime.config.get("REVIEWED_ONLY")))
+
+
+def answer(runtime: Runtime, channel: str, call: Call) -> CallTurn:
+    """What the caller hears in answer to this webhook of the call."""
+    phone_menu = menu(runtime)
+    if call.state.get("s") == RECORDED:
+        lang = call.state.get("l") or "ar"
+        lang = lang if lang in ("ar", "ckb", "kmr") else "ar"
+        code = take_message(runtime, channel, call, lang) if call.recording_url else None
+        return code_read_out(phone_menu, lang, code) if code else not_recorded(phone_menu, lang)
+    return turn(phone_menu, call.state, call.digits)
+
+
+def take_message(runtime: Runtime, channel: str, call: Call, lang: str) -> str | None:
+    """A caller's spoken message as a new feedback case: its reference code (the same code again for a
+    repeated delivery), or None when the recording is not on the provider's own host (refused, nothing
+    fetched, nothing stored: credentials would go there when staff open it)."""
+    config = runtime.config
+    if not call.recording_url or not media.on_twilio_host(config, call.recording_url):
+        log.warning("call recording refused: not on Twilio's media host")
+        return None
+    entry: MediaRef = {"url": call.recording_url, "type": "audio/wav", "source": "phone"}
+    if call.recording_seconds is not None:
+        entry["seconds"] = round(call.recording_seconds, 1)        # Twilio's count, refined by PyAV when heard
+    vault = runtime.vault
+    address = call.caller or f"withheld:{call.call_id}"           # a withheld number: one contact per call
+    now = utcnow()
+    with runtime.transaction() as session:
+        contact = db.upsert_locked(session, Contact, {
+            "channel": channel, "address_hash": vault.address_hash(channel, address),
+            "address_enc": vault.encrypt(address), "state": "new", "created_at": now, "opted_out": False,
+            "subscribed": False, "topics": ""}, ["channel", "address_hash"], ["channel"])
+        message_id = db.insert_ignore(session, Message, {
+            "contact_id": contact.id, "channel": channel, "provider_id": call.recording_id,
+            "media_enc": vault.encrypt(json.dumps([entry])), "language": lang, "created_at": now},
+            ["channel", "provider_id"])
+        if message_id is None:
+            return _first_code(runtime, session, channel, call.recording_id, contact.id)
+        contact.language = lang              # answers go in the language the caller chose on this call
+        contact.last_seen_at = now
+        code = CaseServices(runtime, session, contact, None, message_id).open_case(
+            "complaint", "", [entry], None, False)
+        t = Translator(lang)
+        said = Reply(f"{t(PROMPTS['code'])} {t.digits(codes.display(code))}", language=lang)   # kept as a reply is
+        session.execute(update(Message).where(Message.id == message_id).values(
+            replies_enc=vault.encrypt(json.dumps([said.to_dict()], ensure_ascii=False))))
+    log.info("call message became a case on %s", channel)
+    return code
+
+
+def _first_code(runtime: Runtime, session: Session, channel: str, provider_id: str | None, contact_id: int) -> str | None:
+    """The code the first delivery of this recording got, read back from what was said then (the same
+    caller only: a recording id replayed from another number learns nothing)."""
+    first = session.execute(select(Message.contact_id, Message.replies_enc).where(
+        Message.channel == channel, Message.provider_id == provider_id)).one_or_none()
+    if first is None or first.contact_id != contact_id or not first.replies_enc:
+        return None
+    said = json.loads(runtime.vault.decrypt(first.replies_enc) or "[]")
+    return codes.find_code(said[0]["text"]) if said else None
+
+
+def prompt_file(config: Config, lang: str, name: str) -> Response:
+    """A recorded menu prompt for Twilio's <Play> (not personal data: served like the content's pictures)."""
+    stem, dot, suffix = name.rpartition(".")
+    if lang not in ("ar", "ckb", "kmr") or not dot or f".{suffix}" not in PROMPT_TYPES \
+            or not _PROMPT_NAME.fullmatch(stem):
+        abort(404)
+    path = prompt_dir(config) / lang / name
+    if not path.is_file():
+        abort(404)
+    response = Response(path.read_bytes(), mimetype=PROMPT_TYPES[f".{suffix}"])
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
