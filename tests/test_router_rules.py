@@ -99,6 +99,8 @@ SCENARIOS = [
     (GREETED, "حالتي", "my_cases", None),
     (GREETED, "احذف بياناتي", "delete_data", None),
     (GREETED, "اشتراك", "subscribe", None),
+    (GREETED, "بالصوت", "voice_on", None),
+    (GREETED, "دەنگم ناوێت", "voice_off", None),
     (GREETED, "", "media_only", None),                    # a photo alone (incoming below)
     (GREETED, "", "unsupported", "Sorry, I can only read text messages here."),   # a sticker (below)
     # 4. a number picks an option last shown; a reference code asks for its case
