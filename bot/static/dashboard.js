@@ -1,4 +1,4 @@
-// Small helpers for the case page: a live SMS segment count and saved answers. The page works without them.
+// Small helpers for the case, broadcast and poll pages: a live SMS segment count and saved answers. The page works without them.
 (function () {
   var GSM = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
   var EXT = "^{}\\[~]|€\f";
@@ -22,12 +22,26 @@
     document.querySelectorAll("textarea[data-segments]").forEach(function (area) {
       var out = document.getElementById(area.getAttribute("data-segments"));
       var label = out.getAttribute("data-label") || "SMS";
+      // A poll question counts as sent: its text, then one line per option, "١. label" (bot/channels/plain.py)
+      var options = document.getElementById(area.getAttribute("data-segments-options") || "");
+      function sent() {
+        if (!options) { return area.value; }
+        var rtl = area.getAttribute("dir") === "rtl", lines = area.value.trim() ? [area.value.trim()] : [], n = 0;
+        options.value.split("\n").forEach(function (line) {
+          if (!line.trim()) { return; }
+          n += 1;
+          var key = rtl ? String(n).replace(/[0-9]/g, function (d) { return "٠١٢٣٤٥٦٧٨٩".charAt(+d); }) : String(n);
+          lines.push(key + ". " + line.trim());
+        });
+        return lines.join("\n");
+      }
       function update() {
-        var s = segments(area.value);
+        var s = segments(sent());
         out.textContent = label + ": " + digits(s[1]) + " / " + digits(s[0]) + (s[0] > 3 ? " ⚠" : "");
         out.setAttribute("data-segments", s[0]);
       }
       area.addEventListener("input", update);
+      if (options) { options.addEventListener("input", update); }
       update();
     });
     document.querySelectorAll("select[data-template-target]").forEach(function (select) {
