@@ -6,11 +6,14 @@ transitions are in ACTIONS (actions.py) and in the state table of router.py;
 conversation.mmd draws them.
 """
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 from .content import Content, pick
 from .i18n import DEFAULT_LANGUAGE, Translator
 from .types import PROFILES, Incoming, Option, Profile, Reply
+
+if TYPE_CHECKING:
+    from .polls import PollTurn
 
 # Conversation states.
 NEW = "new"                          # never written before
@@ -38,6 +41,7 @@ class ContactState:
     topics: list[str] = field(default_factory=list)   # announcement topics; empty = all
     area: str | None = None
     idle_seconds: float | None = None    # since the person's previous message (None: unknown or first)
+    poll: "PollTurn | None" = None       # a poll this person was asked (handlers/polls.py), loaded by the service
 
 
 class Services(Protocol):
