@@ -81,7 +81,7 @@ def _clean_questions(raw: object) -> list[dict]:
         kind = question.get("kind") or (CHOICE if question.get("options") else FREE)
         if kind not in (CHOICE, FREE):
             raise PollError(N_("Question {number}: the kind is choice or free."), number=number)
-        texts = {lang: (text or "").strip() for lang, text in (question.get("text") or {}).items()
+        texts = {lang: (text or "").strip() for lang, text in (question.get("text") or question.get("texts") or {}).items()
                  if (text or "").strip()}
         if not texts:
             raise PollError(N_("Question {number} has no text."), number=number)

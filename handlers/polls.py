@@ -1,19 +1,26 @@
-"""Polls in the chat: a question waits for the person's reply, which is read here and stored by the service.
+"""Polls in the chat: a question waits for the person's reply, which is read here and kept by the service.
 
-The storage side (bot/poll_answers.py) loads a `PollTurn` into the contact's state before the turn and
-keeps what changed after it; this module only reads words and says things. An answer is the option's
-number in any digit system ("1", "١", "۱"), a yes/no word when an option is labelled with one
-("نعم", "بەڵێ", "erê", "no"), or the option's own words; a free question takes any words.
-An answer that fits nothing gets the question again once; after that the question stops waiting and
-the message goes on to the ordinary rules. SKIP words pass a question; POLL words ask the first
-unanswered question again (or, once all are answered, question 1: answering again changes an answer,
-SKIP then keeps the earlier one). Menu words, STOP, HELP and complaints are never taken as answers.
+The storage side (bot/poll_answers.py) puts a `PollTurn` in the contact's state before the turn and keeps
+what changed after it; this module only reads words and says things. How a person answers:
+- the option's number in any digits ("1", "١", "۱", a Telegram button's "1. Yes"), a yes/no word when
+  one option is labelled with one ("نعم", "بەڵێ", "erê", "no"), or the option's own words; a free
+  question takes any words (one that carries a complaint also becomes a feedback case);
+- SKIP words pass the question; POLL words ask the first unanswered question again, or question 1 once
+  all are answered: answering again changes the answer (SKIP then keeps the earlier one), until the poll
+  closes;
+- words that fit no option get the question again once, with the options; the next such message goes
+  on to the ordinary rules and the question stops waiting.
+A poll never traps anyone: STOP, HELP, menu words and the other commands come first (router RULES
+step 3), and a complaint or sensitive report is never read as an answer: the poll waits while it is
+told and filed, then asks its question again. Any other way out ends the waiting; so does the poll's
+window (hours after the question was sent), which the service applies when it loads the turn.
 """
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from .conversation import Conversation, ContactState, action
-from .i18n import RTL, N_, Translator
-from .text import fold, parse_number, stems, to_arabic_digits, tokens
+from .conversation import CHOOSING_LANGUAGE, ContactState, Conversation, action
+from .i18n import N_, RTL, Translator
+from .text import number_rest, parse_number, stems, to_arabic_digits, tokens
 
 CHOICE, FREE = "choice", "free"
 MAX_QUESTIONS = 5
@@ -25,14 +32,12 @@ REPLY_WORDS = N_("Reply in a few words, or SKIP.")
 SKIPPED = N_("Skipped.")
 THANKS = N_("Thank you for your answers. To change one before the poll closes, send POLL.")
 AGAIN = N_("Sorry, I did not understand. Please reply with one of the numbers:")
-NOT_WAITING = N_("There is no open poll for you now.")
+BACK_TO_POLL = N_("Back to the poll:")
+NONE_OPEN = N_("There is no open poll for you now.")
+PASSED_ON = N_("We also passed your answer to our team. Your reference code is {code}.")
 
-
-def in_a_step(state: ContactState) -> bool:
-    """Another dialogue waits for words (a complaint being written, a yes/no): it takes them first."""
-    from .router import TEXT_STATES
-    from .conversation import CHOOSING_LANGUAGE
-    return state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE
+# The feedback dialogue's steps: while one is under way a complaint is being told, and the poll waits.
+FEEDBACK_STEPS = frozenset({"feedback_kind", "feedback_text", "feedback_sensitive", "feedback_area"})
 
 
 @dataclass
@@ -44,30 +49,51 @@ class PollQuestion:
 
 
 @dataclass
+class PollAnswerNote:
+    """An answer to keep: option (choice), text (free) or skipped; the case a free answer became."""
+    question: int
+    option: int | None = None
+    text: str | None = None
+    skipped: bool = False
+    case_code: str | None = None
+
+
+@dataclass
 class PollTurn:
-    """A poll as one person sees it in this turn; the service stores the fields that change."""
+    """A poll as one person meets it in this turn; the service keeps the fields that change."""
     poll_id: int
     language: str
     questions: list[PollQuestion]
-    waiting: int | None = None          # the question waiting for an answer (0-based), None: none waits
-    reasked: bool = False               # it was asked again after an answer that fitted nothing
-    held: bool = False                  # a complaint set it aside: asked again once the case is filed
-    answered: dict[int, int | str] = field(default_factory=dict)   # question -> option number or free text
+    waiting: int | None = None          # the question waiting for an answer (0-based); None: none waits
+    reasked: bool = False               # asked again after words that fitted nothing
+    held: bool = False                  # a complaint is being told: asked again once it is filed
+    answered: dict[int, int | str] = field(default_factory=dict)   # question -> option number or "text"
     finished: bool = False
-    changed: bool = False               # the service stores the turn only when this is set
-    answers: list[tuple[int, int | None, str | None, bool]] = field(default_factory=list)  # to store
+    asked_at: datetime | None = None    # when the waiting question was sent (its window runs from then)
+    asked_now: bool = False             # a question went out in this turn (its window starts now)
+    changed: bool = False               # the service stores the turn only when set
+    answers: list[PollAnswerNote] = field(default_factory=list)
+
+
+def digits(lang: str, value: int) -> str:
+    return to_arabic_digits(str(value)) if lang in RTL else str(value)
 
 
 def render_question(lang: str, question: PollQuestion, number: int, total: int) -> str:
-    """The question as text with its numbered options (the broadcast that carries question 1 and SMS)."""
+    """The question with its numbered options and how to answer, as text (SMS shows no buttons, and the
+    broadcast carrying question 1 is text)."""
     t = Translator(lang)
-    digits = (lambda s: to_arabic_digits(s)) if lang in RTL else (lambda s: s)
-    head = f"({digits(str(number))}/{digits(str(total))}) {question.text.strip()}" if total > 1 \
-        else question.text.strip()
-    lines = [head]
-    lines += [f"{digits(str(i))}. {label}" for i, label in enumerate(question.options, 1)]
+    text = question.text.strip()
+    lines = [f"({digits(lang, number)}/{digits(lang, total)}) {text}" if total > 1 else text]
+    lines += [f"{digits(lang, n)}. {label}" for n, label in enumerate(question.options, 1)]
     lines.append(t(REPLY_NUMBER if question.kind == CHOICE else REPLY_WORDS))
     return "\n".join(lines)
+
+
+def in_a_step(state: ContactState) -> bool:
+    """Another dialogue waits for words (a complaint being written, a yes/no): it takes them first."""
+    from .router import TEXT_STATES
+    return state.state in TEXT_STATES and state.state != CHOOSING_LANGUAGE
 
 
 def _yes_no(ctx: Conversation, phrase: str) -> str | None:
@@ -76,83 +102,48 @@ def _yes_no(ctx: Conversation, phrase: str) -> str | None:
 
 
 def match_option(ctx: Conversation, question: PollQuestion, text: str) -> int | None:
-    """The option number the words choose, or None when they fit no option (or more than one)."""
+    """The option the words choose, or None when they fit no option or more than one."""
+    labels = [" ".join(tokens(label)) for label in question.options]
     number = parse_number(text)
+    if number is not None:
+        rest = set(tokens(number_rest(text)))
+        if 1 <= number <= len(labels) and rest <= set(labels[number - 1].split()):
+            return number
+        return None
     phrase = " ".join(tokens(text))
-    if number is not None and 1 <= number <= len(question.options) and not _rest(text, number):
-        return number
     if not phrase:
         return None
-    labels = [" ".join(tokens(label)) for label in question.options]
-    exact = [i for i, label in enumerate(labels, 1) if label == phrase]
+    exact = [n for n, label in enumerate(labels, 1) if label == phrase]
     if len(exact) == 1:
         return exact[0]
     said = _yes_no(ctx, phrase)
     if said is not None:
-        fitting = [i for i, label in enumerate(labels, 1)
-                   if _yes_no(ctx, label) == said or any(_yes_no(ctx, w) == said for w in label.split()[:1])]
-        if len(fitting) == 1:
-            return fitting[0]
-    words = set(phrase.split())
-    found = [i for i, label in enumerate(labels, 1) if label and _all_in(words, label)]
+        fitting = [n for n, label in enumerate(labels, 1)
+                   if _yes_no(ctx, label) == said or (label and _yes_no(ctx, label.split()[0]) == said)]
+        return fitting[0] if len(fitting) == 1 else None
+    words = phrase.split()
+    found = [n for n, label in enumerate(labels, 1) if label and _all_in(words, label)]
     return found[0] if len(found) == 1 else None
 
 
-def _rest(text: str, number: int) -> str:
-    """What follows the number ("1. Yes" is option 1; "1 2" is not a single answer)."""
-    from .text import number_rest
-    return " ".join(tokens(number_rest(text))) if parse_number(text) == number else text
-
-
-def _all_in(words: set[str], label: str) -> bool:
-    """Every word said is a word of the label (by stem): "saturday" for "Saturday morning"."""
+def _all_in(words: list[str], label: str) -> bool:
+    """Every word said is a word of the label, by stem: "saturday" for "Saturday morning"."""
     label_stems = set().union(*(stems(w) for w in label.split()))
-    return all(stems(w) & label_stems for w in words)
+    return len(words) <= 4 and all(stems(w) & label_stems for w in words)
 
 
 def is_skip(ctx: Conversation, phrase: str) -> bool:
-    return ctx.content.commands.get(phrase) == "skip" or fold(phrase) in SKIP_WORDS
+    return ctx.content.commands.get(phrase) == "skip"
 
 
 def is_poll_word(ctx: Conversation, phrase: str) -> bool:
-    return ctx.content.commands.get(phrase) == "poll" or fold(phrase) in POLL_WORDS
-
-
-# Used when the published content has no "skip"/"poll" commands yet (an older version): the same
-# words as content/commands.yaml, folded.
-SKIP_WORDS = frozenset(fold(w) for w in ("skip", "تخطي", "تجاوز", "بازدان", "تێپەڕاندن", "بازبدە", "derbas", "derbas bike"))
-POLL_WORDS = frozenset(fold(w) for w in ("poll", "استبيان", "استطلاع", "ڕاپرسی", "راپرسی", "rapirsî", "anket"))
-
-
-def ask(ctx: Conversation, turn: PollTurn, index: int, again: bool = False, intro: str | None = None) -> None:
-    """Send question `index` and wait for its answer."""
-    question = turn.questions[index]
-    text = render_question(turn.language, question, index + 1, len(turn.questions))
-    if again:
-        text = f"{ctx.t(AGAIN)}\n{text}" if question.kind == CHOICE else text
-    if intro:
-        text = f"{intro}\n{text}"
-    ctx.say(text)
-    turn.waiting, turn.reasked, turn.held, turn.changed = index, again, False, True
-    ctx.note("poll_asked", turn.poll_id, index)
-
-
-def _next(ctx: Conversation, turn: PollTurn, index: int, lead: str | None = None) -> None:
-    """After question `index`: the next question, or the thanks at the end."""
-    if index + 1 < len(turn.questions):
-        ask(ctx, turn, index + 1, intro=lead)
-        return
-    turn.waiting, turn.reasked, turn.finished, turn.changed = None, False, True, True
-    ctx.say("\n".join(filter(None, [lead, ctx.t(THANKS)])))
-    ctx.note("poll_finished", turn.poll_id)
+    return ctx.content.commands.get(phrase) == "poll"
 
 
 def waiting_turn(ctx: Conversation) -> PollTurn | None:
-    """The poll whose question waits for this person, unless a step of another dialogue takes words now."""
+    """The poll whose question waits for this person now, unless another dialogue's step takes the words."""
     turn = ctx.state.poll
-    if turn is None or turn.waiting is None or turn.held:
-        return None
-    if in_a_step(ctx.state):
+    if turn is None or turn.waiting is None or turn.held or in_a_step(ctx.state):
         return None
     return turn
 
@@ -160,99 +151,123 @@ def waiting_turn(ctx: Conversation) -> PollTurn | None:
 def fits(ctx: Conversation, text: str, phrase: str) -> bool:
     """The words answer (or skip) the waiting question."""
     turn = waiting_turn(ctx)
-    if turn is None or not phrase:
+    if turn is None or not phrase or turn.waiting is None:
         return False
-    if is_skip(ctx, phrase):
-        return True
-    question = turn.questions[turn.waiting or 0]
-    if question.kind == FREE:
-        return True
-    return match_option(ctx, question, text) is not None
-
-
-def answer(ctx: Conversation, text: str, phrase: str) -> None:
-    """Store the answer (or the skip) and go on to the next question."""
-    turn = ctx.state.poll
-    assert turn is not None and turn.waiting is not None
-    index = turn.waiting
-    question = turn.questions[index]
-    if is_skip(ctx, phrase):
-        if index not in turn.answered:        # skipping a question answered before keeps that answer
-            turn.answers.append((index, None, None, True))
-        ctx.note("poll_skipped", turn.poll_id, index)
-        return _next(ctx, turn, index, lead=ctx.t(SKIPPED))
-    if question.kind == FREE:
-        words = text.strip()[:MAX_FREE_ANSWER]
-        turn.answers.append((index, None, words, False))
-        turn.answered[index] = words
-    else:
-        option = match_option(ctx, question, text)
-        assert option is not None
-        turn.answers.append((index, option, None, False))
-        turn.answered[index] = option
-    ctx.note("poll_answer", turn.poll_id, index)
-    _next(ctx, turn, index)
+    question = turn.questions[turn.waiting]
+    return is_skip(ctx, phrase) or question.kind == FREE or match_option(ctx, question, text) is not None
 
 
 def unclear(ctx: Conversation, text: str, phrase: str) -> bool:
-    """Words that fit no option, the first time, and are not something else the person means
-    (a complaint, a sensitive report, a greeting or a question the content answers are theirs to say)."""
+    """Words that fit no option, the first time, and are not a complaint or sensitive report (theirs to
+    tell: the ordinary rules take those)."""
     from . import feedback
     turn = waiting_turn(ctx)
     if turn is None or turn.reasked or not phrase:
         return False
-    if feedback.trigger_kind(ctx.content, phrase) is not None or feedback.is_sensitive(ctx.content, text):
-        return False
-    return True
+    return feedback.trigger_kind(ctx.content, phrase) is None and not feedback.is_sensitive(ctx.content, text)
+
+
+def ask(ctx: Conversation, turn: PollTurn, index: int, again: bool = False, intro: str | None = None) -> None:
+    """Send question `index`; it waits for its answer from now."""
+    text = render_question(turn.language, turn.questions[index], index + 1, len(turn.questions))
+    lead = [intro] if intro else []
+    if again and turn.questions[index].kind == CHOICE:
+        lead.append(ctx.t(AGAIN))
+    ctx.say("\n".join([*lead, text]))
+    turn.waiting, turn.reasked, turn.held = index, again, False
+    turn.asked_now = turn.changed = True
+    ctx.note("poll_asked", turn.poll_id, index)
+
+
+def _after(ctx: Conversation, turn: PollTurn, index: int, lead: list[str]) -> None:
+    """After question `index`: the next question, or the thanks at the end."""
+    if index + 1 < len(turn.questions):
+        return ask(ctx, turn, index + 1, intro="\n".join(lead) or None)
+    turn.waiting, turn.reasked, turn.finished, turn.changed = None, False, True, True
+    ctx.say("\n".join([*lead, ctx.t(THANKS)]))
+    ctx.note("poll_finished", turn.poll_id)
+
+
+def answer(ctx: Conversation, text: str, phrase: str) -> None:
+    """Keep the answer (or the skip) and go on to the next question."""
+    from . import feedback
+    turn = waiting_turn(ctx)
+    assert turn is not None and turn.waiting is not None
+    index, question = turn.waiting, turn.questions[turn.waiting]
+    lead: list[str] = []
+    if is_skip(ctx, phrase):
+        if index not in turn.answered:          # skipping a question answered before keeps that answer
+            turn.answers.append(PollAnswerNote(index, skipped=True))
+        ctx.note("poll_skipped", turn.poll_id, index)
+        return _after(ctx, turn, index, [ctx.t(SKIPPED)])
+    if question.kind == FREE:
+        words = text.strip()[:MAX_FREE_ANSWER]
+        note = PollAnswerNote(index, text=words)
+        kind = feedback.trigger_kind(ctx.content, phrase)
+        sensitive = feedback.is_sensitive(ctx.content, words)
+        if (sensitive or kind in ("complaint", "help_request")) and ctx.services is not None:
+            note.case_code = ctx.services.open_case(kind or "complaint", words, [], ctx.state.area, sensitive)
+            ctx.note("feedback", kind or "complaint", "sensitive" if sensitive else "")
+            lead.append(ctx.t(PASSED_ON, code=ctx.t.digits(_display(note.case_code))))
+        turn.answers.append(note)
+        turn.answered[index] = "text"
+    else:
+        option = match_option(ctx, question, text)
+        assert option is not None
+        turn.answers.append(PollAnswerNote(index, option=option))
+        turn.answered[index] = option
+    ctx.note("poll_answer", turn.poll_id, index)
+    _after(ctx, turn, index, lead)
+
+
+def _display(code: str) -> str:
+    from .codes import display
+    return display(code)
 
 
 def ask_again(ctx: Conversation, *_: object) -> None:
-    turn = ctx.state.poll
+    """Words that fit nothing: the question once more, with its options."""
+    turn = waiting_turn(ctx)
     assert turn is not None and turn.waiting is not None
     ask(ctx, turn, turn.waiting, again=True)
 
 
+@action("poll")
 def resume(ctx: Conversation, *_: object) -> None:
-    """POLL: the first unanswered question again; all answered: question 1, to change answers."""
+    """POLL: the first unanswered question again; all answered: question 1, to change an answer."""
     turn = ctx.state.poll
     if turn is None:
-        ctx.say(ctx.t(NOT_WAITING), [("0", ctx.t("Main menu"), ["menu"])])
+        ctx.say(ctx.t(NONE_OPEN), [("0", ctx.t("Main menu"), ["menu"])])
         return
-    index = next((i for i in range(len(turn.questions)) if i not in turn.answered), 0)
-    ask(ctx, turn, index)
+    if in_a_step(ctx.state):               # "poll" in the middle of writing a complaint: leave that step
+        ctx.state.state, ctx.state.data = "browsing", {}
+    ask(ctx, turn, next((i for i in range(len(turn.questions)) if i not in turn.answered), 0))
 
 
-def after_turn(ctx: Conversation, rule: str) -> None:
-    """Another rule answered while a question waited: a complaint sets the poll aside until its case is
-    filed (then the question comes again); anything else ends the waiting (POLL brings it back)."""
+def after_turn(ctx: Conversation, rule: str, step: int) -> None:
+    """Another rule answered while a question waited. A complaint under way holds the poll, and once it
+    is filed the question comes again; STOP, a command word or anything else ends the waiting (POLL
+    brings it back)."""
     turn = ctx.state.poll
-    if turn is None or rule.startswith("poll_"):
+    if turn is None or turn.waiting is None or rule.startswith("poll_"):
         return
-    if turn.held and ctx.state.state not in TEXT_STATES_EXEMPT and ctx.state.state != "feedback_sensitive":
-        if any(e[0] == "case_opened" for e in ctx.events) or not ctx.state.opted_out:
-            if ctx.state.opted_out or turn.waiting is None:
-                turn.held, turn.changed = False, True
-                return
-            ask(ctx, turn, turn.waiting)
+    turn.changed = True
+    if ctx.state.opted_out or ctx.state.state == "new":
+        turn.waiting, turn.held, turn.reasked = None, False, False
         return
-    if turn.waiting is None or turn.held:
-        return
-    if ctx.state.opted_out:
-        turn.waiting, turn.changed = None, True
-        return
-    if rule in HOLDING_RULES and ctx.state.state in TEXT_STATES_EXEMPT | {"feedback_sensitive"}:
-        turn.held, turn.changed = True, True
-        return
-    if rule in HOLDING_RULES:      # the case was filed in this very turn: the question again at once
-        ask(ctx, turn, turn.waiting)
-        return
-    turn.waiting, turn.reasked, turn.changed = None, False, True
+    filed = any(event[0] == "feedback" for event in ctx.events)
+    if ctx.state.state in FEEDBACK_STEPS and not (filed and _nothing_to_choose(ctx)):
+        if turn.held or any(event[0] in ("feedback_start", "feedback") for event in ctx.events) \
+                or rule == "sensitive":
+            turn.held = True
+            return
+    elif (turn.held or filed) and step != 3:
+        if _nothing_to_choose(ctx):
+            ctx.state.state, ctx.state.data = "browsing", {}
+        return ask(ctx, turn, turn.waiting, intro=ctx.t(BACK_TO_POLL))
+    turn.waiting, turn.held, turn.reasked = None, False, False
 
 
-# Rules after which the poll waits on (set aside, then asked again) instead of ending.
-HOLDING_RULES = frozenset({"feedback_words", "sensitive"})
-
-
-@action("poll")
-def _poll_action(ctx: Conversation) -> None:
-    resume(ctx)
+def _nothing_to_choose(ctx: Conversation) -> bool:
+    """The last screen offers nothing but the main menu (a case filed where the area is known)."""
+    return set(ctx.state.data.get("options") or {}) <= {"0"}
