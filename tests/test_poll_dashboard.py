@@ -2,13 +2,15 @@
 a second person approves it (the broadcast rule), it is sent; people answer through the real webhooks;
 the results page counts them, hides small cells, keeps free answers from viewers; exports carry no number.
 """
+import json
 import re
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
-from bot.models import AuditEvent, Poll
+from bot.models import AuditEvent, Poll, PollAnswer
 
-from .conftest import csrf_token
+from .conftest import Telegram, Twilio, csrf_token
 from .test_broadcasts import delivered, person
 from .test_dashboard import sign_in, staff  # noqa: F401  (fixture)
 
@@ -125,3 +127,119 @@ def test_polls_are_for_staff_who_may_and_a_viewer_only_reads(app, runtime, staff
         assert viewer.post(f"{page_url}/{action}", data={"csrf_token": token}).status_code == 403
     assert writer.get("/dashboard/polls/999999").status_code == 404
     assert act(writer, page_url, "explode").status_code == 404
+
+
+def sent_poll(app, staff, **fields):
+    """Written by an officer, approved by the admin, sent: the page's address and the officer's client."""
+    writer = sign_in(app, staff["officer"])
+    page_url = compose(writer, **fields).headers["Location"]
+    assert act(sign_in(app, staff["admin"]), page_url, "approve").status_code == 302
+    assert act(writer, page_url, "send").status_code == 302
+    return page_url, writer
+
+
+KHANKE = [f"+96475000002{n:02d}" for n in range(6)]     # six Arabic readers on SMS in Khanke camp (Duhok)
+BAHARKA = (9091, 9092)                                 # two Sorani readers on Telegram in Baharka (Erbil)
+COMPLAINT_NUMBER = "07701234567"
+
+
+def answer_through_the_webhooks(app):
+    sms, telegram = Twilio(app.test_client()), Telegram(app.test_client())
+    for n, address in enumerate(KHANKE):
+        sms.say("١" if n < 5 else "2", address)                      # five yes, one no
+    telegram.say("بەڵێ", chat_id=BAHARKA[0], language_code="ckb")     # yes, in words
+    telegram.say("2", chat_id=BAHARKA[1], language_code="ckb")        # no
+    sms.say(f"نحتاج بطانيات ومدفأة، اتصلوا بي على {COMPLAINT_NUMBER}", KHANKE[0])   # question 2, free
+    telegram.say("بەتانی و نەوت", chat_id=BAHARKA[0], language_code="ckb")
+
+
+def row_of(page: str, by: str, name: str) -> str:
+    """The cells of one row of a breakdown table, as text."""
+    table = re.search(rf'<table class="cases small breakdown" data-by="{by}">(.*?)</table>', page, re.S).group(1)
+    row = next(r for r in re.findall(r"<tr>(.*?)</tr>", table, re.S) if name in r)
+    return " ".join(re.sub(r"<[^>]+>", " ", row).split())
+
+
+@pytest.fixture
+def answered(app, runtime, fake, staff):
+    for address in KHANKE:
+        person(runtime, "sms", address, "ar", area="duhok-khanke")
+    for chat in BAHARKA:
+        person(runtime, "telegram", str(chat), "ckb", area="erbil-baharka")
+    page_url, writer = sent_poll(app, staff)
+    answer_through_the_webhooks(app)
+    return page_url, writer
+
+
+def test_answers_through_the_webhooks_fill_the_results_and_small_cells_stay_hidden(app, runtime, answered):
+    page_url, writer = answered
+    live = writer.get(f"{page_url}/results.json").get_json()
+    assert live["received"] == 8 and live["answered"] == 8 and live["live"] is True
+    first, second = live["questions"]
+    assert [o["count"] for o in first["options"]] == [6, 2] and first["answered"] == 8
+    assert [o["percent"] for o in first["options"]] == [75.0, 25.0]
+    assert second["answered"] == 2
+    page = writer.get(f"{page_url}/results").get_data(as_text=True)
+    assert 'data-count="received">8<' in page and "<svg" in page
+    khanke = row_of(page, "area", "Khanke camp")
+    assert khanke.startswith("Duhok › Khanke camp") and "5" in khanke.split() and "&lt;5" in khanke
+    baharka = row_of(page, "area", "Baharka")
+    assert baharka.startswith("Erbil › Baharka")
+    assert baharka.split()[-3:] == ["&lt;5"] * 3          # 1 yes, 1 no, 2 people: nothing countable shown
+    sorani = row_of(page, "language", "کوردی (سۆرانی)")
+    assert sorani.count("&lt;5") == 3
+    assert live["html"] in page                            # the live section is the page's own
+    assert COMPLAINT_NUMBER not in page and "بطانيات" not in page   # free answers are not on this page
+
+
+def test_free_answers_are_masked_searchable_audited_and_not_for_viewers(app, runtime, answered, staff):
+    page_url, writer = answered
+    listed = writer.get(f"{page_url}/answers").get_data(as_text=True)
+    assert "نحتاج بطانيات ومدفأة" in listed and "بەتانی و نەوت" in listed
+    assert COMPLAINT_NUMBER not in listed and "•••" in listed
+    found = writer.get(f"{page_url}/answers", query_string={"q": "بەتانی"}).get_data(as_text=True)
+    assert "بەتانی و نەوت" in found and "نحتاج بطانيات" not in found
+    with runtime.transaction() as db:
+        assert db.scalar(select(AuditEvent.detail).where(AuditEvent.action == "poll_view_answers")
+                         .order_by(AuditEvent.id.desc())) == "search: بەتانی"
+
+    viewer = sign_in(app, staff["viewer"])
+    results = viewer.get(f"{page_url}/results").get_data(as_text=True)
+    assert 'data-count="received">8<' in results and f'{page_url}/answers"' not in results
+    assert "Per respondent" not in results
+    assert viewer.get(f"{page_url}/answers").status_code == 403
+    assert viewer.get(f"{page_url}/export/respondents.csv").status_code == 403
+    counts = viewer.get(f"{page_url}/export/aggregate.csv").get_data(as_text=True)
+    assert "#x_poll_option" in counts.splitlines()[1] and "بطانيات" not in counts
+
+
+def test_exports_carry_the_hxl_row_and_no_phone_number(app, runtime, answered):
+    page_url, writer = answered
+    per_person = writer.get(f"{page_url}/export/respondents.csv")
+    assert per_person.status_code == 200 and per_person.mimetype == "text/csv"
+    lines = per_person.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[1].startswith("#meta+poll,") and "#x_poll_option+num" in lines[1] and "#adm1+code" in lines[1]
+    assert len(lines) == 2 + 8 + 2                       # eight answers to question 1, two free answers
+    as_json = writer.get(f"{page_url}/export/respondents.json").get_json()
+    assert len(as_json["rows"]) == 10 and as_json["hxl"]["area"] == "#loc+code"
+    aggregate = writer.get(f"{page_url}/export/aggregate.csv?by=governorate").get_data(as_text=True)
+    everything = per_person.get_data(as_text=True) + json.dumps(as_json, ensure_ascii=False) + aggregate
+    for address in [*KHANKE, COMPLAINT_NUMBER, *map(str, BAHARKA)]:
+        assert address not in everything and address[-7:] not in everything
+    assert "bot.example" not in everything and "whatsapp:" not in everything
+    assert writer.get(f"{page_url}/export/aggregate.csv?by=phone").status_code == 400
+    assert writer.get(f"{page_url}/export/everything.xlsx").status_code == 404
+    with runtime.transaction() as db:
+        assert db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "poll_export")) == 3
+        assert db.scalar(select(func.count()).select_from(PollAnswer)) == 10
+
+
+def test_closing_stops_the_live_page_and_the_answers(app, runtime, answered):
+    page_url, writer = answered
+    assert act(writer, page_url, "close").status_code == 302
+    live = writer.get(f"{page_url}/results.json").get_json()
+    assert live["status"] == "closed" and live["live"] is False
+    assert 'data-live="0"' in writer.get(f"{page_url}/results").get_data(as_text=True)
+    Twilio(app.test_client()).say("2", KHANKE[1])           # too late: the answer stays yes
+    assert [o["count"] for o in writer.get(f"{page_url}/results.json").get_json()["questions"][0]["options"]] \
+        == [6, 2]
