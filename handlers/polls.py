@@ -18,7 +18,7 @@ window (hours after the question was sent), which the service applies when it lo
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .conversation import CHOOSING_LANGUAGE, ContactState, Conversation, action
+from .conversation import ACTIONS, CHOOSING_LANGUAGE, ContactState, Conversation
 from .i18n import N_, RTL, Translator
 from .text import number_rest, parse_number, stems, to_arabic_digits, tokens
 
@@ -232,7 +232,6 @@ def ask_again(ctx: Conversation, *_: object) -> None:
     ask(ctx, turn, turn.waiting, again=True)
 
 
-@action("poll")
 def resume(ctx: Conversation, *_: object) -> None:
     """POLL: the first unanswered question again; all answered: question 1, to change an answer."""
     turn = ctx.state.poll
@@ -271,3 +270,6 @@ def after_turn(ctx: Conversation, rule: str, step: int) -> None:
 def _nothing_to_choose(ctx: Conversation) -> bool:
     """The last screen offers nothing but the main menu (a case filed where the area is known)."""
     return set(ctx.state.data.get("options") or {}) <= {"0"}
+
+
+ACTIONS["poll"] = resume      # a stored option may lead back to the poll, as the POLL word does
