@@ -13,7 +13,7 @@ contact_id)); the answers so far are read only when there is one.
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, Connection, DateTime, Integer, String, Text, bindparam, func, text
+from sqlalchemy import Boolean, Connection, DateTime, Integer, String, Text, TextClause, bindparam, text
 
 from handlers.conversation import ContactState
 from handlers.polls import PollQuestion, PollTurn
@@ -72,32 +72,30 @@ def load_turn(connection: Connection, contact_id: int, now: datetime) -> PollTur
     return turn
 
 
-def _upsert_answer(dialect: str) -> object:
-    from sqlalchemy.dialects import postgresql, sqlite
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(_answers)
-    return statement.on_conflict_do_update(
-        index_elements=["poll_id", "question", "contact_id"],
-        set_={"option": statement.excluded.option, "text_enc": statement.excluded.text_enc,
-              "skipped": statement.excluded.skipped, "language": statement.excluded.language,
-              "channel": statement.excluded.channel, "area": statement.excluded.area,
-              "case_id": statement.excluded.case_id, "updated_at": statement.excluded.updated_at,
-              "changes": _answers.c.changes + 1})
+def _upsert(table: object, columns: list[str], conflict: str, updates: str) -> TextClause:
+    """INSERT ... ON CONFLICT ... DO UPDATE as a typed text() statement: the same words in SQLite and
+    PostgreSQL, compiled once (the dialects' insert() is never cached: see bot/inbound.py)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = (f"INSERT INTO {table.name} ({names}) VALUES ({', '.join(':' + c for c in columns)}) "  # type: ignore[attr-defined]
+           f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}")
+    return text(sql).bindparams(*[bindparam(c, type_=table.c[c].type) for c in columns])  # type: ignore[attr-defined]
 
 
-def _upsert_recipient(dialect: str) -> object:
-    from sqlalchemy.dialects import postgresql, sqlite
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(_recipients)
-    return statement.on_conflict_do_update(
-        index_elements=["poll_id", "contact_id"],
-        set_={"waiting": statement.excluded.waiting, "reasked": statement.excluded.reasked,
-              "held": statement.excluded.held,
-              "asked_at": func.coalesce(statement.excluded.asked_at, _recipients.c.asked_at),
-              "finished_at": func.coalesce(statement.excluded.finished_at, _recipients.c.finished_at)})
-
-
-_STATEMENTS: dict[str, tuple] = {}
+_UPSERT_ANSWER = _upsert(
+    _answers, ["poll_id", "question", "contact_id", "option", "text_enc", "skipped", "language", "channel", "area",
+               "case_id", "changes", "created_at", "updated_at"], "poll_id, question, contact_id",
+    '"option" = excluded."option", text_enc = excluded.text_enc, skipped = excluded.skipped, '
+    "language = excluded.language, channel = excluded.channel, area = excluded.area, "
+    "case_id = COALESCE(excluded.case_id, poll_answers.case_id), updated_at = excluded.updated_at, "
+    "changes = poll_answers.changes + 1")
+_UPSERT_RECIPIENT = _upsert(
+    _recipients, ["poll_id", "contact_id", "waiting", "asked_at", "reasked", "held", "finished_at"],
+    "poll_id, contact_id",
+    "waiting = excluded.waiting, reasked = excluded.reasked, held = excluded.held, "
+    "asked_at = COALESCE(excluded.asked_at, poll_recipients.asked_at), "
+    "finished_at = COALESCE(excluded.finished_at, poll_recipients.finished_at)")
+_CASE_ID = text("SELECT id FROM cases WHERE code = :code").bindparams(
+    bindparam("code", type_=Case.__table__.c.code.type))
 
 
 def save_turn(runtime: Runtime, connection: Connection, contact_id: int, channel: str, state: ContactState,
@@ -106,22 +104,17 @@ def save_turn(runtime: Runtime, connection: Connection, contact_id: int, channel
     turn = state.poll
     if turn is None or not turn.changed:
         return
-    dialect = connection.dialect.name
-    if dialect not in _STATEMENTS:
-        _STATEMENTS[dialect] = (_upsert_answer(dialect), _upsert_recipient(dialect))
-    answer_sql, recipient_sql = _STATEMENTS[dialect]
     vault = runtime.vault
     for note in turn.answers:
         case_id = None
         if note.case_code:
-            case_id = connection.execute(text("SELECT id FROM cases WHERE code = :code").bindparams(
-                bindparam("code", type_=Case.__table__.c.code.type)), {"code": note.case_code}).scalar()
-        connection.execute(answer_sql, {
+            case_id = connection.execute(_CASE_ID, {"code": note.case_code}).scalar()
+        connection.execute(_UPSERT_ANSWER, {
             "poll_id": turn.poll_id, "question": note.question, "contact_id": contact_id, "option": note.option,
             "text_enc": vault.encrypt(note.text) if note.text else None, "skipped": note.skipped,
             "language": state.language or turn.language, "channel": channel, "area": state.area,
             "case_id": case_id, "changes": 0, "created_at": now, "updated_at": now})
-    connection.execute(recipient_sql, {
+    connection.execute(_UPSERT_RECIPIENT, {
         "poll_id": turn.poll_id, "contact_id": contact_id, "waiting": turn.waiting,
         "asked_at": now if turn.asked_now else turn.asked_at, "reasked": turn.reasked, "held": turn.held,
         "finished_at": now if turn.finished else None})
