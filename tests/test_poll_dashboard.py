@@ -171,7 +171,7 @@ def answered(app, runtime, fake, staff):
     return page_url, writer
 
 
-def test_answers_through_the_webhooks_fill_the_results_and_small_cells_stay_hidden(app, runtime, answered):
+def test_answers_through_the_webhooks_fill_the_results_and_small_cells_stay_hidden(app, runtime, answered, staff):
     page_url, writer = answered
     live = writer.get(f"{page_url}/results.json").get_json()
     assert live["received"] == 8 and live["answered"] == 8 and live["live"] is True
@@ -189,6 +189,8 @@ def test_answers_through_the_webhooks_fill_the_results_and_small_cells_stay_hidd
     sorani = row_of(page, "language", "کوردی (سۆرانی)")
     assert sorani.count("&lt;5") == 3
     assert live["html"] in page                            # the live section is the page's own
+    arabic = sign_in(app, staff["viewer"], lang="ar").get(f"{page_url}/results").get_data(as_text=True)
+    assert "حسب المخيم أو القضاء" in arabic and "دهوك › مخيم خانكي" in arabic and "&lt;٥" in arabic
     assert COMPLAINT_NUMBER not in page and "بطانيات" not in page   # free answers are not on this page
 
 

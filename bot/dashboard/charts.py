@@ -20,9 +20,10 @@ def bars(rows: list[tuple[str, int]], width: int = 560, rtl: bool = False,
         y = i * row_h + 4
         w = int((width - label_w - (90 if shown else 50)) * value / top)
         if rtl:
-            parts.append(f'<text x="{width - 4}" y="{y + 16}" text-anchor="end" direction="rtl">{escape(label)}</text>'
+            # right to left, a text's start is its right edge: label and value both grow leftwards from x
+            parts.append(f'<text x="{width - 4}" y="{y + 16}" text-anchor="start" direction="rtl">{escape(label)}</text>'
                          f'<rect x="{width - label_w - w}" y="{y}" width="{w}" height="{row_h - 8}" fill="{PALETTE[0]}"/>'
-                         f'<text x="{width - label_w - w - 6}" y="{y + 16}" text-anchor="end">{text}</text>')
+                         f'<text x="{width - label_w - w - 6}" y="{y + 16}" text-anchor="start" direction="rtl">{text}</text>')
         else:
             parts.append(f'<text x="0" y="{y + 16}">{escape(label)}</text>'
                          f'<rect x="{label_w}" y="{y}" width="{w}" height="{row_h - 8}" fill="{PALETTE[0]}"/>'

@@ -51,7 +51,8 @@ def _group_label(by: str, row: dict[str, Any], t: Translator) -> str:
     if by == "language":
         return NATIVE_NAMES.get(row["key"], row["key"])
     if by == "channel":
-        return t(row["key"])
+        channel = row["key"]
+        return t(channel)
     if isinstance(label, dict):
         return pick(label, t.lang) or row["key"]
     return t("unknown") if row["key"] == "?" else str(label or row["key"])
@@ -70,7 +71,9 @@ def _view(session: Session, poll: Poll) -> dict[str, Any]:
     questions = []
     for index, question in enumerate(totals["questions"]):
         options = question["options"]
-        chart = bars([(f"{t.digits(str(o['number']))}. {pick(o['label'], lang)}", o["count"]) for o in options],
+        # the label isolated (U+2068..U+2069): "1. نعم" stays in that order on an English page
+        chart = bars([(f"{t.digits(str(o['number']))}. \u2068{pick(o['label'], lang)}\u2069", o["count"])
+                      for o in options],
                      rtl=rtl, shown=[f"{format_number(o['count'], lang)} · {_percent(o['percent'], lang)}"
                                      for o in options]) if options else None
         breakdowns = []
@@ -91,7 +94,8 @@ def _view(session: Session, poll: Poll) -> dict[str, Any]:
     drawn = [(row["period"][5:] if period == "day" else row["period"][11:16], row["answers"]) for row in timeline]
     over_time = stacked_columns([label for label, _ in drawn],
                                 {"answers": [n if isinstance(n, int) else 0 for _, n in drawn]},
-                                {"answers": t("People who answered question 1")}) if drawn else None
+                                {"answers": t("People who answered question 1")}) \
+        if any(isinstance(n, int) and n for _, n in drawn) else None
     return {"totals": totals, "questions": questions, "over_time": over_time, "period": period,
             "hidden_periods": [label for label, n in drawn if not isinstance(n, int)],
             "min_cell": tables["language"]["min_cell"], "live": poll.status in poll_service.LIVE}

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from handlers.i18n import LANGUAGES, N_, Refusal, Translator
+from handlers.polls import REPLY_NUMBER, REPLY_WORDS
 
 from .. import broadcasts as broadcast_service
 from .. import polls as service
@@ -81,9 +82,17 @@ def channel_previews(carrier: Broadcast, shown: list[dict[str, Any]], config: di
     return [grouped[number] for number in sorted(grouped)]
 
 
+def _sent_with() -> dict[str, dict[str, str]]:
+    """Per language, the lines a question is sent with (how to answer; question 1 also how to stop), so
+    the editor's live counter counts what the person's phone receives (handlers/polls.render_question)."""
+    return {code: {"choice": Translator(code)(REPLY_NUMBER), "free": Translator(code)(REPLY_WORDS),
+                   "footer": Translator(code)(broadcast_service.FOOTER)} for code in LANGUAGES}
+
+
 def _editor(form: MultiDict, heading: str, error: str | None, revision: int | None = None) -> ResponseReturnValue:
     return render_template("dashboard/poll_form.html", form=form, error=error, heading=heading,
-                           revision=revision, slots=SLOTS, **_choices()), (400 if error else 200)
+                           revision=revision, slots=SLOTS, sent_with=_sent_with(), **_choices()), \
+        (400 if error else 200)
 
 
 @blueprint.get("/polls")
