@@ -4,6 +4,8 @@ the results page counts them, hides small cells, keeps free answers from viewers
 """
 import json
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -245,3 +247,23 @@ def test_closing_stops_the_live_page_and_the_answers(app, runtime, answered):
     Twilio(app.test_client()).say("2", KHANKE[1])           # too late: the answer stays yes
     assert [o["count"] for o in writer.get(f"{page_url}/results.json").get_json()["questions"][0]["options"]] \
         == [6, 2]
+
+
+def test_a_scheduled_poll_waits_and_its_broadcast_is_handled_as_the_poll(app, runtime, fake, staff):
+    person(runtime, "sms", "+9647500000091", "ar")
+    later = (datetime.now(ZoneInfo("Asia/Baghdad")) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    page_url, writer = sent_poll(app, staff, at=later)
+    page = writer.get(page_url).get_data(as_text=True)
+    assert "scheduled" in page and "Close the poll" not in page and "Cancel poll" in page
+    assert delivered(fake) == []                                       # not before its time
+    with runtime.transaction() as db:
+        poll = db.execute(select(Poll)).scalar_one()
+        carrier_url = f"/dashboard/broadcasts/{poll.broadcast_id}"
+    assert writer.get(carrier_url).headers["Location"].endswith(page_url)   # its broadcast is the poll's page
+    cancelled = writer.post(f"{carrier_url}/cancel", data={"csrf_token": csrf_token(writer, "/dashboard/polls")})
+    assert cancelled.status_code == 303
+    with runtime.transaction() as db:
+        assert db.execute(select(Poll.status)).scalar_one() == "scheduled"  # only the poll's own buttons change it
+    assert act(writer, page_url, "cancel").status_code == 302
+    with runtime.transaction() as db:
+        assert db.execute(select(Poll.status)).scalar_one() == "cancelled"
