@@ -41,21 +41,20 @@ def _percent(value: float, lang: str) -> str:
 def _period(poll: Poll, session: Session) -> str:
     """Hours for a poll's first three days, then days (a quarterly survey is read by the day)."""
     carrier = poll_service.carrier(session, poll)
-    started = as_aware(carrier.started_at or poll.created_at)
-    end = as_aware(poll.closed_at) if poll.closed_at else utcnow()
+    started = as_aware(carrier.started_at or poll.created_at) or utcnow()
+    end = as_aware(poll.closed_at) or utcnow()
     return "hour" if end - started <= timedelta(days=3) else "day"
 
 
 def _group_label(by: str, row: dict[str, Any], t: Translator) -> str:
-    label = row.get("label")
+    label, key = row.get("label"), str(row["key"])
     if by == "language":
-        return NATIVE_NAMES.get(row["key"], row["key"])
+        return NATIVE_NAMES.get(key, key)
     if by == "channel":
-        channel = row["key"]
-        return t(channel)
+        return t(key)
     if isinstance(label, dict):
-        return pick(label, t.lang) or row["key"]
-    return t("unknown") if row["key"] == "?" else str(label or row["key"])
+        return pick(label, t.lang) or key
+    return t("unknown") if key == "?" else str(label or key)
 
 
 def _view(session: Session, poll: Poll) -> dict[str, Any]:

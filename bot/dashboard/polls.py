@@ -3,6 +3,7 @@ with its audience and previews, and approve / send / close / cancel. The rules a
 broadcast approval rule included); these views read the form and say the reasons in the staff member's
 language (400), as the broadcast pages do.
 """
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -168,12 +169,29 @@ def poll_page(poll_id: int) -> ResponseReturnValue:
                            mine=poll.created_by == _actor(), names=dict(_choices()["languages"]))
 
 
-ACTIONS = {   # action -> (what the role must be allowed, the service call); the call returns "wake the sender"
-    "approve": ("approve_poll", lambda db, p: service.approve(db, p, _actor(), runtime().config) and False),
-    "send": ("poll", lambda db, p: service.send(db, p, _actor(), runtime().config)),
-    "close": ("poll", lambda db, p: service.close(db, p, _actor()) and False),
-    "cancel": ("poll", lambda db, p: service.cancel(db, p, _actor()) and False),
-}
+def _approve(db: Session, poll: Poll) -> bool:
+    service.approve(db, poll, _actor(), runtime().config)
+    return False
+
+
+def _send(db: Session, poll: Poll) -> bool:
+    return service.send(db, poll, _actor(), runtime().config)
+
+
+def _close(db: Session, poll: Poll) -> bool:
+    service.close(db, poll, _actor())
+    return False
+
+
+def _cancel(db: Session, poll: Poll) -> bool:
+    service.cancel(db, poll, _actor())
+    return False
+
+
+# action -> (what the role must be allowed to do, the change); a change returns "wake the sender now"
+ACTIONS: dict[str, tuple[str, Callable[[Session, Poll], bool]]] = {
+    "approve": ("approve_poll", _approve), "send": ("poll", _send), "close": ("poll", _close),
+    "cancel": ("poll", _cancel)}
 
 
 @blueprint.post("/polls/<int:poll_id>/<action>")
