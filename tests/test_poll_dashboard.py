@@ -238,15 +238,30 @@ def test_exports_carry_the_hxl_row_and_no_phone_number(app, runtime, answered):
         assert db.scalar(select(func.count()).select_from(PollAnswer)) == 10
 
 
+def test_the_live_page_gets_a_new_section_only_when_an_answer_changed(app, runtime, answered):
+    page_url, writer = answered
+    stamp = re.search(r'data-stamp="(\w+)"', writer.get(f"{page_url}/results").get_data(as_text=True)).group(1)
+    same = writer.get(f"{page_url}/results.json", query_string={"stamp": stamp}).get_json()
+    assert same == {"status": "open", "live": True, "stamp": stamp, "unchanged": True}
+    telegram = Telegram(app.test_client())
+    telegram.next_id += 1000                             # Telegram's update ids go on from the fixture's
+    telegram.say("بەتانی و نەوتی زیاتر", chat_id=BAHARKA[1], language_code="ckb")   # question 2
+    changed = writer.get(f"{page_url}/results.json", query_string={"stamp": stamp}).get_json()
+    assert changed["stamp"] != stamp and "unchanged" not in changed and changed["questions"][1]["answered"] == 3
+
+
 def test_closing_stops_the_live_page_and_the_answers(app, runtime, answered):
     page_url, writer = answered
     assert act(writer, page_url, "close").status_code == 302
     live = writer.get(f"{page_url}/results.json").get_json()
     assert live["status"] == "closed" and live["live"] is False
     assert 'data-live="0"' in writer.get(f"{page_url}/results").get_data(as_text=True)
-    Twilio(app.test_client()).say("2", KHANKE[1])           # too late: the answer stays yes
-    assert [o["count"] for o in writer.get(f"{page_url}/results.json").get_json()["questions"][0]["options"]] \
-        == [6, 2]
+    sms = Twilio(app.test_client())
+    sms.n += 1000                                        # Twilio's message ids go on from the fixture's
+    assert sms.say("2", KHANKE[1])                       # answered as an ordinary message ...
+    after = writer.get(f"{page_url}/results.json").get_json()["questions"]
+    assert [o["count"] for o in after[0]["options"]] == [6, 2]
+    assert after[1]["answered"] == 2                     # ... not as the free answer it was waiting for
 
 
 def test_a_scheduled_poll_waits_and_its_broadcast_is_handled_as_the_poll(app, runtime, fake, staff):
