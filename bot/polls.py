@@ -35,7 +35,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from handlers.i18n import LANGUAGES, N_, Refusal
+from handlers.i18n import LANGUAGES, N_, Refusal, Translator
 from handlers.polls import CHOICE, FREE, MAX_OPTIONS, MAX_QUESTIONS, PollQuestion, render_question
 from handlers.sms import segments
 
@@ -204,7 +204,6 @@ def previews(poll: Poll, config: dict | None = None) -> list[dict]:
     broadcast's STOP line, as the carrier sends it)."""
     out = []
     questions = questions_of(poll)
-    footer_lang = {}
     for index, question in enumerate(questions):
         for lang in question["text"]:
             shown = question_in(question, lang)
@@ -212,9 +211,7 @@ def previews(poll: Poll, config: dict | None = None) -> list[dict]:
                 continue
             text = render_question(lang, shown, index + 1, len(questions))
             if index == 0:
-                from handlers.i18n import Translator
                 text = f"{text}\n{Translator(lang)(broadcasts.FOOTER)}"
-                footer_lang[lang] = True
             out.append({"question": index + 1, "language": lang, "text": text, "characters": len(text),
                         "sms_segments": segments(text)})
     return out
@@ -224,7 +221,7 @@ def approve(session: Session, poll: Poll, actor: str, config: dict) -> None:
     """The broadcast approval rule (broadcasts.approve on the carrier): a second person, a draft only."""
     if poll.status != "draft":
         raise PollError(N_("Only a draft can be approved."))
-    broadcasts.approve(session, carrier(session, poll), actor, config)
+    broadcasts.approve(session, carrier(session, poll), actor, config, via_poll=True)
     poll.status = "approved"
     session.add(AuditEvent(actor=actor, action="poll_approve", target=f"poll:{poll.id}"))
 
@@ -237,7 +234,7 @@ def send(session: Session, poll: Poll, actor: str, config: dict, at: datetime | 
     bc = carrier(session, poll)
     if at is not None:
         bc.scheduled_at = at
-    now = broadcasts.start(session, bc, actor, config)
+    now = broadcasts.start(session, bc, actor, config, via_poll=True)
     poll.status = "sending" if now else "scheduled"
     session.add(AuditEvent(actor=actor, action="poll_send", target=f"poll:{poll.id}",
                            detail="now" if now else "scheduled"))

@@ -244,6 +244,22 @@ def test_what_a_poll_may_hold_and_the_approval_rule(runtime):
         assert polls.send(session, session.get(Poll, other), "user:1", runtime.config) is True
 
 
+def test_the_carrier_broadcast_is_the_polls_own(runtime, app):
+    """Question 1's broadcast is approved and sent as the poll, never alone from the broadcasts side,
+    and the broadcasts list leaves it out."""
+    poll_id = make_poll(runtime)
+    with runtime.transaction() as session:
+        carrier = polls.carrier(session, session.get(Poll, poll_id))
+        with pytest.raises(broadcasts.BroadcastError, match="carries a poll"):
+            broadcasts.approve(session, carrier, "user:2", runtime.config)
+        with pytest.raises(broadcasts.BroadcastError, match="carries a poll"):
+            broadcasts.start(session, carrier, "user:2", runtime.config)
+        listed = session.execute(select(Broadcast.id).where(broadcasts.not_a_poll())).scalars().all()
+        assert carrier.id not in listed
+    shown = app.test_cli_runner().invoke(args=["broadcast", "list"])
+    assert "Poll: winter kit" not in shown.output
+
+
 def test_a_draft_is_edited_with_its_revision_and_previews_count_sms_parts(runtime):
     poll_id = make_poll(runtime)
     with runtime.transaction() as session:
