@@ -15,6 +15,7 @@ from bot.poll_answers import save_turn
 from handlers.conversation import ContactState
 from handlers.i18n import Translator
 from handlers.polls import THANKS, PollAnswerNote, PollQuestion, PollTurn, match_option
+from handlers.types import Incoming
 
 from .conftest import Twilio, twiml_bodies
 from .test_broadcasts import person
@@ -179,7 +180,34 @@ def _carrier_done(runtime, poll_id: int) -> bool:
 def test_an_answer_is_the_options_number_a_yes_or_no_word_or_its_own_words(lang, text, question, expected):
     from handlers.content import load
     from handlers.conversation import Conversation
-    from handlers.types import Incoming
     ctx = Conversation(load(), Incoming("sms", "x", text), ContactState(language=lang))
     shown = PollQuestion("choice", question["text"][lang], [o[lang] for o in question["options"]])
     assert match_option(ctx, shown, text) == expected
+
+
+def test_a_complaint_told_in_steps_holds_the_poll_until_the_case_is_filed():
+    """"شكوى" alone, then the words, then the optional area question: the poll waits through all of it
+    (a number there picks the area, not an option) and asks its question again once the person is done."""
+    from handlers import router
+    from handlers.content import load
+
+    from .test_router_rules import Services
+    content, services = load(), Services()
+    state = ContactState(language="ar", state="browsing")
+    state.poll = PollTurn(1, "ar", [PollQuestion("choice", WINTER["text"]["ar"], ["نعم", "لا"])], waiting=0)
+    t = Translator("ar")
+
+    def say(text: str) -> str:
+        ctx = router.respond(content, Incoming("sms", "+9647700000009", text), state, services)
+        return "\n".join(r.text for r in ctx.replies)
+
+    say("شكوى")
+    assert state.poll.held and state.state == "feedback_text"
+    filed = say("الموظف صرخ علينا اثناء التوزيع ولم يعطنا الحصة")
+    assert services.cases and state.state == "feedback_area" and WINTER["text"]["ar"] not in filed
+    assert state.poll.held and state.poll.waiting == 0
+    back = say("0")                                                       # skip the area
+    assert t("Back to the poll:") in back and WINTER["text"]["ar"] in back
+    assert not state.poll.held
+    say("2")
+    assert state.poll.answers[-1].option == 2 and state.poll.finished
