@@ -46,6 +46,8 @@ def test_a_poll_written_in_the_browser_fills_its_results_page_as_people_answer(b
     writer = sign_in(writer_context, server, "writer@agency.example")
     seen: list[str] = []
     writer.on("request", lambda request: seen.append(request.url))
+    blocked: list[str] = []           # the strict CSP: no inline script or style anywhere on the way
+    writer.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
     writer.click("header nav >> text=Polls")
     writer.click("text=New poll")
     writer.fill("input[name=title]", "Winter kits")
@@ -72,6 +74,7 @@ def test_a_poll_written_in_the_browser_fills_its_results_page_as_people_answer(b
     body = writer.inner_text("main")
     assert "3 people" in body and "must approve" in body
     assert "١. نعم" in body and SECOND["kmr"] in body
+    shot(writer, "poll-page-en")                                 # the previews per channel
 
     boss_context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     boss = sign_in(boss_context, server, "boss@agency.example")
@@ -105,6 +108,7 @@ def test_a_poll_written_in_the_browser_fills_its_results_page_as_people_answer(b
         assert db.execute(select(PollAnswer).where(PollAnswer.question == 0)).scalars().all()
     shot(writer, "poll-results-en")
     only_local(seen, server)
+    assert any("/results.json?stamp=" in url for url in seen) and blocked == []
 
     arabic_context = browser.new_context(locale="ar", viewport={"width": 1280, "height": 900})
     arabic = sign_in(arabic_context, server, "writer@agency.example")
