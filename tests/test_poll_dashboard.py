@@ -282,3 +282,18 @@ def test_a_scheduled_poll_waits_and_its_broadcast_is_handled_as_the_poll(app, ru
     assert act(writer, page_url, "cancel").status_code == 302
     with runtime.transaction() as db:
         assert db.execute(select(Poll.status)).scalar_one() == "cancelled"
+
+
+def test_a_free_answer_that_is_a_sensitive_report_is_shown_to_focal_points_only(app, runtime, fake, staff):
+    person(runtime, "sms", KHANKE[0], "ar", area="duhok-khanke")
+    page_url, writer = sent_poll(app, staff)
+    sms = Twilio(app.test_client())
+    sms.say("١", KHANKE[0])
+    report = "موظف التوزيع طلب مني شيئا مقابل المساعدة"
+    sms.say(report, KHANKE[0])                                  # the free answer to question 2
+    with runtime.transaction() as db:
+        assert db.scalar(select(PollAnswer.case_id).where(PollAnswer.question == 1)) is not None
+    officer_view = writer.get(f"{page_url}/answers").get_data(as_text=True)
+    assert report not in officer_view and "only focal points see it" in officer_view
+    focal = sign_in(app, staff["focal_point"]).get(f"{page_url}/answers").get_data(as_text=True)
+    assert report in focal
