@@ -297,3 +297,22 @@ def test_a_free_answer_that_is_a_sensitive_report_is_shown_to_focal_points_only(
     assert report not in officer_view and "only focal points see it" in officer_view
     focal = sign_in(app, staff["focal_point"]).get(f"{page_url}/answers").get_data(as_text=True)
     assert report in focal
+
+
+def test_without_the_approval_rule_the_writer_sends_at_once(environ, tmp_path, fake):
+    from bot import create_app, users
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "solo"), "TESTING": True,
+                      "ENVIRON": {**environ, "BROADCAST_APPROVAL": "none"}})
+    runtime = app.extensions["bot"]
+    try:
+        with runtime.transaction() as db:
+            users.create(db, "solo@agency.example", "Solo", "correct horse battery", "officer")
+        person(runtime, "telegram", "8093", "ckb")
+        writer = sign_in(app, "solo@agency.example")
+        page_url = compose(writer).headers["Location"]
+        page = writer.get(page_url).get_data(as_text=True)
+        assert "must approve" not in page and ">Send now<" in page
+        assert act(writer, page_url, "send").status_code == 302
+        assert [a for _, a, _ in delivered(fake)] == ["8093"]
+    finally:
+        runtime.dispose()
