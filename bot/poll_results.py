@@ -24,9 +24,9 @@ import csv
 import io
 import json
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from handlers.text import fold
@@ -115,23 +115,42 @@ def _area_names(runtime: Runtime) -> dict[str, dict]:
     return names
 
 
-def _key_of(by: str, row: tuple, govs: dict[str, str], zone: str) -> str:
-    language, channel, area, at = row
-    if by == "language":
-        return language or "?"
-    if by == "channel":
-        return channel
-    if by == "governorate":
-        return govs.get(area or "", "") or "?"
-    if by == "area":
-        return area or "?"
-    local = _local(at, zone)
-    return local.strftime("%Y-%m-%d") if by == "day" else local.strftime("%Y-%m-%d %H:00")
+def _hour_bucket(session: Session) -> ColumnElement[str]:
+    """The UTC hour of an answer's first time as "YYYY-MM-DD HH", grouped in SQL (SQLite keeps UTC text)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", PollAnswer.created_at), "YYYY-MM-DD HH24")
+    return func.substr(PollAnswer.created_at, 1, 13)
 
 
-def _local(at: datetime, zone: str) -> datetime:
+def _local_key(bucket: str, by: str, zone: str) -> str:
+    """A UTC hour bucket as the office's day or hour (TIMEZONE; a zone with a half-hour offset shows the
+    local time its UTC hour starts at)."""
     from zoneinfo import ZoneInfo
-    return as_aware(at).astimezone(ZoneInfo(zone))
+    at = datetime.strptime(bucket, "%Y-%m-%d %H").replace(tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+    return at.strftime("%Y-%m-%d") if by == "day" else at.strftime("%Y-%m-%d %H:00")
+
+
+def _grouped(runtime: Runtime, session: Session, poll: Poll, by: str) -> dict[int, dict[str, dict[int | None, int]]]:
+    """question -> group key -> option (None for a free answer) -> people, counted in SQL: a few hundred
+    rows whatever the number of answers."""
+    column = {"language": PollAnswer.language, "channel": PollAnswer.channel, "area": PollAnswer.area,
+              "governorate": PollAnswer.area}.get(by)
+    group = column if column is not None else _hour_bucket(session)
+    govs = _governorates(runtime) if by == "governorate" else {}
+    zone = runtime.config.get("TIMEZONE") or "UTC"
+    out: dict[int, dict[str, dict[int | None, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    for question, option, value, count in session.execute(
+            select(PollAnswer.question, PollAnswer.option, group, func.count())
+            .where(PollAnswer.poll_id == poll.id, PollAnswer.skipped.is_(False))
+            .group_by(PollAnswer.question, PollAnswer.option, group)):
+        if by == "governorate":
+            key = govs.get(value or "", "") or "?"
+        elif column is not None:
+            key = value or "?"
+        else:
+            key = _local_key(value, by, zone)
+        out[question][key][option] += count
+    return out
 
 
 def breakdown(runtime: Runtime, session: Session, poll: Poll, by: str, min_cell: int | None = None) -> dict:
@@ -141,37 +160,23 @@ def breakdown(runtime: Runtime, session: Session, poll: Poll, by: str, min_cell:
         raise ValueError(f"breakdown by one of {', '.join(BREAKDOWNS)}")
     least = globals()["min_cell"](runtime, min_cell)
     hidden = f"<{least}"
+    names = _area_names(runtime) if by in ("governorate", "area") else {}
     govs = _governorates(runtime)
-    names = _area_names(runtime)
-    zone = runtime.config.get("TIMEZONE") or "UTC"
-    questions = questions_of(poll)
-    cells: dict[int, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    totals: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    when = PollAnswer.created_at if by in ("day", "hour") else PollAnswer.created_at
-    for question, option, language, channel, area, at in session.execute(
-            select(PollAnswer.question, PollAnswer.option, PollAnswer.language, PollAnswer.channel,
-                   PollAnswer.area, when).where(PollAnswer.poll_id == poll.id, PollAnswer.skipped.is_(False))):
-        key = _key_of(by, (language, channel, area, at), govs, zone)
-        totals[question][key] += 1
-        if option is not None:
-            cells[question][key][option] += 1
+    grouped = _grouped(runtime, session, poll, by)
     out = []
-    for index, question in enumerate(questions):
+    for index, question in enumerate(questions_of(poll)):
+        numbers = range(1, len(question.get("options") or []) + 1)
         rows = []
-        for key in sorted(totals[index]):
-            total = totals[index][key]
-            shown: dict[str, int | str] = {}
+        for key, cells in sorted(grouped[index].items()):
+            total = sum(cells.values())
             if total < least:
-                shown = {str(n): hidden for n in range(1, len(question.get("options") or []) + 1)}
-                rows.append(_row(by, key, names, govs, hidden, shown))
+                rows.append(_row(by, key, names, govs, hidden, {str(n): hidden for n in numbers}))
                 continue
-            small = 0
-            for number in range(1, len(question.get("options") or []) + 1):
-                count = cells[index][key].get(number, 0)
-                if 0 < count < least:
-                    shown[str(number)], small = hidden, small + 1
-                else:
-                    shown[str(number)] = count
+            shown: dict[str, int | str] = {}
+            for number in numbers:
+                count = cells.get(number, 0)
+                shown[str(number)] = hidden if 0 < count < least else count
+            small = sum(1 for v in shown.values() if v == hidden)
             rows.append(_row(by, key, names, govs, hidden if small == 1 else total, shown))
         out.append({"number": index + 1, "kind": question["kind"], "rows": rows})
     return {"by": by, "min_cell": least, "questions": out}
@@ -184,19 +189,12 @@ def _row(by: str, key: str, names: dict, govs: dict, total: int | str, options: 
 
 
 def timeline(runtime: Runtime, session: Session, poll: Poll, by: str = "hour") -> list[dict]:
-    """Answers (not skips) per hour or day, first answers and changes alike counted at their last time,
-    for the dashboard's chart; small counts hidden as in breakdowns."""
-    table = breakdown(runtime, session, poll, "hour" if by == "hour" else "day")
-    per: dict[str, int] = defaultdict(int)
-    hidden: set[str] = set()
-    for question in table["questions"][:1]:          # question 1: people who answered, over time
-        for row in question["rows"]:
-            if isinstance(row["total"], int):
-                per[row["key"]] += row["total"]
-            else:
-                hidden.add(row["key"])
-    keys = sorted(set(per) | hidden)
-    return [{"period": key, "answers": per[key] if key not in hidden else f"<{table['min_cell']}"} for key in keys]
+    """People who answered question 1, per hour or day of their first answer (TIMEZONE), for the chart:
+    a period is hidden ("<5") only when its own count is under the minimum (its options do not matter)."""
+    least = min_cell(runtime)
+    per = {key: sum(cells.values())
+           for key, cells in _grouped(runtime, session, poll, "hour" if by == "hour" else "day")[0].items()}
+    return [{"period": key, "answers": n if n >= least else f"<{least}"} for key, n in sorted(per.items())]
 
 
 def free_answers(runtime: Runtime, session: Session, poll: Poll, question: int | None = None,

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -361,3 +362,41 @@ def test_the_command_line_creates_approves_sends_reports_closes_and_exports(app,
                                     "--format", "json"])
     assert json.loads(aggregate.output)["hxl"]["count"] == "#indicator+num+count"
     assert runner.invoke(args=["poll", "show", "999"]).exit_code != 0
+
+
+def test_breakdowns_group_in_sql_and_hide_small_cells_and_the_timeline_hides_only_small_periods(runtime):
+    """Six answers in one camp and hour (five yes, one no) and two in another camp: the camp with two is
+    hidden whole; the one with six shows 5 yes, hides the 1 and so its total; over time the hour shows 8."""
+    poll_id = make_poll(runtime)
+    at = utcnow().replace(minute=10, second=0, microsecond=0)
+    with runtime.transaction() as session:
+        for n in range(8):
+            contact = person_row(session, runtime, n)
+            session.add(PollAnswer(poll_id=poll_id, question=0, contact_id=contact, option=1 if n < 5 else 2,
+                                   language="ar", channel="sms", area="duhok-khanke" if n < 6 else "duhok-sharya",
+                                   created_at=at, updated_at=at))
+    with runtime.transaction() as session:
+        poll = session.get(Poll, poll_id)
+        by_area = {row["key"]: row for row in poll_results.breakdown(runtime, session, poll, "area")["questions"][0]["rows"]}
+        by_governorate = poll_results.breakdown(runtime, session, poll, "governorate")["questions"][0]["rows"]
+        by_hour = poll_results.breakdown(runtime, session, poll, "hour")["questions"][0]["rows"]
+        over_time = poll_results.timeline(runtime, session, poll, "hour")
+        by_day = poll_results.timeline(runtime, session, poll, "day")
+    assert by_area["duhok-khanke"]["options"] == {"1": 5, "2": "<5"} and by_area["duhok-khanke"]["total"] == "<5"
+    assert by_area["duhok-sharya"]["options"] == {"1": "<5", "2": "<5"}
+    assert by_area["duhok-khanke"]["group"] == "duhok"
+    assert [(row["key"], row["total"], row["options"]) for row in by_governorate] == \
+        [("duhok", "<5", {"1": 5, "2": "<5"})]                           # 3 "no" hidden, so the total too
+    local = at.astimezone(ZoneInfo(runtime.config["TIMEZONE"]))
+    assert [row["key"] for row in by_hour] == [local.strftime("%Y-%m-%d %H:00")]
+    assert over_time == [{"period": local.strftime("%Y-%m-%d %H:00"), "answers": 8}]
+    assert by_day == [{"period": local.strftime("%Y-%m-%d"), "answers": 8}]
+
+
+def person_row(session, runtime, n: int) -> int:
+    contact = Contact(channel="sms", address_hash=runtime.vault.address_hash("sms", f"+96475077700{n:02d}"),
+                      address_enc=runtime.vault.encrypt(f"+96475077700{n:02d}"), language="ar", state="browsing",
+                      subscribed=True, opted_out=False, topics="")
+    session.add(contact)
+    session.flush()
+    return contact.id
