@@ -316,3 +316,44 @@ def test_without_the_approval_rule_the_writer_sends_at_once(environ, tmp_path, f
         assert [a for _, a, _ in delivered(fake)] == ["8093"]
     finally:
         runtime.dispose()
+
+
+HUGE = "9" * 30                       # fits no database integer
+
+
+def test_odd_inputs_on_the_poll_pages_are_4xx_or_polite_never_500(app, runtime, staff):
+    app.config["PROPAGATE_EXCEPTIONS"] = False            # an unhandled error answers 500, as in production
+    writer = sign_in(app, staff["officer"])
+    refused = [{"at": "0001-01-01T00:00"}, {"at": "9999-12-31T23:59"}, {"window_hours": HUGE},
+               {"window_hours": "-5"}, {"q1_kind": "  "}, {"area": HUGE}, {"topic": "x" * 500},
+               {"q1_options_ar": "\n".join(f"خيار {n}" for n in range(50))}, {"fallback": "tlh"},
+               {"q1_options_ar": "نعم\n" + "لا" * 80}]
+    for fields in refused:
+        response = compose(writer, **fields)
+        assert response.status_code == 400, (fields, response.status_code)
+        assert 'class="flash error"' in response.get_data(as_text=True), fields
+    gap = {k.replace("q2_", "q4_"): v for k, v in WINTER.items()}       # questions in slots 1 and 4
+    gap = {k: v for k, v in gap.items() if not k.startswith("q2_")}
+    made = compose(writer, **{k: None for k in WINTER if k.startswith("q2_")}, **gap, title="t" * 5000)
+    assert made.status_code == 302
+    page_url = made.headers["Location"]
+    assert "(٢/٢) ما الذي ينقص" in writer.get(page_url).get_data(as_text=True)
+    for path in (f"/dashboard/polls/{HUGE}", f"/dashboard/polls/{HUGE}/results",
+                 f"{page_url}/export/aggregate.xml"):
+        assert writer.get(path).status_code == 404, path
+    for path, query in ((f"{page_url}/answers", {"question": HUGE, "page": HUGE, "q": "ب" * 1000}),
+                        (f"{page_url}/answers", {"question": "٢", "page": "-3"}),
+                        (f"{page_url}/results.json", {"stamp": "x" * 1000}),
+                        (f"{page_url}/results", {"page": HUGE}), (f"{page_url}/edit", {})):
+        assert writer.get(path, query_string=query).status_code == 200, (path, query)
+    assert writer.get(f"{page_url}/export/aggregate.csv", query_string={"by": "area;--"}).status_code == 400
+    stale = writer.post(f"{page_url}/edit", data={**WINTER, "revision": HUGE,
+                                                  "csrf_token": csrf_token(writer, f"{page_url}/edit")})
+    assert stale.status_code == 400 and "changed this poll meanwhile" in stale.get_data(as_text=True)
+    for action in ("close", "send"):                      # a draft cannot close; nor be sent unapproved
+        assert act(writer, page_url, action).status_code == 303
+    assert act(sign_in(app, staff["admin"]), page_url, "approve").status_code == 302
+    assert act(sign_in(app, staff["admin"]), page_url, "approve").status_code == 303   # not twice
+    assert writer.get(f"{page_url}/edit").status_code == 303                        # approved: no edits
+    with runtime.transaction() as db:
+        assert db.execute(select(Poll.status)).scalar_one() == "approved"

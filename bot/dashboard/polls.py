@@ -142,8 +142,8 @@ def edit_poll(poll_id: int) -> ResponseReturnValue:
                       "channel": broadcast_service._list(carrier.channels),
                       "area": broadcast_service._list(carrier.areas)}
             return _editor(form_of(service.questions_of(poll), fields), heading, None, poll.revision)
-    raw = request.form.get("revision", "")
-    revision = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    raw = request.form.get("revision", "")   # the draft's revision the form was read at; none or garbled: stale
+    revision = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else -1
     try:
         with rt.transaction() as db:
             service.update(rt, db, poll_or_404(db, poll_id), actor=_actor(), revision=revision,
