@@ -12,6 +12,7 @@ contact_id)); the answers so far are read only when there is one.
 """
 import json
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import Boolean, Connection, DateTime, Integer, String, Text, TextClause, bindparam, text
 
@@ -39,13 +40,15 @@ _ANSWERS = text("SELECT question, option, skipped, text_enc IS NOT NULL AS has_t
 _answers, _recipients = PollAnswer.__table__, PollRecipient.__table__
 
 
-def _questions(raw: str, language: str | None) -> tuple[str, list[PollQuestion]]:
-    """The questions in the language the person got question 1 in (else the poll's first language)."""
+@lru_cache(maxsize=64)
+def _questions(raw: str, language: str | None) -> tuple[str, tuple[PollQuestion, ...]]:
+    """The questions in the language the person got question 1 in (else the poll's first language).
+    Cached: a sent poll's questions no longer change, and every answer of a big poll needs them."""
     from .polls import question_in
     stored = json.loads(raw)
-    first = next(iter(stored[0]["text"]))
-    lang = language if language in stored[0]["text"] else first
-    return lang, [question_in(q, lang, first) or PollQuestion(q["kind"], "", []) for q in stored]
+    first: str = next(iter(stored[0]["text"]))
+    lang: str = language if language is not None and language in stored[0]["text"] else first
+    return lang, tuple(question_in(q, lang, first) or PollQuestion(q["kind"], "", []) for q in stored)
 
 
 def load_turn(connection: Connection, contact_id: int, now: datetime) -> PollTurn | None:
@@ -54,20 +57,21 @@ def load_turn(connection: Connection, contact_id: int, now: datetime) -> PollTur
     if row is None:
         return None
     lang, questions = _questions(row.questions, row.language)
-    turn = PollTurn(poll_id=row.id, language=lang, questions=questions)
+    turn = PollTurn(poll_id=row.id, language=lang, questions=list(questions))
     if row.known is None:                               # question 1 went out with the broadcast
         turn.waiting, asked = 0, row.sent_at or row.updated_at
     else:
         turn.waiting, asked = row.waiting, row.asked_at
     turn.asked_at = as_aware(asked) if asked is not None else None
+    asked_at = turn.asked_at
     if row.known is not None:
         turn.reasked, turn.held = bool(row.reasked), bool(row.held)
         for question, option, skipped, has_text in connection.execute(
                 _ANSWERS, {"poll": row.id, "contact": contact_id}):
             if not skipped:
                 turn.answered[question] = option if option is not None else "text"
-    if turn.waiting is not None and asked is not None and \
-            as_aware(asked) + timedelta(hours=row.window_hours or 72) < now:
+    if turn.waiting is not None and asked_at is not None and \
+            asked_at + timedelta(hours=row.window_hours or 72) < now:
         turn.waiting, turn.held, turn.reasked = None, False, False     # the window passed: nobody waits
     return turn
 
