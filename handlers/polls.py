@@ -158,13 +158,14 @@ def fits(ctx: Conversation, text: str, phrase: str) -> bool:
 
 
 def unclear(ctx: Conversation, text: str, phrase: str) -> bool:
-    """Words that fit no option, the first time, and are not a complaint or sensitive report (theirs to
-    tell: the ordinary rules take those)."""
+    """Words that fit no option, the first time, and are not a complaint, a sensitive report or a reference
+    code (theirs to tell or ask about: the ordinary rules take those)."""
     from . import feedback
     turn = waiting_turn(ctx)
     if turn is None or turn.reasked or not phrase:
         return False
-    return feedback.trigger_kind(ctx.content, phrase) is None and not feedback.is_sensitive(ctx.content, text)
+    return feedback.trigger_kind(ctx.content, phrase) is None and not feedback.is_sensitive(ctx.content, text) \
+        and not feedback.looks_like_case_code(text)
 
 
 def ask(ctx: Conversation, turn: PollTurn, index: int, again: bool = False, intro: str | None = None) -> None:

@@ -119,6 +119,7 @@ SCENARIOS = [
     (POLLING, "تخطي", "poll_answer", "Skipped."),
     (POLLING, "ربما", "poll_unclear", "Sorry, I did not understand. Please reply with one of the numbers:"),
     (POLLING, "شكوى", "feedback_words", None),                 # a complaint is never an answer
+    (POLLING, VALID_CODE, "case_code", None),                  # nor a reference code
     (POLLING, "تعرضت للتحرش", "sensitive", None),
     # 4. a number picks an option last shown; a reference code asks for its case
     (GREETED, "1", "number", None),
