@@ -158,7 +158,9 @@ def test_a_worker_killed_while_question_one_goes_out_asks_nobody_twice(runtime, 
         interrupted = session.scalar(select(func.count()).select_from(Outbound).where(
             Outbound.broadcast_id == broadcast_id, Outbound.failure_reason == "interrupted"))
         assert polls.refresh(session, session.get(Poll, poll_id)) == "open"
-    assert len(chats) + interrupted == 30                                 # everyone, or the gap is on record
+    # everyone asked, or the gap on record: a message cut off mid-call is marked interrupted, never resent
+    # (the provider may have had it: then it is both delivered and on record)
+    assert len(chats) <= 30 and len(chats) + interrupted >= 30
 
 
 def _carrier_done(runtime, poll_id: int) -> bool:
