@@ -231,10 +231,13 @@ def test_exports_carry_the_hxl_row_and_no_phone_number(app, runtime, answered):
     for address in [*KHANKE, COMPLAINT_NUMBER, *map(str, BAHARKA)]:
         assert address not in everything and address[-7:] not in everything
     assert "bot.example" not in everything and "whatsapp:" not in everything
+    for by in ("area", "governorate", "language", "channel", "day"):          # the page's choices
+        counted = writer.get(f"{page_url}/export/aggregate.json", query_string={"by": by}).get_json()
+        assert counted["rows"] and counted["hxl"]["count"] == "#indicator+num+count", by
     assert writer.get(f"{page_url}/export/aggregate.csv?by=phone").status_code == 400
     assert writer.get(f"{page_url}/export/everything.xlsx").status_code == 404
     with runtime.transaction() as db:
-        assert db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "poll_export")) == 3
+        assert db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "poll_export")) == 8
         assert db.scalar(select(func.count()).select_from(PollAnswer)) == 10
 
 
