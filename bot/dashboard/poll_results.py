@@ -22,7 +22,7 @@ from .. import poll_results as service
 from .. import polls as poll_service
 from .. import users
 from ..cases import as_aware
-from ..models import AuditEvent, Case, Poll, PollAnswer, utcnow
+from ..models import AuditEvent, Poll, PollAnswer, utcnow
 from . import blueprint, page_number, require, runtime
 from .charts import bars, stacked_columns
 from .polls import poll_or_404
@@ -151,13 +151,6 @@ def poll_results_json(poll_id: int) -> ResponseReturnValue:
                                                for o in q["options"]]} for q in totals["questions"]]})
 
 
-def _sensitive_codes(session: Session, codes: set[str]) -> set[str]:
-    """Cases among these that are sensitive reports: their answers are shown only to who may see them."""
-    if not codes:
-        return set()
-    return set(session.scalars(select(Case.code).where(Case.code.in_(codes), Case.sensitive.is_(True))))
-
-
 @blueprint.get("/polls/<int:poll_id>/answers")
 def poll_answers_page(poll_id: int) -> ResponseReturnValue:
     """The free answers, newest first, numbers and e-mails masked, searchable; each view is audited."""
@@ -171,9 +164,8 @@ def poll_answers_page(poll_id: int) -> ResponseReturnValue:
         poll = poll_or_404(db, poll_id)
         found = service.free_answers(rt, db, poll, question=question, search=search or None,
                                      limit=ANSWERS_PAGE, offset=(page - 1) * ANSWERS_PAGE)
-        hidden = set() if users.can(g.user, "see_sensitive") else \
-            _sensitive_codes(db, {item["case_code"] for item in found["items"] if item["case_code"]})
-        items = [{**item, "text": None} if item["case_code"] in hidden else item for item in found["items"]]
+        focal = users.can(g.user, "see_sensitive")      # a sensitive report's words: focal points and admins
+        items = [{**item, "text": None} if item["sensitive"] and not focal else item for item in found["items"]]
         free = [(n, pick(q["text"], g.ui_lang)) for n, q in enumerate(poll_service.questions_of(poll), 1)
                 if q["kind"] == "free"]
         db.add(AuditEvent(actor=f"user:{g.user.id}", action="poll_view_answers", target=f"poll:{poll.id}",
