@@ -183,6 +183,8 @@ def test_answers_through_the_webhooks_fill_the_results_and_small_cells_stay_hidd
     assert second["answered"] == 2
     page = writer.get(f"{page_url}/results").get_data(as_text=True)
     assert 'data-count="received">8<' in page and "<svg" in page
+    over_time = page[page.index('class="card over-time"'):]
+    assert "<svg" in over_time and "<title>People who answered question 1: 8</title>" in over_time
     khanke = row_of(page, "area", "Khanke camp")
     assert khanke.startswith("Duhok › Khanke camp") and "5" in khanke.split() and "&lt;5" in khanke
     baharka = row_of(page, "area", "Baharka")
