@@ -113,7 +113,8 @@ def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict
         raise _Duplicate(_duplicate(runtime, session, incoming, contact.id))
 
     state = load_state(runtime, contact)
-    state.poll = load_turn(connection, contact.id, now)
+    # Polls go only to people who opted in: nobody else pays for the lookup (STOP's holders do, so it ends)
+    state.poll = load_turn(connection, contact.id, now) if contact.subscribed or contact.opted_out else None
     services = CaseServices(runtime, session, contact, incoming, message_id)
     ctx = respond(runtime.content.get(), incoming, state, services, runtime.config)
     if services.erased:     # the confirmation holds no personal data: kept, so a repeat is answered alike

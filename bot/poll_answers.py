@@ -8,7 +8,8 @@ as one row (its `changes` counting the changes), on SQLite and PostgreSQL alike.
 A person's poll is the newest live poll (scheduled, sending or open) whose question 1 reached them (the
 carrier broadcast's outbound row was sent, or cut off mid-call and may have arrived). One indexed query
 per inbound message finds it (polls by status, then the outbound row by its unique (broadcast_id,
-contact_id)); the answers so far are read only when there is one.
+contact_id)); the answers so far are read only when there is one. Only for contacts who opted in (or
+sent STOP, so that it ends their waiting question): everyone else's messages pay nothing for polls.
 """
 import json
 from datetime import datetime, timedelta
