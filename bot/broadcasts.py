@@ -187,7 +187,21 @@ def approval_required(config: dict) -> bool:
     return (config.get("BROADCAST_APPROVAL") or "required") != "none"
 
 
-def approve(session, broadcast: Broadcast, actor: str, config: dict) -> None:
+def not_a_poll():
+    """A WHERE clause leaving out the broadcasts that carry a poll's first question (bot/polls.py): those are
+    approved, sent and followed as the poll, on its page."""
+    from .models import Poll
+    return Broadcast.id.not_in(select(Poll.broadcast_id).where(Poll.broadcast_id.is_not(None)))
+
+
+def _carries_a_poll(session, broadcast: Broadcast) -> bool:
+    from .models import Poll
+    return session.scalar(select(Poll.id).where(Poll.broadcast_id == broadcast.id)) is not None
+
+
+def approve(session, broadcast: Broadcast, actor: str, config: dict, via_poll: bool = False) -> None:
+    if not via_poll and _carries_a_poll(session, broadcast):
+        raise BroadcastError(N_("This broadcast carries a poll: approve and send the poll."))
     if broadcast.status != BroadcastStatus.DRAFT:
         raise BroadcastError(N_("Only a draft can be approved."))
     if actor == broadcast.created_by:
@@ -196,8 +210,10 @@ def approve(session, broadcast: Broadcast, actor: str, config: dict) -> None:
     session.add(AuditEvent(actor=actor, action="broadcast_approve", target=f"broadcast:{broadcast.id}"))
 
 
-def start(session, broadcast: Broadcast, actor: str, config: dict) -> bool:
+def start(session, broadcast: Broadcast, actor: str, config: dict, via_poll: bool = False) -> bool:
     """Send now, or at its scheduled time. Returns True when the runner should be woken now."""
+    if not via_poll and _carries_a_poll(session, broadcast):
+        raise BroadcastError(N_("This broadcast carries a poll: approve and send the poll."))
     if broadcast.status == BroadcastStatus.DRAFT and approval_required(config):
         raise BroadcastError(N_("This broadcast needs approval by a second person before it is sent."))
     if broadcast.status not in (BroadcastStatus.DRAFT, BroadcastStatus.APPROVED):

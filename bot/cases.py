@@ -14,7 +14,7 @@ from handlers import codes
 from handlers.conversation import CaseSummary, MediaRef, OwnCase
 from handlers.i18n import Translator
 
-from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, utcnow
+from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, PollAnswer, PollRecipient, utcnow
 from .statuses import CaseEventAction, CaseKind, CaseStatus, OutboundStatus, Purpose
 
 
@@ -118,6 +118,10 @@ def erase_contact(session, contact_id: int, actor: str) -> None:
         status=CaseStatus.CLOSED, closed_at=now))
     session.execute(update(Message).where(Message.contact_id == contact_id).values(
         text_enc=None, media_enc=None, replies_enc=None, contact_id=None))
+    # poll answers: counts stay (as a message's row does), the words and the link to the person go
+    session.execute(update(PollAnswer).where(PollAnswer.contact_id == contact_id).values(
+        text_enc=None, contact_id=None))
+    session.execute(delete(PollRecipient).where(PollRecipient.contact_id == contact_id))
     session.execute(delete(Outbound).where(Outbound.contact_id == contact_id,
                                            Outbound.status.in_(OutboundStatus.waiting())))
     session.execute(update(Outbound).where(Outbound.contact_id == contact_id).values(

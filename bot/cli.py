@@ -63,7 +63,7 @@ def db_upgrade():
 
 
 def init_app(app) -> None:
-    from . import cli_broadcast, cli_content, cli_doctor, cli_feedback, cli_telegram, cli_users
+    from . import cli_broadcast, cli_content, cli_doctor, cli_feedback, cli_poll, cli_telegram, cli_users
     app.cli.add_command(cli_doctor.doctor_command)
     app.cli.add_command(chat_command)
     app.cli.add_command(cli_content.content_cli)
@@ -73,6 +73,7 @@ def init_app(app) -> None:
     app.cli.add_command(cli_feedback.queue_cli)
     app.cli.add_command(cli_users.users_cli)
     app.cli.add_command(cli_broadcast.broadcast_cli)
+    app.cli.add_command(cli_poll.poll_cli)
     for adapter in channels.ADAPTERS.values():      # a channel's own commands (set-webhook ...)
         if adapter.cli is not None and adapter.cli.name not in app.cli.commands:
             app.cli.add_command(adapter.cli)

@@ -140,7 +140,8 @@ def show(broadcast_id):
 @broadcast_cli.command("list")
 def list_broadcasts():
     with _runtime().transaction() as session:
-        for b in session.execute(select(Broadcast).order_by(Broadcast.id.desc()).limit(50)).scalars():
+        for b in session.execute(select(Broadcast).where(broadcasts.not_a_poll()).order_by(Broadcast.id.desc())
+                                 .limit(50)).scalars():
             click.echo(f"{b.id:>5}  {b.status:<10} {b.recipients:>7}  {b.title}")
 
 

@@ -20,6 +20,7 @@ from .cases import CaseServices, as_aware
 from .channels.base import merge
 from .models import Contact, Message, utcnow
 from .outbound import enqueue, queue_reply
+from .poll_answers import load_turn, save_turn
 from .runtime import Runtime
 from .statuses import State
 
@@ -121,6 +122,8 @@ def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict
         raise _Duplicate(_duplicate(runtime, session, incoming, contact.id))
 
     state = load_state(runtime, contact)
+    # Polls go only to people who opted in: nobody else pays for the lookup (STOP's holders do, so it ends)
+    state.poll = load_turn(connection, contact.id, now) if contact.subscribed or contact.opted_out else None
     services = CaseServices(runtime, session, contact, incoming, message_id)
     ctx = respond(runtime.content.get(), incoming, state, services, runtime.config)
     if services.erased:     # the confirmation holds no personal data: kept, so a repeat is answered alike
@@ -133,7 +136,8 @@ def _receive(runtime: Runtime, session, incoming: Incoming, contact_values: dict
         "state_enc": vault.encrypt(json.dumps(state.data, ensure_ascii=False)) if state.data else None,
         "opted_out": state.opted_out, "subscribed": state.subscribed, "area": state.area,
         "topics": ",".join(state.topics), "last_seen_at": now, "voice": state.voice})
-    shown = [e[1] for e in ctx.events if e[0] == "item"]
+    save_turn(runtime, connection, contact.id, incoming.channel, state, now)
+    shown = [str(e[1]) for e in ctx.events if e[0] == "item"]
     _keep_replies(connection, vault, message_id, ctx, shown[-1] if shown else None)
     queued = []
     reply = merge(ctx.replies) if incoming.reachable else None      # the person left the channel: nothing sent

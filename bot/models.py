@@ -280,3 +280,67 @@ class Recording(Base):
     milliseconds: Mapped[int] = mapped_column(Integer)
     source_format: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+class Poll(Base):
+    """Questions to the people who opted in (bot/polls.py). Its texts are not personal data: kept in clear.
+
+    Status: draft -> approved -> scheduled | sending -> open -> closed; cancelled from any but closed.
+    Question 1 goes out as a broadcast (`broadcast_id`, the carrier: same audience, approval, rates and
+    exactly-once sending); the next questions go as replies in the chat. `questions` is JSON:
+    [{"kind": "choice" | "free", "text": {lang: text}, "options": [{lang: label}, ...]}, ...].
+    """
+    __tablename__ = "polls"
+    __table_args__ = (Index("ix_polls_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(120))
+    questions: Mapped[str] = mapped_column(Text)
+    window_hours: Mapped[int] = mapped_column(Integer, default=72)   # a question waits this long for its answer
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id", ondelete="SET NULL"))
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revision: Mapped[int] = mapped_column(Integer, default=0)   # +1 per draft edit: two editors do not overwrite
+
+
+class PollRecipient(Base):
+    """Where one person is in one poll: the question waiting for their reply (None: none waits), since when,
+    whether it was asked again after an answer that fitted no option, and whether a complaint set it aside."""
+    __tablename__ = "poll_recipients"
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True)
+    waiting: Mapped[int | None] = mapped_column(Integer)        # 0-based question index
+    asked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reasked: Mapped[bool] = mapped_column(Boolean, default=False)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PollAnswer(Base):
+    """One person's answer to one question: a unique row, changed in place until the poll closes.
+
+    language, channel and area are copied at answer time, so the results' breakdowns survive the
+    person's erasure (contact_id and text_enc are emptied then, as a message's are)."""
+    __tablename__ = "poll_answers"
+    __table_args__ = (
+        UniqueConstraint("poll_id", "question", "contact_id", name="uq_poll_answers_one"),
+        Index("ix_poll_answers_poll", "poll_id", "question"),
+        Index("ix_poll_answers_contact", "contact_id"),
+        Index("ix_poll_answers_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    question: Mapped[int] = mapped_column(Integer)             # 0-based index
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    option: Mapped[int | None] = mapped_column(Integer)        # 1-based option number (choice questions)
+    text_enc: Mapped[str | None] = mapped_column(Text)         # a free answer, encrypted
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str | None] = mapped_column(String(12))
+    channel: Mapped[str] = mapped_column(String(16))
+    area: Mapped[str | None] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,7 +4,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, update
 
 from .cases import TRYOUT_CHANNEL
-from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, utcnow
+from .models import AuditEvent, Case, CaseEvent, Contact, Message, Outbound, Poll, PollAnswer, PollRecipient, utcnow
 from .statuses import CaseStatus, OutboundStatus
 
 
@@ -21,6 +21,13 @@ def purge(runtime, now=None) -> dict:
             Outbound.created_at < messages_before, Outbound.reply_enc.is_not(None),
             Outbound.status.not_in(OutboundStatus.open()))
             .values(reply_enc=None)).rowcount
+        # poll answers as messages: free words emptied after MESSAGE_RETENTION_DAYS (counts stay); where each
+        # person stood in a poll closed that long ago is no longer needed at all
+        answers = session.execute(update(PollAnswer).where(
+            PollAnswer.updated_at < messages_before, PollAnswer.text_enc.is_not(None))
+            .values(text_enc=None)).rowcount
+        session.execute(delete(PollRecipient).where(PollRecipient.poll_id.in_(select(Poll.id).where(
+            Poll.status.in_(("closed", "cancelled")), Poll.closed_at < messages_before))))
         closed = session.execute(update(Case).where(
             Case.status == CaseStatus.CLOSED, Case.closed_at < cases_before, Case.purged_at.is_(None))
             .values(text_enc=None, media_enc=None, purged_at=now).returning(Case.id)).scalars().all()
@@ -29,8 +36,9 @@ def purge(runtime, now=None) -> dict:
         tryouts = _purge_tryouts(session, now - timedelta(hours=int(runtime.config.get("TRY_RETENTION_HOURS") or 24)))
         session.add(AuditEvent(actor="system", action="retention_purge", at=now,
                                detail=f"messages={messages} outbound={outbound} cases={len(closed)} "
-                                      f"tryouts={tryouts}"))
-    return {"messages": messages, "outbound": outbound, "cases": len(closed), "try-out conversations": tryouts}
+                                      f"tryouts={tryouts} poll_answers={answers}"))
+    return {"messages": messages, "outbound": outbound, "cases": len(closed), "try-out conversations": tryouts,
+            "poll answers": answers}
 
 
 def _purge_tryouts(session, before) -> int:

@@ -49,6 +49,10 @@ def can(user: User | None, what: str) -> bool:
         "act_on_cases": ("admin", "officer", "focal_point"),
         "broadcast": ("admin", "officer", "focal_point"),
         "approve_broadcast": ("admin", "officer", "focal_point"),
+        "see_polls": CASE_ROLES,                                  # a viewer: aggregates only
+        "poll": ("admin", "officer", "focal_point"),              # compose, send, close
+        "approve_poll": ("admin", "officer", "focal_point"),
+        "see_poll_answers": ("admin", "officer", "focal_point"),  # free answers, per-respondent export
         "reveal_address": ("admin",),
         "erase_contact": ("admin",),
         "audit_log": ("admin",),

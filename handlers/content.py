@@ -42,7 +42,7 @@ CAPTION_MAX = 900      # Telegram captions hold 1024
 TEXT_MAX = 1500
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 COMMANDS = ("stop", "start", "help", "menu", "back", "more", "language", "yes", "no", "delete_data", "status",
-            "subscribe")
+            "subscribe", "skip", "poll")
 
 Texts = dict[str, str]          # language -> text
 YamlMap = dict[str, Any]        # a mapping as the YAML files hold it (schema: content/README.md)

@@ -8,12 +8,14 @@ conversation.mmd draws them.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, NotRequired, Protocol, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict, TypeVar
 
 from .content import Content, Texts, pick
 from .i18n import DEFAULT_LANGUAGE, Translator
 from .types import PROFILES, Incoming, Option, Profile, Reply
 
+if TYPE_CHECKING:
+    from .polls import PollTurn
 
 class State(StrEnum):
     """Conversation states, stored as their strings (contacts.state)."""
@@ -105,6 +107,7 @@ class ContactState:
     area: str | None = None
     idle_seconds: float | None = None    # since the person's previous message (None: unknown or first)
     voice: bool = False                  # "voice on": answers with a recording come with the voice note
+    poll: "PollTurn | None" = None       # a poll this person was asked (handlers/polls.py), loaded by the service
 
 
 class Services(Protocol):
@@ -130,7 +133,7 @@ class Conversation:
         self.config = config or {}
         self.profile: Profile = PROFILES.get(incoming.channel, PROFILES["web"])
         self.replies: list[Reply] = []
-        self.events: list[tuple[str, ...]] = []    # what happened, for metrics and logs: ("topic_hit", id), ...
+        self.events: list[tuple[str | int, ...]] = []    # what happened, for metrics and logs: ("topic_hit", id), ...
         self.rule = ""                   # the name of the router's rule that answered (router.respond)
         self.set_language(state.language or DEFAULT_LANGUAGE)
 
@@ -175,7 +178,7 @@ class Conversation:
                 self.state.data["back"] = back
         return reply
 
-    def note(self, *event: str) -> None:
+    def note(self, *event: str | int) -> None:
         self.events.append(event)
 
 

@@ -5,6 +5,7 @@ Order matters and is the whole policy (RULES below: one rule per line of it, in 
 2. a first message sets the language and gets the welcome;
 3. command words (STOP, HELP, menu, back, language, announcements...) work in every state;
    then, outside a state waiting for words, a picture or voice note alone, or a kind of message we cannot read;
+   then a poll question waiting for its answer takes an answer or SKIP, or asks once more (handlers/polls.py);
 4. a number picks one of the options the person was last shown; a reference code asks for its case;
 5. a state waiting for words (feedback text, a yes/no) takes them (a greeting there starts afresh);
 6. a language, the menu or the language question asked for in a few words ("بالعربي", "رجعني للقائمة");
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import feedback, menu, search, subscription, topics, voice
+from . import feedback, menu, polls, search, subscription, topics, voice
 from .content import Content
 from .conversation import (
     ACTIONS,
@@ -69,6 +70,7 @@ def respond(content: Content, incoming: Incoming, state: ContactState,
     rule = first_rule(ctx, text, phrase, command, state)
     ctx.rule = rule.name
     rule.then(ctx, text, phrase, command, state)
+    polls.after_turn(ctx, rule.name, rule.step)
     return ctx
 
 
@@ -150,6 +152,13 @@ RULES: tuple[Rule, ...] = (
     Rule("unsupported", 3,
          lambda ctx, text, phrase, command, state: not ctx.incoming.supported and not _waits_for_words(state),
          _cannot_read),
+    # ... and a poll's question waiting for its answer (handlers/polls.py): before menu numbers, after
+    # every command word; a complaint or sensitive report is never an answer (step 7 takes it)
+    Rule("poll_word", 3, _command("poll"), lambda ctx, *_: polls.resume(ctx)),
+    Rule("poll_answer", 3, lambda ctx, text, phrase, command, state: polls.fits(ctx, text, phrase),
+         lambda ctx, text, phrase, *_: polls.answer(ctx, text, phrase)),
+    Rule("poll_unclear", 3, lambda ctx, text, phrase, command, state: polls.unclear(ctx, text, phrase),
+         lambda ctx, *_: polls.ask_again(ctx)),
     # 4. a number picks an option last shown; a reference code asks for its case
     Rule("number", 4, lambda ctx, text, *_: _menu_number(ctx, text) is not None,
          lambda ctx, text, *_: _choose(ctx, _menu_number(ctx, text))),

@@ -14,12 +14,15 @@ from handlers import codes, router
 from handlers.content import load
 from handlers.conversation import BROWSING, FEEDBACK_TEXT, ContactState
 from handlers.i18n import Translator
+from handlers.polls import PollQuestion, PollTurn
 from handlers.types import Incoming, Media
 
 ADDRESS = "+9647701234567"
 GREETED = ("مرحبا",)                       # an Arabic speaker who has been welcomed and shown the main menu
 STOPPED = ("مرحبا", "stop")
 WRITING = ("مرحبا", "شكوى")               # asked to write the complaint
+ASKED = "<a poll question arrives>"        # not a message: the poll's question 1 reaches the person
+POLLING = ("مرحبا", ASKED)                # a yes/no question waits for the answer
 VALID_CODE = next(c for c in (f"482917{d}" for d in range(10)) if codes.is_valid(c))
 
 
@@ -58,6 +61,10 @@ def content():
 def _played(messages: tuple[str, ...]) -> ContactState:
     state = ContactState()
     for text in messages:
+        if text == ASKED:
+            state.poll = PollTurn(1, "ar", [PollQuestion("choice", "هل استلمت حقيبة الشتاء؟", ["نعم", "لا"])],
+                                  waiting=0)
+            continue
         router.respond(content(), Incoming("sms", ADDRESS, text), state, Services())
     return state
 
@@ -103,6 +110,19 @@ SCENARIOS = [
     (GREETED, "دەنگم ناوێت", "voice_off", None),
     (GREETED, "", "media_only", None),                    # a photo alone (incoming below)
     (GREETED, "", "unsupported", "Sorry, I can only read text messages here."),   # a sticker (below)
+    # 3. ... while a poll's question waits: commands still first, then the answer, SKIP, or the question again
+    (POLLING, "stop", "stop", None),
+    (POLLING, "help", "help", None),
+    (POLLING, "menu", "menu", None),
+    (GREETED, "استبيان", "poll_word", "There is no open poll for you now."),
+    (POLLING, "استبيان", "poll_word", None),
+    (POLLING, "١", "poll_answer", "Thank you for your answers. To change one before the poll closes, send POLL."),
+    (POLLING, "نعم", "poll_answer", None),
+    (POLLING, "تخطي", "poll_answer", "Skipped."),
+    (POLLING, "ربما", "poll_unclear", "Sorry, I did not understand. Please reply with one of the numbers:"),
+    (POLLING, "شكوى", "feedback_words", None),                 # a complaint is never an answer
+    (POLLING, VALID_CODE, "case_code", None),                  # nor a reference code
+    (POLLING, "تعرضت للتحرش", "sensitive", None),
     # 4. a number picks an option last shown; a reference code asks for its case
     (GREETED, "1", "number", None),
     (GREETED, "١", "number", None),

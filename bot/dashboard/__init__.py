@@ -130,6 +130,8 @@ from . import (  # noqa: E402,F401  (routes register on the blueprint)
     content_items,
     content_recordings,  # noqa: E402,F401,I001  (voice recordings on the content editor)
     content_release,
+    poll_results,  # noqa: E402,F401,I001  (a poll's results, free answers and exports)
+    polls,  # noqa: E402,F401,I001  (the poll editor and a poll's page)
     reports,
     unanswered,  # noqa: E402,F401,I001  (the unanswered questions page)
 )

@@ -9,7 +9,7 @@ from handlers.content import pick
 from handlers.i18n import LANGUAGES, NATIVE_NAMES, Translator
 
 from .. import broadcasts as service
-from ..models import Broadcast
+from ..models import Broadcast, Poll
 from . import blueprint, require, runtime
 
 
@@ -38,7 +38,8 @@ def _choices():
 def broadcasts():
     require("broadcast")
     with runtime().transaction() as db:
-        rows = db.execute(select(Broadcast).order_by(Broadcast.id.desc()).limit(100)).scalars().all()
+        rows = db.execute(select(Broadcast).where(service.not_a_poll()).order_by(Broadcast.id.desc())
+                          .limit(100)).scalars().all()
     return render_template("dashboard/broadcasts.html", rows=rows)
 
 
@@ -72,11 +73,19 @@ def new_broadcast():
         (400 if error else 200)
 
 
+def _poll_carried(db, broadcast_id: int) -> int | None:
+    """The poll whose question 1 this broadcast carries: it is approved, sent and closed as the poll."""
+    return db.scalar(select(Poll.id).where(Poll.broadcast_id == broadcast_id))
+
+
 @blueprint.get("/broadcasts/<int:broadcast_id>")
 def broadcast_page(broadcast_id):
     require("broadcast")
     rt = runtime()
     with rt.transaction() as db:
+        poll_id = _poll_carried(db, broadcast_id)
+        if poll_id is not None:
+            return redirect(url_for("dashboard.poll_page", poll_id=poll_id))
         broadcast = _broadcast_or_404(db, broadcast_id)
         reach = service.audience(rt, db, broadcast)
         progress = service.progress(db, broadcast)
@@ -107,6 +116,10 @@ def broadcast_action(broadcast_id, action):
                "cancel": lambda db, b: service.cancel(db, b, _actor()) and False}
     if action not in changes:
         abort(404)
+    with runtime().transaction() as db:
+        poll_id = _poll_carried(db, broadcast_id)
+    if poll_id is not None:     # a poll's carrier changes only with its poll (bot/polls.py keeps them in step)
+        return redirect(url_for("dashboard.poll_page", poll_id=poll_id)), 303
     try:
         with runtime().transaction() as db:
             wake = changes[action](db, _broadcast_or_404(db, broadcast_id))

@@ -4,8 +4,10 @@ from markupsafe import Markup, escape
 PALETTE = ("#1f6f8b", "#e07a5f", "#81b29a", "#f2cc8f", "#6d597a", "#3d405b", "#b56576")
 
 
-def bars(rows: list[tuple[str, int]], width: int = 560, rtl: bool = False) -> Markup:
-    """Horizontal bars, one per (label, value)."""
+def bars(rows: list[tuple[str, int]], width: int = 560, rtl: bool = False,
+         shown: list[str] | None = None) -> Markup:
+    """Horizontal bars, one per (label, value); shown: what to write beside each bar instead of the value
+    (a poll's "12 · 40%")."""
     if not rows:
         return Markup("")
     top = max(v for _, v in rows) or 1
@@ -14,16 +16,18 @@ def bars(rows: list[tuple[str, int]], width: int = 560, rtl: bool = False) -> Ma
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
              f'xmlns="http://www.w3.org/2000/svg">']
     for i, (label, value) in enumerate(rows):
+        text = escape(shown[i]) if shown else value
         y = i * row_h + 4
-        w = int((width - label_w - 50) * value / top)
+        w = int((width - label_w - (90 if shown else 50)) * value / top)
         if rtl:
-            parts.append(f'<text x="{width - 4}" y="{y + 16}" text-anchor="end" direction="rtl">{escape(label)}</text>'
+            # right to left, a text's start is its right edge: label and value both grow leftwards from x
+            parts.append(f'<text x="{width - 4}" y="{y + 16}" text-anchor="start" direction="rtl">{escape(label)}</text>'
                          f'<rect x="{width - label_w - w}" y="{y}" width="{w}" height="{row_h - 8}" fill="{PALETTE[0]}"/>'
-                         f'<text x="{width - label_w - w - 6}" y="{y + 16}" text-anchor="end">{value}</text>')
+                         f'<text x="{width - label_w - w - 6}" y="{y + 16}" text-anchor="start" direction="rtl">{text}</text>')
         else:
             parts.append(f'<text x="0" y="{y + 16}">{escape(label)}</text>'
                          f'<rect x="{label_w}" y="{y}" width="{w}" height="{row_h - 8}" fill="{PALETTE[0]}"/>'
-                         f'<text x="{label_w + w + 6}" y="{y + 16}">{value}</text>')
+                         f'<text x="{label_w + w + 6}" y="{y + 16}">{text}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 

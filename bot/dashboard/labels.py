@@ -14,6 +14,7 @@ CHANNELS = (N_("telegram"), N_("sms"), N_("whatsapp"), N_("messenger"),
             N_("viber"), N_("voice"))   # a channel without a translation shows its name
 BROADCAST_STATUSES = (N_("draft"), N_("approved"), N_("scheduled"), N_("sending"), N_("paused"), N_("done"),
                       N_("cancelled"))
+POLL_STATUSES = (N_("open"), N_("closed"))     # the rest are the broadcasts' words
 DELIVERY = (N_("queued"), N_("sent"), N_("delivered"), N_("failed"), N_("pending"), N_("undeliverable"))
 FLASHES = {
     "contact_saved": N_("Saved in the draft: people see it once the draft is published."),
@@ -55,4 +56,7 @@ AUDIT_ACTIONS = {
     "content_discard": N_("discarded the content draft"), "content_keyword": N_("added a keyword"),
     "content_contact": N_("changed a referral contact"), "content_translations": N_("imported a translation file"),
     "content_file_export": N_("downloaded a translation file"),
+    "poll_create": N_("wrote a poll"), "poll_edit": N_("changed a poll"), "poll_approve": N_("approved a poll"),
+    "poll_send": N_("sent a poll"), "poll_close": N_("closed a poll"), "poll_cancel": N_("cancelled a poll"),
+    "poll_export": N_("exported poll results"), "poll_view_answers": N_("read a poll's free answers"),
 }

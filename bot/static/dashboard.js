@@ -1,4 +1,4 @@
-// Small helpers for the case page: a live SMS segment count and saved answers. The page works without them.
+// Small helpers for the case, broadcast and poll pages: a live SMS segment count and saved answers. The page works without them.
 (function () {
   var GSM = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
   var EXT = "^{}\\[~]|€\f";
@@ -22,12 +22,42 @@
     document.querySelectorAll("textarea[data-segments]").forEach(function (area) {
       var out = document.getElementById(area.getAttribute("data-segments"));
       var label = out.getAttribute("data-label") || "SMS";
+      // A poll question counts as the phone receives it (handlers/polls.py render_question): "(١/٢) " before
+      // the text when there are several questions, a line per option "١. label", how to answer, and under
+      // question 1 how to stop (the lines come from the server in each language: data-reply-*, data-footer)
+      var options = document.getElementById(area.getAttribute("data-segments-options") || "");
+      var cell = area.closest("[data-reply-choice]"), question = area.closest("[data-question]");
+      function filled(box) {
+        return Array.prototype.some.call(box.querySelectorAll("textarea"), function (t) { return t.value.trim(); });
+      }
+      function sent() {
+        var text = area.value.trim();
+        if (!options || !cell || !question) { return area.value; }
+        var rtl = area.getAttribute("dir") === "rtl", n = 0;
+        function local(k) { return rtl ? String(k).replace(/[0-9]/g, function (d) { return "٠١٢٣٤٥٦٧٨٩".charAt(+d); }) : String(k); }
+        var all = Array.prototype.filter.call(document.querySelectorAll("[data-question]"), filled);
+        var free = question.querySelector("select").value === "free";
+        if (!text && (free || !options.value.trim())) { return ""; }
+        var lines = [all.length > 1 ? "(" + local(all.indexOf(question) + 1) + "/" + local(all.length) + ") " + text : text];
+        if (!free) {
+          options.value.split("\n").forEach(function (line) {
+            if (line.trim()) { n += 1; lines.push(local(n) + ". " + line.trim()); }
+          });
+        }
+        lines.push(cell.getAttribute(free ? "data-reply-free" : "data-reply-choice"));
+        if (all.indexOf(question) === 0) { lines.push(cell.getAttribute("data-footer")); }
+        return lines.join("\n");
+      }
       function update() {
-        var s = segments(area.value);
+        var s = segments(sent());
         out.textContent = label + ": " + digits(s[1]) + " / " + digits(s[0]) + (s[0] > 3 ? " ⚠" : "");
         out.setAttribute("data-segments", s[0]);
       }
       area.addEventListener("input", update);
+      if (options && question) {      // any question's words change the numbering "(١/٢)": follow the whole form
+        question.form.addEventListener("input", update);
+        question.form.addEventListener("change", update);
+      }
       update();
     });
     document.querySelectorAll("select[data-template-target]").forEach(function (select) {
