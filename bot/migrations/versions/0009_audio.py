@@ -2,7 +2,7 @@
 contacts.voice ("voice on": answers with a recording come with the voice note)
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-07 08:00:00
 """
 import sqlalchemy as sa
