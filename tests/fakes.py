@@ -1,11 +1,13 @@
 """Loopback fakes of the providers' APIs: the only fakes in the suite, at the network edge.
 
 One HTTP server speaks enough of the Telegram Bot API (/bot<token>/<method>) and
-of Twilio's Messages API (/2010-04-01/Accounts/<sid>/Messages.json) for our
-client libraries, logs every call with its time, and can be told to fail.
+of Twilio's Messages API (/2010-04-01/Accounts/<sid>/Messages.json) and Pricing API
+(/v2/Voice/Countries/IQ, /v1/Messaging/Countries/IQ, with made-up prices) for our client
+libraries, logs every call with its time, and can be told to fail.
 It also serves people's attachments: Telegram's /file/bot<token>/<file_path>, Twilio's
 …/Media/<sid> (which can be told to redirect, as Twilio does to its CDN) and /cdn/….
 """
+import base64
 import json
 import threading
 import time
@@ -139,6 +141,8 @@ class FakeProviders:
                     return fake._telegram(self, path.split("/")[-1], params)
                 if path.startswith("/2010-04-01/Accounts/"):
                     return fake._twilio(self, path, params)
+                if path.startswith(("/v2/Voice/Countries/", "/v1/Messaging/Countries/")):
+                    return fake._twilio_pricing(self, path)
                 if path.startswith("/graph/"):
                     return fake._messenger(self, path, params)
                 if path.startswith("/viber/"):
@@ -214,11 +218,29 @@ class FakeProviders:
                                     "num_segments": "1", "date_created": None})
 
 
+    def _twilio_pricing(self, handler, path):
+        """Twilio's Pricing API (pricing.twilio.com): Voice v2 and Messaging v1 countries, behind the
+        account's basic auth like every Twilio API. The prices are TEST DATA, made up: never Twilio's."""
+        failure = self._next_failure("twilio_pricing")
+        self._log("twilio_pricing", path, {}, failure is None, "other")
+        if failure:
+            return handler._reply(failure[0], failure[1])
+        if not self._authorized(handler):
+            return handler._reply(401, twilio_error(20003, 401) | {"message": "Authenticate"})
+        iso = path.rstrip("/").rsplit("/", 1)[-1]
+        body = PRICING.get(path.split("/Countries/")[0])
+        if iso != "IQ" or body is None:
+            return handler._reply(404, twilio_error(20404, 404))
+        return handler._reply(200, body | {"url": f"https://pricing.twilio.com{path}"})
+
+    def _authorized(self, handler) -> bool:
+        """The account's basic auth (SID, auth token), as every Twilio API wants it."""
+        expected = "Basic " + base64.b64encode(":".join(self.account).encode()).decode()
+        return bool(self.account[0]) and handler.headers.get("Authorization", "") == expected
+
     def _recording(self, handler, path):
         """GET …/Recordings/<sid> (WAV, or .wav): Twilio's Recording media, behind HTTP basic auth."""
-        import base64
-        expected = "Basic " + base64.b64encode(":".join(self.account).encode()).decode()
-        if not self.account[0] or handler.headers.get("Authorization", "") != expected:
+        if not self._authorized(handler):
             return handler._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
         data = self.recordings.get(path.removesuffix(".wav"))
         if data is None:
@@ -260,6 +282,39 @@ class FakeProviders:
         return handler._reply(200, {"status": 0, "status_message": "ok", "message_token": 5741311803571721000
                                     + next(self._ids), "chat_hostname": "SN-CHAT-05_", "billing_status": 1})
 
+
+# Twilio's Pricing API answers for Iraq, in the shape of its docs (Voice v2 and Messaging v1 country
+# resources). TEST DATA: every price here is made up for the tests and says nothing of what Twilio charges.
+PRICING = {
+    "/v2/Voice": {
+        "country": "Iraq", "iso_country": "IQ", "price_unit": "USD",
+        "inbound_call_prices": [
+            {"number_type": "local", "base_price": "0.0100", "current_price": "0.0100"},
+            {"number_type": "mobile", "base_price": "0.0250", "current_price": "0.0200"},
+        ],
+        "outbound_prefix_prices": [
+            {"friendly_name": "Programmable Outbound Minute - Iraq - Mobile - Test Carrier A",
+             "destination_prefixes": ["96477", "96478"], "origination_prefixes": ["ALL"],
+             "base_price": "0.1000", "current_price": "0.1000"},
+            {"friendly_name": "Programmable Outbound Minute - Iraq - Mobile - Test Carrier B",
+             "destination_prefixes": ["96475"], "origination_prefixes": ["ALL"],
+             "base_price": "0.1100", "current_price": "0.1100"},
+            {"friendly_name": "Programmable Outbound Minute - Iraq - Landline",
+             "destination_prefixes": ["9641"], "origination_prefixes": ["ALL"],
+             "base_price": "0.0900", "current_price": "0.0900"},
+        ],
+    },
+    "/v1/Messaging": {
+        "country": "Iraq", "iso_country": "IQ", "price_unit": "USD",
+        "inbound_sms_prices": [{"number_type": "local", "base_price": "0.0050", "current_price": "0.0050"}],
+        "outbound_sms_prices": [
+            {"carrier": "Test Carrier A", "mcc": "418", "mnc": "99",
+             "prices": [{"number_type": "local", "base_price": "0.2000", "current_price": "0.2000"}]},
+            {"carrier": "Test Carrier B", "mcc": "418", "mnc": "98",
+             "prices": [{"number_type": "local", "base_price": "0.2500", "current_price": "0.2400"}]},
+        ],
+    },
+}
 
 VOICE = b"OggS" + bytes(60)                     # enough of an Ogg file to be recognised
 PHOTO = b"\xff\xd8\xff\xe0" + bytes(60)          # and of a JPEG

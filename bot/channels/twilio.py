@@ -212,14 +212,15 @@ def _twiml_library(messages: list[tuple[str, str | None]]) -> str:
 
 # ---- sending outside a request -------------------------------------------------------------------
 class LoopbackHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no type information
-    """Sends Twilio API calls to TWILIO_API_URL instead of api.twilio.com (the tests' fake, a proxy)."""
+    """Sends Twilio API calls to TWILIO_API_URL instead of api., messaging. or pricing.twilio.com (the tests'
+    fake, a proxy)."""
 
     def __init__(self, base_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        for host in ("https://api.twilio.com", "https://messaging.twilio.com"):
+        for host in ("https://api.twilio.com", "https://messaging.twilio.com", "https://pricing.twilio.com"):
             if url.startswith(host):
                 url = self.base_url + url[len(host):]
         return super().request(method, url, *args, **kwargs)

@@ -11,15 +11,20 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from twilio.base.exceptions import TwilioRestException
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from handlers.phone import CallTurn, Play, Prompt, Speak
 from handlers.types import Incoming, Profile, Reply
 
-from . import twilio
+from . import twilio, twilio_pricing
 from .base import FAILED, Adapter, Answer, BadRequest, Config, Json, Limits, Route, SendResult, VoiceNote
 
 log = logging.getLogger(__name__)
@@ -177,3 +182,33 @@ class Voice(Adapter):
 
 
 ADAPTER = Voice()
+
+
+# ---- operator commands ---------------------------------------------------------------------------
+cli = AppGroup("twilio", help="Twilio (SMS, WhatsApp, the phone menu): what the account pays.")
+
+
+@cli.command("voice-price")
+def voice_price_command() -> None:
+    """Print what the phone menu costs this account in Iraq, from Twilio's Pricing API: per minute of a
+    call in by number type, per minute out to Iraqi mobiles, per SMS answer, and one typical call."""
+    config = current_app.config
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)   # its request headers, not the table
+    try:
+        prices = twilio_pricing.fetch(config, datetime.now(UTC))
+    except twilio_pricing.PricingRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    except TwilioRestException as exc:
+        if exc.status in (401, 403):
+            raise click.ClickException(f"Twilio refused the credentials (HTTP {exc.status}, error {exc.code}): "
+                                       f"check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN") from None
+        raise click.ClickException(f"Twilio's Pricing API answered HTTP {exc.status} (error {exc.code})") from None
+    except Exception as exc:  # connection refused, timeout, TLS, an answer that is not JSON
+        raise click.ClickException(f"Twilio's Pricing API could not be read: {type(exc).__name__}") from None
+    for line in twilio_pricing.table(prices, record_seconds(config)):
+        click.echo(line)
+    if not ADAPTER.enabled(config):
+        click.echo("The phone menu is off here (TWILIO_VOICE is not set): these are the prices it would cost.")
+
+
+ADAPTER.cli = cli
