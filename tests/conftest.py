@@ -80,6 +80,30 @@ def _backends() -> list[str]:
     return ["sqlite"]
 
 
+def _reuse_url_builders() -> None:
+    """Werkzeug compiles two small Python functions for each URL rule of each app it builds (an AST, then
+    compile(): half of the 0.13 s CPU an app takes to build here, and the suite builds an app per test). Each
+    function is a pure product of the rule's text, parsed parts, defaults and converters, so it is compiled
+    once per process under that key and handed to every later rule with the same key: the very function
+    werkzeug would compile again. Routing and URL building are werkzeug's own code all the same."""
+    from werkzeug.routing.rules import Rule
+    compile_builder = Rule._compile_builder
+    built: dict = {}
+
+    def _compile_builder(self, append_unknown: bool = True):
+        key = (self.rule, append_unknown, tuple(self._trace),
+               tuple(sorted((str(k), repr(v)) for k, v in (self.defaults or {}).items())),
+               tuple(sorted((name, type(c), getattr(c, "regex", None)) for name, c in self._converters.items())))
+        if key not in built:
+            built[key] = compile_builder(self, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = _compile_builder
+
+
+_reuse_url_builders()
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: starts real processes (gunicorn, the queue worker, a browser)")
 
@@ -90,8 +114,11 @@ PROCESS_FIXTURES = {"production", "deployment", "worker_env", "browser", "gunico
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if PROCESS_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if "browser" in fixtures:      # one Chromium at a time: on one xdist worker (--dist loadgroup)
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def pytest_report_header(config):
