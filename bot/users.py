@@ -10,6 +10,7 @@ see no case and no personal data.
 import hashlib
 import hmac
 import ipaddress
+import os
 import re
 import time
 from datetime import timedelta, timezone
@@ -31,7 +32,18 @@ FAILURE_WINDOW = timedelta(minutes=15)   # ... in this window
 ACCOUNT_FREE_FAILURES = MAX_FAILURES * 2   # an account's failures from all addresses before it is slowed ...
 ACCOUNT_DELAY_CAP = 60         # ... then it waits this many seconds after its last failure, at most (account_delay)
 TOTP_SETUP_SECONDS = 15 * 60   # to add a new second factor to the app and type its first code
-_hasher = PasswordHasher()
+
+
+def _password_hasher() -> PasswordHasher:
+    """argon2id at the library's cost (about 0.1-0.3 s a hash: the point). PASSWORD_HASH_COST=test, for the
+    test suite only (it hashes thousands of times), takes the smallest cost: a hash made so is made again at
+    full cost at the account's next sign-in in a process without the setting (check_needs_rehash)."""
+    if os.environ.get("PASSWORD_HASH_COST") == "test":
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()
+
+
+_hasher = _password_hasher()
 
 
 class UserError(Refusal):

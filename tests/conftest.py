@@ -7,10 +7,13 @@ import shutil
 from pathlib import Path
 
 os.environ.setdefault("HUEY_IMMEDIATE", "1")  # tasks run in-process, unless a test starts a real consumer
+# argon2id at its smallest cost (bot/users.py): the suite hashes a password for nearly every staff test, and
+# 0.1-0.3 s a hash at full cost was minutes of the run; what the tests prove does not depend on the cost.
+os.environ.setdefault("PASSWORD_HASH_COST", "test")
 
 import pytest
 import yaml
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from twilio.request_validator import RequestValidator
 
 from bot import create_app, db
@@ -19,9 +22,39 @@ from bot.models import Base
 from .fakes import FakeProviders
 
 PAYLOADS = Path(__file__).parent / "payloads"
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-# Redis databases the production-shape tests empty: REDIS_DB, +1, +2 (another run on this machine: TEST_REDIS_DB)
-REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13"))
+
+# ---- one run, or several processes of one run (pytest-xdist, `-n 2`): each its own databases --------------
+# PYTEST_XDIST_WORKER is gw0, gw1, ... in a worker, unset otherwise. A worker gets its own PostgreSQL database
+# (TEST_DATABASE_URL's name + _gw0, created on demand) and its own three Redis databases (below); pytest's
+# tmp_path is per worker already, and every server a test starts binds a free port.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(WORKER[2:]) if WORKER[2:].isdigit() else 0
+BASE_PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _worker_database(url: str) -> str:
+    if not WORKER:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{WORKER}").render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(BASE_PG_URL)
+# Redis databases the production-shape tests empty: REDIS_DB, +1, +2 (another run on this machine: TEST_REDIS_DB;
+# another Redis server: TEST_REDIS_URL, without a database number). Worker N of a parallel run takes the three
+# below worker N-1's: with the default 13, gw0 has 13-15 and gw1 10-12, within the 16 a stock Redis has.
+REDIS_SERVER = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "13")) - 3 * WORKER_INDEX
+if REDIS_DB < 0:
+    raise RuntimeError(f"worker {WORKER} has no Redis databases left below TEST_REDIS_DB: raise it or run fewer workers")
+
+
+def redis_url(offset: int) -> str:
+    """The URL of this run's (this worker's) Redis database REDIS_DB + offset (offset 0, 1 or 2)."""
+    assert offset in (0, 1, 2), "the suite owns three Redis databases"
+    return f"{REDIS_SERVER}/{REDIS_DB + offset}"
+
+
 DATA_KEY = "dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LXRlc3Q="
 SECRET = "s3cret-telegram"
 TWILIO_TOKEN = "twilio-auth-token-for-tests"
@@ -30,7 +63,7 @@ PUBLIC_URL = "https://bot.example.org"
 
 def _postgres_available() -> bool:
     try:
-        engine = create_engine(PG_URL)
+        engine = create_engine(BASE_PG_URL)     # a worker's own database may not exist yet: postgres_ready makes it
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         engine.dispose()
@@ -47,6 +80,30 @@ def _backends() -> list[str]:
     return ["sqlite"]
 
 
+def _reuse_url_builders() -> None:
+    """Werkzeug compiles two small Python functions for each URL rule of each app it builds (an AST, then
+    compile(): half of the 0.13 s CPU an app takes to build here, and the suite builds an app per test). Each
+    function is a pure product of the rule's text, parsed parts, defaults and converters, so it is compiled
+    once per process under that key and handed to every later rule with the same key: the very function
+    werkzeug would compile again. Routing and URL building are werkzeug's own code all the same."""
+    from werkzeug.routing.rules import Rule
+    compile_builder = Rule._compile_builder
+    built: dict = {}
+
+    def _compile_builder(self, append_unknown: bool = True):
+        key = (self.rule, append_unknown, tuple(self._trace),
+               tuple(sorted((str(k), repr(v)) for k, v in (self.defaults or {}).items())),
+               tuple(sorted((name, type(c), getattr(c, "regex", None)) for name, c in self._converters.items())))
+        if key not in built:
+            built[key] = compile_builder(self, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = _compile_builder
+
+
+_reuse_url_builders()
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: starts real processes (gunicorn, the queue worker, a browser)")
 
@@ -57,8 +114,11 @@ PROCESS_FIXTURES = {"production", "deployment", "worker_env", "browser", "gunico
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if PROCESS_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        if "browser" in fixtures:      # one Chromium at a time: on one xdist worker (--dist loadgroup)
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def pytest_report_header(config):
@@ -72,23 +132,51 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+def _own_database(url: str) -> None:
+    """Create this worker's database when it is missing (from the maintenance connection of TEST_DATABASE_URL),
+    and let its commits return before the WAL reaches the disk: a crash of the test server could lose the last
+    commits of a run, nothing else changes (locks, isolation and what other connections see are the same)."""
+    name = make_url(url).database
+    admin = create_engine(BASE_PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if url != BASE_PG_URL and not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                                      {"name": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_ready():
+    _own_database(PG_URL)
     engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        Base.metadata.drop_all(conn)
+    with engine.begin() as conn:      # whatever an earlier run (of any branch) left: every table, then migrate
+        tables = conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")).all()
+        if tables:
+            conn.execute(text("DROP TABLE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
     engine.dispose()
     db.upgrade(PG_URL)
-    return PG_URL
-
-
-def _truncate(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine = create_engine(PG_URL)
+    with engine.connect() as conn:
+        sequences = conn.scalars(text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"))
+        # DELETE, children first, and the id sequences back to 1: what TRUNCATE ... RESTART IDENTITY leaves,
+        # in a tenth of its time on tables this small (TRUNCATE makes new files for each table, every test)
+        empty = "; ".join([f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)]
+                          + [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences])
+    yield PostgresDatabase(PG_URL, engine, empty)
     engine.dispose()
+
+
+class PostgresDatabase:
+    def __init__(self, url: str, engine, empty_statement: str):
+        self.url, self.engine, self.empty_statement = url, engine, empty_statement
+
+    def empty(self) -> None:
+        """Every table empty, as a fresh migrated database (the app seeds the content at its start)."""
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(self.empty_statement)
 
 
 @pytest.fixture(params=_backends())
@@ -96,9 +184,9 @@ def database_url(request, tmp_path, sqlite_template):
     if request.param == "postgresql-missing":
         pytest.fail(f"PostgreSQL is required in CI and is not reachable at {PG_URL}")
     if request.param == "postgresql":
-        url = request.getfixturevalue("postgres_ready")
-        _truncate(url)
-        return url
+        database = request.getfixturevalue("postgres_ready")
+        database.empty()
+        return database.url
     path = tmp_path / "bot.sqlite3"
     shutil.copy(sqlite_template, path)
     return f"sqlite:///{path}"

@@ -18,7 +18,7 @@ from bot import intake, queue
 from bot.models import Contact, DeadLetter, Message, Outbound
 from handlers.types import Incoming
 
-from .conftest import REDIS_DB
+from .conftest import REDIS_SERVER, redis_url
 from .test_intake import ROOT, Production, _free_port, _post, _telegram, _twilio, _wait_for
 
 
@@ -115,7 +115,7 @@ def _rooms():
     rooms = ["sqlite", "memory"]
     try:
         import redis
-        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 2}").ping()
+        redis.Redis.from_url(redis_url(2)).ping()
         rooms.append("redis")
     except Exception:
         pass
@@ -127,8 +127,8 @@ def test_each_room_keeps_arrival_order_per_person(kind, tmp_path):
     from huey import RedisHuey, SqliteHuey
     if kind == "redis":
         import redis
-        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 2}").flushdb()
-        room = queue.RedisWaitingRoom(RedisHuey("t", url=f"redis://127.0.0.1:6379/{REDIS_DB + 2}").storage)
+        redis.Redis.from_url(redis_url(2)).flushdb()
+        room = queue.RedisWaitingRoom(RedisHuey("t", url=redis_url(2)).storage)
     elif kind == "sqlite":
         room = queue.SqliteWaitingRoom(SqliteHuey("t", filename=str(tmp_path / "q.sqlite3")).storage)
     else:
@@ -146,8 +146,8 @@ def _room(kind: str, tmp_path):
     from huey import RedisHuey, SqliteHuey
     if kind == "redis":
         import redis
-        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 2}").flushdb()
-        return queue.RedisWaitingRoom(RedisHuey("t", url=f"redis://127.0.0.1:6379/{REDIS_DB + 2}").storage)
+        redis.Redis.from_url(redis_url(2)).flushdb()
+        return queue.RedisWaitingRoom(RedisHuey("t", url=redis_url(2)).storage)
     if kind == "sqlite":
         return queue.SqliteWaitingRoom(SqliteHuey("t", filename=str(tmp_path / "q.sqlite3")).storage)
     return queue.MemoryWaitingRoom()
@@ -206,12 +206,12 @@ def deployment(environ, tmp_path):
     if environ["DATABASE_URL"].startswith("postgresql"):
         import redis
         try:
-            redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 1}").flushdb()
+            redis.Redis.from_url(redis_url(1)).flushdb()
         except redis.ConnectionError:
             if os.environ.get("CI") == "true":
-                pytest.fail("Redis is required in CI and is not reachable at 127.0.0.1:6379")
-            pytest.skip("Redis is not reachable at 127.0.0.1:6379")
-        env["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB + 1}"
+                pytest.fail(f"Redis is required in CI and is not reachable at {REDIS_SERVER}")
+            pytest.skip(f"Redis is not reachable at {REDIS_SERVER}")
+        env["REDIS_URL"] = redis_url(1)
     port = _free_port()
     production = Production(port, env, tmp_path)
     production.processes["web"] = subprocess.Popen(

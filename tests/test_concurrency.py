@@ -20,6 +20,7 @@ from bot.inbound import load_state
 from bot.models import Contact, Message
 
 from .conftest import PUBLIC_URL, SECRET, TWILIO_TOKEN, Telegram, Twilio, twiml_bodies
+from .fakes import serve_in_thread
 
 THREADS = 8
 
@@ -28,8 +29,7 @@ THREADS = 8
 def server(app):
     """The app behind werkzeug's threaded server on a free loopback port, as gunicorn threads would run it."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(httpd)
     yield httpd.server_port
     httpd.shutdown()
     httpd.server_close()

@@ -11,7 +11,6 @@ Without Chromium (or Playwright) these tests skip, except in CI (CI=true), where
 import os
 import re
 import shutil
-import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -24,6 +23,7 @@ from bot import users
 from handlers.text import to_arabic_digits
 
 from .conftest import Twilio
+from .fakes import serve_in_thread
 from .test_feedback import code_in
 
 CHROMIUM = "/usr/bin/chromium"
@@ -68,8 +68,7 @@ def database_url(tmp_path, sqlite_template):
 def server(app):
     """The real app on a loopback port, many threads, as a browser and providers would reach it."""
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    serve_in_thread(httpd)
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
     httpd.server_close()

@@ -9,10 +9,8 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from bot import users
 from bot.models import AuditEvent, Broadcast, Case, CaseEvent, User, utcnow
 from handlers.text import to_arabic_digits
 
@@ -28,12 +26,6 @@ SENSITIVE_TEXT = "موظف التوزيع"       # what the sensitive report in 
 def _errors_as_500(app):
     """An unhandled exception answers 500, as in production, instead of propagating into the test."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashes(monkeypatch):
-    """Same argon2id, tiny cost: these tests sign in a lot, and the hash strength is not what they test."""
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def _contact_of(runtime, code: str) -> int:

@@ -11,6 +11,8 @@ from sqlalchemy import create_engine
 
 from bot import create_app, db
 
+from .conftest import redis_url
+
 
 def run_doctor(app):
     result = app.test_cli_runner().invoke(args=["doctor"])
@@ -169,11 +171,11 @@ def test_queue_redis_unreachable_fails(environ, tmp_path, fake):
 
 def test_queue_redis_that_answers_passes(environ, tmp_path, fake):
     import redis
-    url = "redis://127.0.0.1:6379/0"
+    url = redis_url(0)
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1).ping()
     except redis.RedisError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+        pytest.skip(f"no Redis at {url}")
     fake.webhook_url = "https://bot.example.org/webhooks/telegram"
     result, lines = run_doctor(build(environ, tmp_path, REDIS_URL=url))
     assert lines["queue"] == ("PASS", "Redis answers (RedisHuey)"), result.output

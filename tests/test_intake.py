@@ -20,7 +20,7 @@ from twilio.request_validator import RequestValidator
 from bot import create_app
 from bot.models import Case, Contact, Message, Outbound
 
-from .conftest import PUBLIC_URL, REDIS_DB, SECRET, TWILIO_TOKEN, Telegram, Twilio, payload
+from .conftest import PUBLIC_URL, REDIS_SERVER, SECRET, TWILIO_TOKEN, Telegram, Twilio, payload, redis_url
 from .test_queue import _queue_backends
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,15 +222,15 @@ class Production:
 def production(request, environ, tmp_path):
     """Procfile-like: gunicorn (2 workers) in queue mode, and a Huey consumer."""
     if request.param == "redis-missing":
-        pytest.fail("Redis is required in CI and is not reachable at 127.0.0.1:6379")
+        pytest.fail(f"Redis is required in CI and is not reachable at {REDIS_SERVER}")
     env = {k: v for k, v in os.environ.items() if k != "HUEY_IMMEDIATE"}
     env.update(environ)
     env.update({"INSTANCE_PATH": str(tmp_path / "prod-instance"), "HUEY_IMMEDIATE": "0", "INBOUND_MODE": "queue",
                 "PYTHONPATH": str(ROOT), "EMBEDDED_WORKER": "0"})
     if request.param == "redis":
         import redis
-        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 1}").flushdb()
-        env["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB + 1}"
+        redis.Redis.from_url(redis_url(1)).flushdb()
+        env["REDIS_URL"] = redis_url(1)
     port = _free_port()
     production = Production(port, env, tmp_path)
     production.processes["web"] = subprocess.Popen(

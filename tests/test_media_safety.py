@@ -5,7 +5,6 @@ an officer opens it in the dashboard, which fetches it from the loopback fake pr
 loopback server stands for any other host: it records every request it gets.
 """
 import base64
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from bot import security_headers, users
 
 from .conftest import payload
-from .fakes import PHOTO, VOICE
+from .fakes import PHOTO, VOICE, serve_in_thread
 from .test_dashboard import PASSWORD, sign_in
 from .test_feedback import code_in
 
@@ -47,7 +46,7 @@ class Stranger:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
 
     def stop(self):
         self.server.shutdown()

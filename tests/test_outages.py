@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bot import intake
 from bot.models import DeadLetter, Message
 
-from .conftest import REDIS_DB
+from .conftest import REDIS_SERVER, redis_url
 from .test_intake import ROOT, Production, _free_port, _post, _telegram, _twilio, _wait_for
 
 
@@ -124,11 +124,11 @@ def _environment(environ, tmp_path, mode: str):
         env["DATABASE_URL"] = url.replace(f"@{host}:{port}/", f"@127.0.0.1:{proxy.port}/")
         import redis
         try:
-            redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 0}").flushdb()
-            env["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB + 0}"     # PostgreSQL + Redis: the production shape
+            redis.Redis.from_url(redis_url(0)).flushdb()
+            env["REDIS_URL"] = redis_url(0)     # PostgreSQL + Redis: the production shape
         except redis.ConnectionError:
             if os.environ.get("CI") == "true":
-                pytest.fail("Redis is required in CI and is not reachable at 127.0.0.1:6379")
+                pytest.fail(f"Redis is required in CI and is not reachable at {REDIS_SERVER}")
     return env, proxy
 
 

@@ -15,7 +15,7 @@ from bot import cases, outbound
 from bot.models import Case, Contact, Outbound
 from handlers.types import Reply
 
-from .conftest import REDIS_DB
+from .conftest import REDIS_SERVER, redis_url
 from .fakes import TELEGRAM_429, TELEGRAM_BLOCKED, twilio_error
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,7 +145,7 @@ def _queue_backends():
     backends = ["sqlite"]
     try:
         import redis
-        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 2}").ping()
+        redis.Redis.from_url(redis_url(2)).ping()
         backends.append("redis")
     except Exception:
         if os.environ.get("CI") == "true":
@@ -156,14 +156,14 @@ def _queue_backends():
 @pytest.fixture(params=_queue_backends())
 def worker_env(request, environ, tmp_path):
     if request.param == "redis-missing":
-        pytest.fail("Redis is required in CI and is not reachable at 127.0.0.1:6379")
+        pytest.fail(f"Redis is required in CI and is not reachable at {REDIS_SERVER}")
     env = {k: v for k, v in os.environ.items() if k not in ("HUEY_IMMEDIATE",)}
     env.update(environ)
     env.update({"INSTANCE_PATH": str(tmp_path / "worker-instance"), "HUEY_IMMEDIATE": "0", "PYTHONPATH": str(ROOT)})
     if request.param == "redis":
         import redis
-        redis.Redis.from_url(f"redis://127.0.0.1:6379/{REDIS_DB + 2}").flushdb()
-        env["REDIS_URL"] = f"redis://127.0.0.1:6379/{REDIS_DB + 2}"
+        redis.Redis.from_url(redis_url(2)).flushdb()
+        env["REDIS_URL"] = redis_url(2)
     return env
 
 

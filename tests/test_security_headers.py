@@ -14,6 +14,7 @@ import pytest
 from bot import create_app, users
 
 from .conftest import Telegram, Twilio
+from .fakes import serve_in_thread
 from .test_dashboard import PASSWORD, sign_in
 from .test_dashboard_browser import browser  # noqa: F401  (headless Chromium, or a skip without it)
 from .test_feedback import code_in
@@ -163,7 +164,6 @@ def _png() -> bytes:
 def served(fake, tmp_path, sqlite_template):
     """The secured app on a loopback port (SQLite only: the backends are covered above)."""
     import shutil
-    import threading
 
     from werkzeug.serving import make_server
 
@@ -177,7 +177,7 @@ def served(fake, tmp_path, sqlite_template):
         "AUTO_MIGRATE": "1", "TRY_PAGE": "1"}})
     assert "security_headers" in app.extensions     # wired by bot/app.py, not by the test
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    serve_in_thread(httpd)
     yield app, f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
     httpd.server_close()
