@@ -208,7 +208,7 @@ def test_voice_on_over_sms_says_it_cannot_and_remembers_nothing(twilio, runtime)
     (tone_wav(3)[:30_000], 422, "This sound file is damaged or cut short."),
     (b"RIFF" + bytes(20 * 1024 * 1024 + 10), 413, "The recording is over 20 MB."),
     (b"", 400, "Choose a sound file first."),
-])
+], ids=["executable", "zip_bomb", "too_long", "cut_short", "too_big", "empty"])   # bytes vary per process (xdist)
 def test_hostile_uploads_are_refused_with_a_reason_and_nothing_is_kept(editor, runtime, data, status, reason):
     refused = upload(editor, data)
     assert refused.status_code == status and reason in refused.get_data(as_text=True)
