@@ -208,12 +208,13 @@ def timeline(runtime: Runtime, session: Session, poll: Poll, by: str = "hour") -
 
 
 def free_answers(runtime: Runtime, session: Session, poll: Poll, question: int | None = None,
-                 search: str | None = None, limit: int = 50, offset: int = 0) -> dict:
+                 search: str | None = None, limit: int = 50, offset: int = 0,
+                 count_up_to: int = SEARCH_COUNT_UP_TO) -> dict:
     """The free answers, newest first, phone numbers and e-mails masked; `search` matches folded words.
 
     Without a search the page is cut in SQL and only its answers are decrypted; the total is a count.
     With one, every answer must be opened to be matched (they are encrypted at rest): they are read in
-    batches, newest first, until the page is filled and SEARCH_COUNT_UP_TO matches (or the page's end,
+    batches, newest first, until the page is filled and `count_up_to` matches (or the page's end,
     if further) are counted. Past that the total is a lower bound ("more": True, "more than N" on the
     page): a staff member pages through the newest matches, and a rare word is counted exactly."""
     query = (select(PollAnswer.question, PollAnswer.text_enc, PollAnswer.language, PollAnswer.channel,
@@ -230,7 +231,7 @@ def free_answers(runtime: Runtime, session: Session, poll: Poll, question: int |
         items = [_free_item(number, runtime.vault.decrypt(text_enc) or "", *rest)
                  for number, text_enc, *rest in page]
         return {"total": total, "more": False, "items": items}
-    count_up_to = max(SEARCH_COUNT_UP_TO, offset + limit)
+    count_up_to = max(count_up_to, offset + limit)
     matches, more, items = 0, False, []
     for number, text_enc, *rest in session.execute(query.execution_options(yield_per=SEARCH_BATCH)):
         text = runtime.vault.decrypt(text_enc) or ""
@@ -371,11 +372,12 @@ def _json(rows: Iterable[dict], tags: dict[str, str], every: int = 1) -> Iterato
     yield "".join(parts)
 
 
-def stream_respondents(runtime: Runtime, session: Session, poll: Poll, fmt: str = "csv") -> Iterator[str]:
-    """The per-respondent file in pieces, as export_respondents gives it whole; no audit (the caller's:
-    audit_respondent_export)."""
+def stream_respondents(runtime: Runtime, session: Session, poll: Poll, fmt: str = "csv",
+                       every: int = STREAM_ROWS) -> Iterator[str]:
+    """The per-respondent file in pieces of `every` rows, as export_respondents gives it whole; no audit
+    (the caller's: audit_respondent_export)."""
     rows = respondent_rows(runtime, session, poll)
-    return _json(rows, HXL_RESPONDENT, STREAM_ROWS) if fmt == "json" else _csv(rows, HXL_RESPONDENT, STREAM_ROWS)
+    return _json(rows, HXL_RESPONDENT, every) if fmt == "json" else _csv(rows, HXL_RESPONDENT, every)
 
 
 def export_respondents(runtime: Runtime, session: Session, poll: Poll, fmt: str = "csv", actor: str = "cli") -> str:
