@@ -150,7 +150,7 @@ def old_json(rows: list[dict], tags: dict[str, str]) -> str:
     return json.dumps({"hxl": tags, "rows": rows}, ensure_ascii=False, indent=1)
 
 
-def test_the_streamed_export_is_the_file_the_whole_export_wrote(app, runtime, answered):
+def test_the_streamed_export_is_the_file_the_whole_export_wrote(app, runtime, answered, tmp_path):
     page_url, writer = answered
     poll_id = int(page_url.rstrip("/").split("/")[-1])
     with runtime.transaction() as db:
@@ -175,10 +175,13 @@ def test_the_streamed_export_is_the_file_the_whole_export_wrote(app, runtime, an
     printed = runner.invoke(args=["poll", "export", str(poll_id), "--format", "json", "--as", "cli"])
     assert printed.exit_code == 0, printed.output
     assert printed.stdout == expected["json"]
+    written = runner.invoke(args=["poll", "export", str(poll_id), "--output", str(tmp_path / "r.csv"), "--as", "cli"])
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / "r.csv").read_bytes() == expected["csv"].encode("utf-8")
     with runtime.transaction() as db:
         details = db.scalars(select(AuditEvent.detail).where(AuditEvent.action == "poll_export")
                              .order_by(AuditEvent.id)).all()
-    assert len(details) == audits + 3 and set(details[-3:]) == {"10 answers, per respondent"}
+    assert len(details) == audits + 4 and set(details[-4:]) == {"10 answers, per respondent"}
 
 
 def test_an_empty_poll_exports_valid_json(runtime):
