@@ -10,7 +10,9 @@ three languages; a two-question poll made and approved through bot.polls, questi
 question 2 (a free answer, encrypted as the dialogue stores it). Then, through Flask's test client as a
 signed-in officer, the real routes: the results page, results.json (a full recount and drawing), results.json
 with the page's stamp while nothing changed (what an open page asks every 3 s), the first page of free
-answers, and both exports. Prints the median of several calls and the process's peak RSS; no target.
+answers (first and last page, a search for a word every free answer has and one for a number only a few
+have), and the exports: the per-respondent CSV and JSON read piece by piece as a browser reads them, with
+how far the RSS rose during each (VmHWM reset before). Prints the median of several calls; no target.
 """
 import argparse
 import os
@@ -32,6 +34,40 @@ def peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def reset_peak_rss() -> bool:
+    """Start VmHWM again from the current RSS (Linux: 5 > /proc/self/clear_refs), so the peak of one step
+    shows; False where the kernel does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def download(client, url: str) -> tuple[float, int, float]:
+    """Seconds, bytes and how far RSS rose above where it was (MB) for one export read as a browser
+    reads it: piece by piece, nothing kept."""
+    import gc
+    gc.collect()
+    before = rss_mb()
+    reset_peak_rss()
+    start = time.perf_counter()
+    response = client.get(url, buffered=False)
+    assert response.status_code == 200, response.status_code
+    size = sum(len(piece) for piece in response.iter_encoded())
+    response.close()
+    return time.perf_counter() - start, size, peak_rss_mb() - before
 
 
 def timed(call, times: int) -> tuple[float, object]:
@@ -116,28 +152,44 @@ def run(database_url: str, people: int, workdir: Path) -> dict:
     assert quiet.get_json().get("unchanged") is True
     answers_ms, answers = timed(lambda: client.get(f"{base}/answers"), 3)
     assert answers.status_code == 200
-    per_person_ms, per_person = timed(lambda: client.get(f"{base}/export/respondents.csv"), 1)
+    free = people // 3
+    last_page = max(1, -(-free // 50))
+    deep_ms, deep = timed(lambda: client.get(f"{base}/answers", query_string={"page": last_page}), 3)
+    assert deep.status_code == 200
+    common_ms, common = timed(lambda: client.get(f"{base}/answers", query_string={"q": "بطانيات"}), 3)
+    rare_ms, rare = timed(lambda: client.get(f"{base}/answers", query_string={"q": "12345"}), 3)
+    assert common.status_code == 200 and rare.status_code == 200
+    peak_before_exports = peak_rss_mb()
+    csv_s, csv_bytes, csv_rise = download(client, f"{base}/export/respondents.csv")
+    json_s, json_bytes, json_rise = download(client, f"{base}/export/respondents.json")
     aggregate_ms, aggregate = timed(lambda: client.get(f"{base}/export/aggregate.csv"), 1)
     runtime.dispose()
-    return {"database": database_url.split(":", 1)[0], "people": people, "answers": people + people // 3,
+    return {"database": database_url.split(":", 1)[0], "people": people, "answers": people + free,
+            "free_answers": free,
             "setup_s": round(setup, 1), "results_page_ms": round(page_ms), "results_json_full_ms": round(full_ms),
             "results_json_unchanged_ms": round(quiet_ms, 1), "free_answers_page_ms": round(answers_ms),
-            "export_respondents_ms": round(per_person_ms), "export_respondents_kb": len(per_person.data) // 1024,
+            "free_answers_last_page_ms": round(deep_ms), "free_answers_search_common_ms": round(common_ms),
+            "free_answers_search_rare_ms": round(rare_ms),
+            "export_respondents_csv_s": round(csv_s, 2), "export_respondents_csv_kb": csv_bytes // 1024,
+            "export_respondents_csv_rss_rise_mb": round(csv_rise, 1),
+            "export_respondents_json_s": round(json_s, 2), "export_respondents_json_kb": json_bytes // 1024,
+            "export_respondents_json_rss_rise_mb": round(json_rise, 1),
             "export_aggregate_ms": round(aggregate_ms), "results_json_kb": len(full.data) // 1024,
-            "peak_rss_mb": round(peak_rss_mb())}
+            "peak_rss_mb_before_exports": round(peak_before_exports), "peak_rss_mb_in_exports": round(peak_rss_mb())}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--people", type=int, default=30_000)
-    parser.add_argument("--postgres", help="an admin URL: a database bench_poll_dashboard is made there")
+    parser.add_argument("--postgres", help="an admin URL: a database --name is made there")
+    parser.add_argument("--name", default="bench_poll_dashboard", help="the PostgreSQL database (dropped first)")
     args = parser.parse_args()
     os.environ.setdefault("HUEY_IMMEDIATE", "1")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         if args.postgres:
             from bench.common import fresh_postgres
-            url = fresh_postgres(args.postgres, "bench_poll_dashboard")
+            url = fresh_postgres(args.postgres, args.name)
         else:
             url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         figures = run(url, args.people, workdir)

@@ -3,6 +3,7 @@
 The same functions as the dashboard (bot/polls.py, bot/poll_results.py); the conventions of
 `broadcast ...` (bot/cli_broadcast.py): --as EMAIL names a staff account, approval needs one that may.
 """
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -227,10 +228,20 @@ def export(poll_id: int, fmt: str, aggregate: bool, by: str, output: Path | None
     with runtime.transaction() as session:
         poll = _get(session, poll_id)
         who = _actor(actor, session)
-        text = poll_results.export_aggregate(runtime, session, poll, fmt, by=by, actor=who) if aggregate \
-            else poll_results.export_respondents(runtime, session, poll, fmt, actor=who)
+        if aggregate:
+            _write([poll_results.export_aggregate(runtime, session, poll, fmt, by=by, actor=who)], output)
+            return
+        poll_results.audit_respondent_export(session, poll, who)
+    with poll_results.reading(runtime) as session:     # per respondent: written as it is read
+        _write(poll_results.stream_respondents(runtime, session, _get(session, poll_id), fmt), output)
+
+
+def _write(chunks: Iterable[str], output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {output}", err=True)
+        for chunk in chunks:
+            click.echo(chunk, nl=False)
+        return
+    with output.open("w", encoding="utf-8") as file:
+        for chunk in chunks:
+            file.write(chunk)
+    click.echo(f"wrote {output}", err=True)

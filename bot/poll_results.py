@@ -13,10 +13,13 @@ API:
     breakdown(runtime, session, poll, by, min_cell=None) -> dict
                                                      by: language | channel | governorate | area | day | hour
     free_answers(runtime, session, poll, question=None, search=None, limit=50, offset=0) -> dict
-                                                     decrypted, phone numbers masked; search folds letters
-    export_respondents(runtime, session, poll, fmt="csv"|"json") -> str
+                                                     {total, more, items}: decrypted, phone numbers masked;
+                                                     search folds letters, "more" = total is a lower bound
+    stream_respondents(runtime, session, poll, fmt="csv"|"json") -> Iterator[str]
                                                      one row per person and question; pseudonymous id
-                                                     (keyed hash, per poll), never an address
+                                                     (keyed hash, per poll), never an address; in pieces,
+                                                     rows read in batches (audit_respondent_export first)
+    export_respondents(runtime, session, poll, fmt="csv"|"json") -> str      the same whole, audited
     export_aggregate(runtime, session, poll, fmt="csv"|"json", by="area", min_cell=None) -> str
     HXL: the CSV's second row holds the hashtags (HXL_RESPONDENT / HXL_AGGREGATE)
 """
@@ -24,6 +27,8 @@ import csv
 import io
 import json
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import ColumnElement, func, select
@@ -41,6 +46,10 @@ from .unanswered import masked
 BREAKDOWNS = ("language", "channel", "governorate", "area", "day", "hour")
 RECEIVED = ("sent", "delivered", "read")
 DEFAULT_MIN_CELL = 5
+SEARCH_BATCH = 500          # free answers decrypted per fetch while searching
+SEARCH_COUNT_UP_TO = 500    # matches counted exactly; past that "more than 500"
+EXPORT_BATCH = 1000         # answers per fetch of the per-respondent export
+STREAM_ROWS = 500           # rows per piece of a streamed export
 
 # HXL (https://hxlstandard.org/standard/1-1final/dictionary/): #adm1 governorate, #loc camp or district,
 # #date, #meta for the record's own data; #x_ hashtags are the extension form for what the dictionary lacks.
@@ -199,8 +208,15 @@ def timeline(runtime: Runtime, session: Session, poll: Poll, by: str = "hour") -
 
 
 def free_answers(runtime: Runtime, session: Session, poll: Poll, question: int | None = None,
-                 search: str | None = None, limit: int = 50, offset: int = 0) -> dict:
-    """The free answers, newest first, phone numbers and e-mails masked; `search` matches folded words."""
+                 search: str | None = None, limit: int = 50, offset: int = 0,
+                 count_up_to: int = SEARCH_COUNT_UP_TO) -> dict:
+    """The free answers, newest first, phone numbers and e-mails masked; `search` matches folded words.
+
+    Without a search the page is cut in SQL and only its answers are decrypted; the total is a count.
+    With one, every answer must be opened to be matched (they are encrypted at rest): they are read in
+    batches, newest first, until the page is filled and `count_up_to` matches (or the page's end,
+    if further) are counted. Past that the total is a lower bound ("more": True, "more than N" on the
+    page): a staff member pages through the newest matches, and a rare word is counted exactly."""
     query = (select(PollAnswer.question, PollAnswer.text_enc, PollAnswer.language, PollAnswer.channel,
                     PollAnswer.area, PollAnswer.updated_at, Case.code, Case.sensitive)
              .outerjoin(Case, Case.id == PollAnswer.case_id)
@@ -209,14 +225,45 @@ def free_answers(runtime: Runtime, session: Session, poll: Poll, question: int |
     if question is not None:
         query = query.where(PollAnswer.question == question)
     wanted = fold(search or "").strip()
-    items = []
-    for number, text_enc, language, channel, area, at, code, sensitive in session.execute(query):
+    if not wanted:
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        page = session.execute(query.limit(limit).offset(offset))
+        items = [_free_item(number, runtime.vault.decrypt(text_enc) or "", *rest)
+                 for number, text_enc, *rest in page]
+        return {"total": total, "more": False, "items": items}
+    count_up_to = max(count_up_to, offset + limit)
+    matches, more, items = 0, False, []
+    for number, text_enc, *rest in session.execute(query.execution_options(yield_per=SEARCH_BATCH)):
         text = runtime.vault.decrypt(text_enc) or ""
-        if wanted and wanted not in fold(text):
+        if wanted not in fold(text):
             continue
-        items.append({"question": number + 1, "text": masked(text), "language": language, "channel": channel,
-                      "area": area, "at": as_aware(at), "case_code": code, "sensitive": bool(sensitive)})
-    return {"total": len(items), "items": items[offset:offset + limit]}
+        if matches == count_up_to:
+            more = True                      # one match past the bound: "more than count_up_to"
+            break
+        if offset <= matches < offset + limit:
+            items.append(_free_item(number, text, *rest))
+        matches += 1
+    return {"total": matches, "more": more, "items": items}
+
+
+def _free_item(number: int, text: str, language: str | None, channel: str, area: str | None, at: datetime,
+               code: str | None, sensitive: bool | None) -> dict:
+    return {"question": number + 1, "text": masked(text), "language": language, "channel": channel,
+            "area": area, "at": as_aware(at), "case_code": code, "sensitive": bool(sensitive)}
+
+
+@contextmanager
+def reading(runtime: Runtime) -> Iterator[Session]:
+    """A session for a long read that locks nothing. On SQLite a transaction is BEGIN IMMEDIATE, the
+    one write lock, which a download would hold for as long as the browser takes: there the autocommit
+    engine reads (WAL: one SELECT sees one snapshot, writers go on). On PostgreSQL a transaction, which
+    a server-side cursor needs and which blocks nobody."""
+    if runtime.engine.dialect.name == "sqlite":
+        with Session(runtime.statement_engine) as session:
+            yield session
+    else:
+        with runtime.transaction() as session:
+            yield session
 
 
 def pseudonym(runtime: Runtime, poll_id: int, contact_id: int | None, answer_id: int) -> str:
@@ -226,28 +273,49 @@ def pseudonym(runtime: Runtime, poll_id: int, contact_id: int | None, answer_id:
     return "r-" + runtime.vault.address_hash("poll", f"{poll_id}:{seed}")[:16]
 
 
-def respondent_rows(runtime: Runtime, session: Session, poll: Poll, actor: str = "cli") -> list[dict]:
+def respondent_rows(runtime: Runtime, session: Session, poll: Poll) -> Iterator[dict]:
+    """One row per person and question, read in batches (a server-side cursor on PostgreSQL): the
+    memory a row takes, not a poll's."""
     questions = questions_of(poll)
     govs = _governorates(runtime)
-    rows = []
-    for answer in session.execute(select(PollAnswer).where(PollAnswer.poll_id == poll.id)
-                                  .order_by(PollAnswer.contact_id, PollAnswer.question, PollAnswer.id)).scalars():
-        question = questions[answer.question] if answer.question < len(questions) else {"text": {}, "options": []}
-        lang = answer.language if answer.language in question["text"] else next(iter(question["text"]), None)
-        options = question.get("options") or []
-        label = options[answer.option - 1].get("en") or options[answer.option - 1].get(lang or "", "") \
-            if answer.option and answer.option <= len(options) else ""
-        rows.append({"poll": poll.id, "respondent": pseudonym(runtime, poll.id, answer.contact_id, answer.id),
-                     "question": answer.question + 1,
-                     "question_text": question["text"].get("en") or question["text"].get(lang or "", ""),
-                     "option": answer.option or "", "option_label": label,
-                     "answer_text": masked(runtime.vault.decrypt(answer.text_enc) or "") if answer.text_enc else "",
-                     "skipped": bool(answer.skipped), "language": answer.language or "", "channel": answer.channel,
-                     "governorate": govs.get(answer.area or "", ""), "area": answer.area or "",
-                     "date": as_aware(answer.updated_at).isoformat(), "changes": answer.changes or 0})
+    shown: dict[tuple[int, str | None], tuple[str, list[str]]] = {}   # (question, language) -> its texts
+    seen: tuple[int | None, str] = (None, "")       # rows come by person: one keyed hash per person
+    query = (select(PollAnswer.id, PollAnswer.contact_id, PollAnswer.question, PollAnswer.option,
+                    PollAnswer.text_enc, PollAnswer.skipped, PollAnswer.language, PollAnswer.channel,
+                    PollAnswer.area, PollAnswer.updated_at, PollAnswer.changes)
+             .where(PollAnswer.poll_id == poll.id)
+             .order_by(PollAnswer.contact_id, PollAnswer.question, PollAnswer.id)
+             .execution_options(yield_per=EXPORT_BATCH))
+    for answer_id, contact_id, number, option, text_enc, skipped, language, channel, area, at, changes \
+            in session.execute(query).tuples():
+        texts = shown.get((number, language))
+        if texts is None:
+            texts = shown[(number, language)] = _texts_in(questions, number, language)
+        question_text, labels = texts
+        if contact_id is None or seen[0] != contact_id:
+            seen = (contact_id, pseudonym(runtime, poll.id, contact_id, answer_id))
+        yield {"poll": poll.id, "respondent": seen[1], "question": number + 1, "question_text": question_text,
+               "option": option or "", "option_label": labels[option - 1] if option and option <= len(labels) else "",
+               "answer_text": masked(runtime.vault.decrypt(text_enc) or "") if text_enc else "",
+               "skipped": bool(skipped), "language": language or "", "channel": channel,
+               "governorate": govs.get(area or "", ""), "area": area or "",
+               "date": as_aware(at).isoformat(), "changes": changes or 0}
+
+
+def _texts_in(questions: list[dict], number: int, language: str | None) -> tuple[str, list[str]]:
+    """A question's text and option labels as the export writes them: English, else the answer's language
+    (else the question's first)."""
+    question = questions[number] if number < len(questions) else {"text": {}, "options": []}
+    lang = language if language in question["text"] else next(iter(question["text"]), None)
+    labels = [option.get("en") or option.get(lang or "", "") for option in question.get("options") or []]
+    return question["text"].get("en") or question["text"].get(lang or "", ""), labels
+
+
+def audit_respondent_export(session: Session, poll: Poll, actor: str) -> None:
+    """Written before the first byte goes out, so a download cut in the middle is still in the log."""
+    count = session.scalar(select(func.count()).select_from(PollAnswer).where(PollAnswer.poll_id == poll.id)) or 0
     session.add(AuditEvent(actor=actor, action="poll_export", target=f"poll:{poll.id}",
-                           detail=f"{len(rows)} answers, per respondent"))
-    return rows
+                           detail=f"{count} answers, per respondent"))
 
 
 def aggregate_rows(runtime: Runtime, session: Session, poll: Poll, by: str = "area",
@@ -280,22 +348,70 @@ def aggregate_rows(runtime: Runtime, session: Session, poll: Poll, by: str = "ar
     return rows
 
 
-def _csv(rows: list[dict], tags: dict[str, str]) -> str:
+def _csv(rows: Iterable[dict], tags: dict[str, str], every: int = 1) -> Iterator[str]:
+    """The CSV in pieces of `every` rows, the HXL hashtag row right under the headers."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(tags))
     writer.writeheader()
-    writer.writerow(tags)                       # the HXL hashtag row, right under the headers
-    for row in rows:
+    writer.writerow(tags)
+    for n, row in enumerate(rows, 1):
         writer.writerow({k: neutralise(v) for k, v in row.items()})
-    return buffer.getvalue()
+        if n % every == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _json(rows: Iterable[dict], tags: dict[str, str], every: int = 1) -> Iterator[str]:
+    """The text json.dumps({"hxl": tags, "rows": [...]}, ensure_ascii=False, indent=1) gives, written a
+    few rows at a time. A row is a flat dict of text, numbers and booleans: each value goes through
+    json's own C string encoder (json.dumps with an indent runs the pure-Python encoder, twice as slow)."""
+    head = json.dumps({"hxl": tags}, ensure_ascii=False, indent=1)
+    parts = [head[:-2] + ',\n "rows": [']
+    keys: dict[str, str] = {}
+    first = True
+    for n, row in enumerate(rows, 1):
+        lines = []
+        for key, value in row.items():
+            name = keys.get(key) or keys.setdefault(key, "   " + _JSON_TEXT(key) + ": ")
+            lines.append(name + _json_value(value))
+        parts.append(("\n  {\n" if first else ",\n  {\n") + ",\n".join(lines) + "\n  }")
+        first = False
+        if n % every == 0:
+            yield "".join(parts)
+            parts = []
+    parts.append("]\n}" if first else "\n ]\n}")
+    yield "".join(parts)
+
+
+_JSON_TEXT: Callable[[str], str] = json.encoder.encode_basestring    # ensure_ascii=False's (C when built)
+_JSON_WORDS = {True: "true", False: "false"}
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, str):
+        return _JSON_TEXT(value)
+    if isinstance(value, bool):
+        return _JSON_WORDS[value]
+    if type(value) is int:
+        return int.__repr__(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def stream_respondents(runtime: Runtime, session: Session, poll: Poll, fmt: str = "csv",
+                       every: int = STREAM_ROWS) -> Iterator[str]:
+    """The per-respondent file in pieces of `every` rows, as export_respondents gives it whole; no audit
+    (the caller's: audit_respondent_export)."""
+    rows = respondent_rows(runtime, session, poll)
+    return _json(rows, HXL_RESPONDENT, every) if fmt == "json" else _csv(rows, HXL_RESPONDENT, every)
 
 
 def export_respondents(runtime: Runtime, session: Session, poll: Poll, fmt: str = "csv", actor: str = "cli") -> str:
-    """One row per person and question, pseudonymous: no number, no chat id, no address."""
-    rows = respondent_rows(runtime, session, poll, actor)
-    if fmt == "json":
-        return json.dumps({"hxl": HXL_RESPONDENT, "rows": rows}, ensure_ascii=False, indent=1)
-    return _csv(rows, HXL_RESPONDENT)
+    """One row per person and question, pseudonymous: no number, no chat id, no address. Whole, for a
+    small poll or a test; the CLI and the dashboard stream it (stream_respondents)."""
+    audit_respondent_export(session, poll, actor)
+    return "".join(stream_respondents(runtime, session, poll, fmt))
 
 
 def export_aggregate(runtime: Runtime, session: Session, poll: Poll, fmt: str = "csv", by: str = "area",
@@ -304,4 +420,4 @@ def export_aggregate(runtime: Runtime, session: Session, poll: Poll, fmt: str = 
     session.add(AuditEvent(actor=actor, action="poll_export", target=f"poll:{poll.id}", detail=f"aggregate by {by}"))
     if fmt == "json":
         return json.dumps({"hxl": HXL_AGGREGATE, "rows": rows}, ensure_ascii=False, indent=1)
-    return _csv(rows, HXL_AGGREGATE)
+    return "".join(_csv(rows, HXL_AGGREGATE))

@@ -7,10 +7,11 @@ Counting and its privacy rules (cells under POLL_MIN_CELL hidden) are bot.poll_r
 only what that module aggregates, never a free answer or a per-respondent row.
 """
 import hashlib
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, abort, g, jsonify, render_template, request
+from flask import Response, abort, g, jsonify, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -170,8 +171,9 @@ def poll_answers_page(poll_id: int) -> ResponseReturnValue:
                 if q["kind"] == "free"]
         db.add(AuditEvent(actor=f"user:{g.user.id}", action="poll_view_answers", target=f"poll:{poll.id}",
                           detail=f"search: {search}" if search else None))
-    pages = max(1, -(-found["total"] // ANSWERS_PAGE))
+    pages = max(1, -(-found["total"] // ANSWERS_PAGE)) + (1 if found["more"] else 0)   # "more": a next page
     return render_template("dashboard/poll_answers.html", p=poll, items=items, total=found["total"],
+                           more=found["more"],
                            search=search, question=question, free=free, page=page, pages=pages,
                            areas=_area_names())
 
@@ -198,15 +200,33 @@ def poll_export(poll_id: int, kind: str, fmt: str) -> ResponseReturnValue:
         return Response(f"by must be one of {', '.join(EXPORT_BY)}", status=400, mimetype="text/plain")
     rt = runtime()
     actor = f"user:{g.user.id}"
+    name = f"poll-{poll_id}-{kind}" + (f"-by-{by}" if kind == "aggregate" else "")
     with rt.transaction() as db:
         poll = poll_or_404(db, poll_id)
         if kind == "respondents":
-            body = service.export_respondents(rt, db, poll, fmt, actor=actor)
+            service.audit_respondent_export(db, poll, actor)      # committed before the file streams
         else:
             body = service.export_aggregate(rt, db, poll, fmt, by=by, actor=actor)
-    name = f"poll-{poll_id}-{kind}" + (f"-by-{by}" if kind == "aggregate" else "")
+    if kind == "respondents":
+        chunks = _streamed(poll_id, fmt)
+    else:
+        chunks = iter([body])
     if fmt == "csv":   # the byte-order mark: Excel then reads Arabic and Kurdish as UTF-8
-        return Response("\ufeff" + body, mimetype="text/csv",
+        return Response(stream_with_context(_prefixed("\ufeff", chunks)), mimetype="text/csv",
                         headers={"Content-Disposition": f"attachment; filename={name}.csv"})
-    return Response(body, mimetype="application/json",
+    return Response(stream_with_context(chunks), mimetype="application/json",
                     headers={"Content-Disposition": f"attachment; filename={name}.json"})
+
+
+def _prefixed(first: str, chunks: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from chunks
+
+
+def _streamed(poll_id: int, fmt: str) -> Iterator[str]:
+    """The per-respondent file as it is read: a few hundred rows in memory, whatever the poll's size."""
+    rt = runtime()
+    with service.reading(rt) as db:
+        poll = db.get(Poll, poll_id)
+        if poll is not None:
+            yield from service.stream_respondents(rt, db, poll, fmt)
