@@ -209,14 +209,16 @@ def timeline(runtime: Runtime, session: Session, poll: Poll, by: str = "hour") -
 
 def free_answers(runtime: Runtime, session: Session, poll: Poll, question: int | None = None,
                  search: str | None = None, limit: int = 50, offset: int = 0,
-                 count_up_to: int = SEARCH_COUNT_UP_TO) -> dict:
+                 count_up_to: int = SEARCH_COUNT_UP_TO, sensitive_words: bool = True) -> dict:
     """The free answers, newest first, phone numbers and e-mails masked; `search` matches folded words.
 
     Without a search the page is cut in SQL and only its answers are decrypted; the total is a count.
     With one, every answer must be opened to be matched (they are encrypted at rest): they are read in
     batches, newest first, until the page is filled and `count_up_to` matches (or the page's end,
     if further) are counted. Past that the total is a lower bound ("more": True, "more than N" on the
-    page): a staff member pages through the newest matches, and a rare word is counted exactly."""
+    page): a staff member pages through the newest matches, and a rare word is counted exactly.
+    sensitive_words=False: a search never matches inside a sensitive report's words (whoever may not read
+    them must not learn, by searching, whether they hold a name or a word)."""
     query = (select(PollAnswer.question, PollAnswer.text_enc, PollAnswer.language, PollAnswer.channel,
                     PollAnswer.area, PollAnswer.updated_at, Case.code, Case.sensitive)
              .outerjoin(Case, Case.id == PollAnswer.case_id)
@@ -234,6 +236,8 @@ def free_answers(runtime: Runtime, session: Session, poll: Poll, question: int |
     count_up_to = max(count_up_to, offset + limit)
     matches, more, items = 0, False, []
     for number, text_enc, *rest in session.execute(query.execution_options(yield_per=SEARCH_BATCH)):
+        if rest[-1] and not sensitive_words:     # Case.sensitive
+            continue
         text = runtime.vault.decrypt(text_enc) or ""
         if wanted not in fold(text):
             continue

@@ -302,6 +302,11 @@ def test_a_free_answer_that_is_a_sensitive_report_is_shown_to_focal_points_only(
     assert report not in officer_view and "only focal points see it" in officer_view
     focal = sign_in(app, staff["focal_point"]).get(f"{page_url}/answers").get_data(as_text=True)
     assert report in focal
+    # a search must not tell the officer whether the hidden words hold a word either
+    officer_search = writer.get(f"{page_url}/answers", query_string={"q": "مقابل"}).get_data(as_text=True)
+    assert "only focal points see it" not in officer_search
+    focal_search = sign_in(app, staff["focal_point"]).get(f"{page_url}/answers", query_string={"q": "مقابل"})
+    assert report in focal_search.get_data(as_text=True)
 
 
 def test_without_the_approval_rule_the_writer_sends_at_once(environ, tmp_path, fake):

@@ -163,9 +163,9 @@ def poll_answers_page(poll_id: int) -> ResponseReturnValue:
     rt = runtime()
     with rt.transaction() as db:
         poll = poll_or_404(db, poll_id)
-        found = service.free_answers(rt, db, poll, question=question, search=search or None,
-                                     limit=ANSWERS_PAGE, offset=(page - 1) * ANSWERS_PAGE)
         focal = users.can(g.user, "see_sensitive")      # a sensitive report's words: focal points and admins
+        found = service.free_answers(rt, db, poll, question=question, search=search or None,
+                                     limit=ANSWERS_PAGE, offset=(page - 1) * ANSWERS_PAGE, sensitive_words=focal)
         items = [{**item, "text": None} if item["sensitive"] and not focal else item for item in found["items"]]
         free = [(n, pick(q["text"], g.ui_lang)) for n, q in enumerate(poll_service.questions_of(poll), 1)
                 if q["kind"] == "free"]
