@@ -113,16 +113,23 @@ class Menu:
         return bool(self.item_prompts(item, lang))
 
     def topics(self, lang: str) -> list[tuple[str, Topic]]:
-        """(key, topic) of the topics with at least one item the caller can hear, keys by content order."""
+        """(key, topic) of the topics with at least one item the caller can hear and a name the caller can
+        hear (its recorded prompt, or the provider's speech): a choice nobody announces is a dead end."""
         return [(str(n), topic) for n, topic in enumerate(self.content.topics[:MAX_CHOICES], start=1)
-                if any(self.available(i, lang) for i in topic.items[:MAX_CHOICES])]
+                if self.items(topic, lang) and self._heard(lang, "topic", topic.id, pick(topic.title, lang))]
 
     def items(self, topic: Topic, lang: str) -> list[tuple[str, Item]]:
         return [(str(n), item) for n, item in enumerate(topic.items[:MAX_CHOICES], start=1)
-                if self.available(item, lang)]
+                if self.available(item, lang) and self._heard(lang, "item", item.id, pick(item.title, lang))]
 
     def languages(self) -> list[tuple[str, str]]:
-        return [(key, lang) for key, lang in LANGUAGE_KEYS.items() if self.topics(lang)]
+        """The languages a caller can use from end to end: the language's own prompts can be heard (a
+        Kurdish menu whose prompts are not recorded yet is not offered: the caller would hear silence)."""
+        return [(key, lang) for key, lang in LANGUAGE_KEYS.items()
+                if all(self.say(lang, name) for name in ("language", "message", "navigate")) and self.topics(lang)]
+
+    def _heard(self, lang: str, name: str, key: str, title: str) -> bool:
+        return bool(self.say(lang, name, id=key, title=title, key="1"))
 
 
 # ---- what each state says ----------------------------------------------------------------------------

@@ -228,6 +228,25 @@ def test_badini_is_not_offered_without_a_single_recording(client, cholera_in_sor
     assert caller.state() == {"s": "language"} and caller.says()[0].text   # the language menu again
 
 
+def test_sorani_is_not_offered_while_its_menu_prompts_are_not_recorded(environ, tmp_path):
+    """Sorani recordings of items but no Sorani prompts: choosing Sorani would lead to silence (a dead end),
+    so only Arabic (the provider's Arabic voice) is offered until the prompts are recorded."""
+    from bot import create_app
+    empty = tmp_path / "no-prompts"
+    empty.mkdir()
+    app = create_app({"INSTANCE_PATH": str(tmp_path / "unrecorded"), "TESTING": True,
+                      "ENVIRON": {**environ, "PHONE_PROMPTS_DIR": str(empty)}})
+    runtime = app.extensions["bot"]
+    try:
+        publish_recording(runtime, "cholera", "ckb", tone_wav(3.0, hz=523))
+        caller = Caller(app.test_client()).call()
+        assert caller.plays() == [] and caller.says()                 # only the Arabic voice speaks
+        caller.press("2")                                              # Sorani: not offered
+        assert caller.state() == {"s": "language"}
+    finally:
+        runtime.dispose()
+
+
 def test_a_key_press_delivered_twice_is_answered_alike_and_stores_nothing(client, runtime, cholera_in_sorani):
     caller = Caller(client).call().press("2")
     action = caller.xml.find("Gather").get("action")
