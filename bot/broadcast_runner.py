@@ -307,7 +307,11 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
         for worker in workers:
             worker.start()
         while any(w.is_alive() for w in workers):
-            time.sleep(0.5)
+            # back as soon as the sending ends (a small broadcast takes a fraction of a second), else every
+            # half second to renew the lease and see a pause or cancel
+            next(w for w in workers if w.is_alive()).join(0.5)
+            if not any(w.is_alive() for w in workers):
+                break
             if not _take_lease(runtime, holder):
                 outcome = "lost"
             elif _status(runtime, broadcast_id) != BroadcastStatus.SENDING:

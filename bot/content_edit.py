@@ -7,11 +7,11 @@ Every result is read back with PyYAML (what the bot loads) and must give exactly
 """
 import re
 
-import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from handlers.i18n import LANGUAGES, N_
+from handlers.yaml_texts import parsed
 
 from . import content_yaml
 
@@ -19,7 +19,6 @@ TEXT_FIELDS = ("title", "sms", "text")
 STEP_FIELDS = ("text", "sms")
 ITEM_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 ITEM_ID_MAX = 40
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class EditError(ValueError):
@@ -47,7 +46,7 @@ def plain(value):
 
 def dump(data: CommentedMap) -> str:
     text = content_yaml.dump(data)
-    if yaml.load(text, Loader=_LOADER) != plain(data):
+    if parsed(text) != plain(data):
         raise EditError(N_("The change could not be written as YAML that reads back the same."))
     return text
 
@@ -98,7 +97,7 @@ def find(files: dict[str, str]) -> dict[str, tuple[str, int]]:
     """Every item id -> (topic file, position), read with the fast loader."""
     where = {}
     for name in topic_names(files):
-        data = yaml.load(files[name], Loader=_LOADER) or {}
+        data = parsed(files[name]) or {}
         for n, item in enumerate(data.get("items") or []):
             where[str(item.get("id"))] = (name, n)
     return where
@@ -106,7 +105,7 @@ def find(files: dict[str, str]) -> dict[str, tuple[str, int]]:
 
 def topic_file(files: dict[str, str], topic_id: str) -> str | None:
     for name in topic_names(files):
-        data = yaml.load(files[name], Loader=_LOADER) or {}
+        data = parsed(files[name]) or {}
         if str(data.get("topic") or name.rsplit("/", 1)[-1][:-5]) == topic_id:
             return name
     return None

@@ -17,6 +17,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 from handlers.i18n import LANGUAGES, NATIVE_NAMES
+from handlers.yaml_texts import parsed
 
 from . import content_review, content_versions, content_yaml
 
@@ -53,10 +54,9 @@ class Change:
 
 def entries(files: dict[str, str]) -> list[Entry]:
     """Every translatable text of the topic files, in file order."""
-    import yaml
     found = []
     for name in sorted(n for n in files if n.startswith("topics/") and n.endswith(".yaml")):
-        data = yaml.safe_load(files[name]) or {}
+        data = parsed(files[name]) or {}
         topic = data.get("topic", name)
         found.append(Entry(f"topic:{topic}.title", name, ("title",), dict(data.get("title") or {})))
         for i, item in enumerate(data.get("items") or []):
@@ -220,9 +220,8 @@ def apply(files: dict[str, str], lang: str, changes: list[Change], actor: str) -
 
 
 def _items(files: dict[str, str]) -> dict[str, dict]:
-    import yaml
     return {str(item.get("id")): item for name in files if name.startswith("topics/")
-            for item in (yaml.safe_load(files[name]) or {}).get("items") or []}
+            for item in (parsed(files[name]) or {}).get("items") or []}
 
 
 def import_into_draft(session, data: bytes, filename: str, actor: str, expected_lang: str | None = None,

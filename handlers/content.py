@@ -21,6 +21,7 @@ from .referrals import area_problems, expand
 from .referrals import problems as referral_problems
 from .sms import fold_latin, is_gsm7, segments
 from .text import tokens
+from .yaml_texts import parsed
 
 if TYPE_CHECKING:   # both are built from a Content and cached on it; they import this module
     from .feedback import PhraseMatcher
@@ -138,14 +139,11 @@ def read_dir(content_dir: Path) -> tuple[dict[str, str], dict[str, bytes]]:
     return files, images
 
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml: the same rules, several times faster
-
-
 def _read(files: dict[str, str], name: str) -> YamlMap:
     if name not in files:
         return {}
     try:
-        data = yaml.load(files[name], Loader=_YAML_LOADER) or {}
+        data = parsed(files[name]) or {}
     except yaml.YAMLError as exc:
         raise BrokenFile(f"{name}: not valid YAML ({exc.__class__.__name__}, line "
                          f"{getattr(getattr(exc, 'problem_mark', None), 'line', -1) + 1})") from None

@@ -43,25 +43,45 @@ def grams(text: str) -> list[str]:
     return out
 
 
+def _statistics(lang: str, texts: tuple[str, ...]) -> tuple[dict[str, float], float]:
+    """One language's n-gram log-probabilities and its unseen value, from its texts."""
+    words: Counter[str] = Counter()          # n-grams counted per distinct word: the same counts, a fraction of the work
+    for text in texts:
+        words.update(tokens(text))
+        if lang in ("ckb", "kmr"):
+            words.update(tokens(_SPLIT.sub(r"\1 ", text)))
+    counts: Counter[str] = Counter()
+    for word, times in words.items():
+        if not word.isdigit():
+            for gram in _word_grams(word):
+                counts[gram] += times
+    denominator = sum(counts.values()) + _UNSEEN * _VOCABULARY
+    logp = {g: math.log((n + _UNSEEN) / denominator) for g, n in counts.items()
+            if n > 1}     # seen once: no better than unseen, and a third of the memory
+    return logp, math.log(_UNSEEN / denominator)
+
+
+# A language's statistics by its texts: an edit of a Sorani sentence retrains Sorani alone (a fifth of the
+# work). The last two per language are kept: the published version's and the draft's.
+_by_language: dict[str, dict[int, tuple[dict[str, float], float]]] = {}
+
+
+def _statistics_kept(lang: str, texts: tuple[str, ...]) -> tuple[dict[str, float], float]:
+    kept = _by_language.setdefault(lang, {})
+    key = hash(texts)
+    if key not in kept:
+        if len(kept) >= 2:
+            kept.pop(next(iter(kept)))
+        kept[key] = _statistics(lang, texts)
+    return kept[key]
+
+
 class Model:
     def __init__(self, samples: dict[str, list[str]]):
         self.logp: dict[str, dict[str, float]] = {}
         self.unseen: dict[str, float] = {}
         for lang, texts in samples.items():
-            words: Counter[str] = Counter()          # n-grams counted per distinct word: the same counts, a fraction of the work
-            for text in texts:
-                words.update(tokens(text))
-                if lang in ("ckb", "kmr"):
-                    words.update(tokens(_SPLIT.sub(r"\1 ", text)))
-            counts: Counter[str] = Counter()
-            for word, times in words.items():
-                if not word.isdigit():
-                    for gram in _word_grams(word):
-                        counts[gram] += times
-            denominator = sum(counts.values()) + _UNSEEN * _VOCABULARY
-            self.logp[lang] = {g: math.log((n + _UNSEEN) / denominator) for g, n in counts.items()
-                               if n > 1}     # seen once: no better than unseen, and a third of the memory
-            self.unseen[lang] = math.log(_UNSEEN / denominator)
+            self.logp[lang], self.unseen[lang] = _statistics_kept(lang, tuple(texts))
 
     def scores(self, text: str, languages: tuple[str, ...]) -> dict[str, float]:
         """Mean log-probability of the text's n-grams in each language (higher is likelier)."""

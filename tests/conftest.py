@@ -13,6 +13,7 @@ os.environ.setdefault("PASSWORD_HASH_COST", "test")
 
 import pytest
 import yaml
+from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, make_url, text
 from twilio.request_validator import RequestValidator
 
@@ -105,7 +106,8 @@ _reuse_url_builders()
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: starts real processes (gunicorn, the queue worker, a browser)")
+    config.addinivalue_line("markers", "slow: starts real processes (gunicorn, the queue worker, a browser), "
+                            "repeats a test on PostgreSQL, or waits on the clock; `-m 'not slow'` leaves it out")
 
 
 # Fixtures that start real processes: a test using one is slow (`pytest -m "not slow"` leaves it out).
@@ -113,9 +115,12 @@ PROCESS_FIXTURES = {"production", "deployment", "worker_env", "browser", "gunico
 
 
 def pytest_collection_modifyitems(config, items):
+    """The fast subset is every in-process test once, on SQLite: the PostgreSQL run of a test that takes both
+    backends is slow (CI runs it; the full suite locally too, where PostgreSQL answers)."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if PROCESS_FIXTURES & fixtures:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if PROCESS_FIXTURES & fixtures or str(params.get("database_url", "sqlite")).startswith("postgresql"):
             item.add_marker(pytest.mark.slow)
         if "browser" in fixtures:      # one Chromium at a time: on one xdist worker (--dist loadgroup)
             item.add_marker(pytest.mark.xdist_group("browser"))
@@ -127,8 +132,20 @@ def pytest_report_header(config):
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite database holding the seed, made by the code a first start runs (db.upgrade, then
+    content_versions.seed): each test's copy starts as a deployment's second start does, without seeding
+    the content again (a third of building an app). The first start itself is what each PostgreSQL test
+    meets (its database is emptied), and test_content_versions checks what it seeds."""
+    from sqlalchemy.orm import Session
+
+    from bot import content_versions
+    from handlers.content import CONTENT_DIR
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     db.upgrade(f"sqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}")
+    with Session(engine) as session, session.begin():
+        content_versions.seed(session, CONTENT_DIR)
+    engine.dispose()
     return path
 
 
@@ -214,9 +231,29 @@ def environ(database_url, fake, tmp_path):
     }
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates kept for the whole run: the suite builds an app per test, and each app's
+    Jinja environment would compile every page it renders again (a fifth of a dashboard test's time). Jinja
+    checks each entry against its template's source, so an edited template is compiled anew."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
 @pytest.fixture
 def app(environ, tmp_path):
     application = create_app({"INSTANCE_PATH": str(tmp_path / "instance"), "ENVIRON": environ, "TESTING": True})
+    application.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     yield application
     application.extensions["bot"].dispose()
 

@@ -137,6 +137,7 @@ def test_a_second_person_must_approve_unless_configured_otherwise(runtime, fake)
         assert broadcasts.start(session, session.get(Broadcast, other), "user:1", runtime.config) is True
 
 
+@pytest.mark.slow       # waits on the clock: 70 messages at 20 a second
 def test_the_rate_is_never_exceeded_in_any_second(runtime, fake):
     runtime.config["TELEGRAM_RATE"] = 20.0
     for n in range(70):
@@ -160,6 +161,7 @@ def _run_in_thread(runtime):
     return thread, result
 
 
+@pytest.mark.slow       # waits on the clock: 40 messages at 10 a second
 def test_pause_resume_and_cancel(runtime, fake):
     runtime.config["TWILIO_SMS_RATE"] = 10.0
     for n in range(40):

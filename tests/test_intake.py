@@ -348,6 +348,7 @@ def count_messages(runtime) -> int:
         return session.scalar(select(func.count()).select_from(Message))
 
 
+@pytest.mark.slow       # starts a process of its own
 def test_the_webhook_answers_503_when_the_queue_is_down(environ, tmp_path):
     """Redis not reachable: the provider is told to deliver again, nothing is lost or half-stored."""
     env = {k: v for k, v in os.environ.items() if k != "HUEY_IMMEDIATE"}

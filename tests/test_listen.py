@@ -139,6 +139,7 @@ def media_urls(xml: str) -> list[str]:
     return [m.text for m in ElementTree.fromstring(xml).iter("Media")]
 
 
+@pytest.mark.slow       # waits on the clock: a link lives 2 s
 def test_a_whatsapp_user_gets_a_media_message_whose_signed_link_expires(app, editor, runtime, twilio, client):
     app.config["RECORDING_LINK_SECONDS"] = 2
     recorded_and_published(editor, runtime)

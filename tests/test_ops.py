@@ -1,6 +1,7 @@
 """Health, readiness and metrics endpoints; logs and metrics never carry personal data."""
 import logging
 
+import pytest
 from sqlalchemy import create_engine
 
 from bot import db
@@ -61,6 +62,7 @@ def test_logs_and_metrics_hold_no_phone_number_chat_id_or_text(twilio, telegram,
         assert secret not in metrics and secret not in logs, secret
 
 
+@pytest.mark.slow       # waits on the clock: db.LOCK_WAIT, 10 s
 def test_a_sqlite_write_lock_held_elsewhere_is_a_503_before_twilio_gives_up(twilio, runtime):
     """A backup or a stuck process holding SQLite's write lock: the webhook waits db.LOCK_WAIT, then 503
     with Retry-After, well inside Twilio's 15 s (it was 30 s: Twilio had hung up by then)."""

@@ -210,6 +210,7 @@ def test_every_message_acknowledged_during_a_database_outage_is_answered_once_af
 
 
 # ---- faults that are not outages: kept, shown, replayed -------------------------------------------------
+@pytest.mark.slow       # waits on the clock: the queue's retry delays
 def test_a_message_that_fails_for_another_reason_is_kept_as_a_dead_letter_and_can_be_replayed(app, runtime,
                                                                                              fake):
     from bot.queue import receive_task

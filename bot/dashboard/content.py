@@ -6,13 +6,13 @@ Who may change what is bot.users': content_languages() are the languages an acco
 reviewed (a translator's own, everyone else's all); what belongs to no language (sources, pictures, new,
 moved or retired items) needs all of them. Saving and the other changes are in content_items.py.
 """
-import yaml
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import text
 
 from handlers.content import CAPTION_MAX, SMS_MAX, SMS_PARTS, TEXT_MAX, TITLE_MAX, pick
 from handlers.i18n import LANGUAGES, NATIVE_NAMES, RTL, Translator
 from handlers.sms import GSM7_EXTENDED, fold_latin, is_gsm7, segments
+from handlers.yaml_texts import parsed
 
 from .. import content_edit, content_preview, content_problems, content_review, users
 from .. import content_versions as versions
@@ -151,7 +151,7 @@ def editor_context(db, item_id: str, preview_lang: str | None = None) -> dict:
     if where is None:
         abort(404)
     name, position = where
-    data = yaml.load(files[name], Loader=content_edit._LOADER)
+    data = parsed(files[name])
     item = data["items"][position]
     content = versions.content_of(db, version)
     fold = bool(current_app.config.get("SMS_FOLD_LATIN"))
