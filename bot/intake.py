@@ -146,7 +146,7 @@ def _until_done(runtime, sealed: str) -> str:
                     raise                   # storing the dead letter itself failed, not for an outage
                 faults, fault = faults + 1, exc
                 log.exception("an inbound message failed (try %d of %d)", faults, FAULT_TRIES)
-                _wait(1.0)
+                wait(1.0)
                 continue
             if not patient:
                 raise                       # HUEY_IMMEDIATE: the caller hears of the outage (a 503)
@@ -154,7 +154,7 @@ def _until_done(runtime, sealed: str) -> str:
             delay = retry_delay(runtime.config, outages)
             log.warning("inbound message waiting for the database (%s): try %d failed, next in %.1f s",
                         type(exc).__name__, outages, delay)
-            _wait(delay)
+            wait(delay)
 
 
 def retry_delay(config: dict, tries: int) -> float:
@@ -163,7 +163,7 @@ def retry_delay(config: dict, tries: int) -> float:
     return min(cap, 0.5 * 2 ** min(tries - 1, 16)) * random.uniform(0.8, 1.0)
 
 
-def _wait(seconds: float) -> None:
+def wait(seconds: float) -> None:
     """Short sleeps: a worker stopped meanwhile (SIGTERM) is not held up by a long one."""
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:

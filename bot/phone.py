@@ -5,6 +5,11 @@ recordings by signed link, recorded prompts under PHONE_PROMPTS_DIR) and keeps w
 "9": a feedback case whose attachment is the provider's recording, fetched later for staff exactly like a
 voice note (bot/media.py: only from Twilio's own host, with the account's credentials, when staff open it).
 A repeated delivery of the same recording (same RecordingSid) opens nothing new and reads the same code.
+
+The database down while a caller records: Twilio does not post a <Record> action twice, so a 503 would lose
+the message and play the caller an error. It is sealed into the queue instead (as inline mode does with a
+text message), the caller hears that it is received and that its code comes by SMS, and the queue's worker
+opens the case when the database is back and sends the code to the caller's number.
 """
 import json
 import logging
@@ -19,13 +24,14 @@ from sqlalchemy.orm import Session
 from handlers import codes
 from handlers.conversation import MediaRef
 from handlers.i18n import Translator
-from handlers.phone import PROMPTS, RECORDED, CallTurn, Menu, code_read_out, not_recorded, turn
+from handlers.phone import PROMPTS, RECORDED, CallTurn, Menu, code_read_out, kept_for_later, not_recorded, turn
 from handlers.types import Reply
 
-from . import db, media
+from . import db, intake, media
 from .cases import CaseServices
 from .channels.twilio_voice import Call, speech_languages
 from .models import Contact, Message, utcnow
+from .outbound.rows import enqueue, queue_reply
 from .recordings import playable
 from .recordings import url as recording_url
 from .runtime import Runtime
@@ -83,15 +89,62 @@ def answer(runtime: Runtime, channel: str, call: Call) -> CallTurn:
     if call.state.get("s") == RECORDED:
         lang = call.state.get("l") or "ar"
         lang = lang if lang in ("ar", "ckb", "kmr") else "ar"
-        code = take_message(runtime, channel, call, lang) if call.recording_url else None
+        try:
+            code = take_message(runtime, channel, call, lang) if call.recording_url else None
+        except Exception as exc:
+            if not db.unavailable(exc):
+                raise
+            return _keep_for_later(runtime, phone_menu, channel, call, lang)
         return code_read_out(phone_menu, lang, code) if code else not_recorded(phone_menu, lang)
     return turn(phone_menu, call.state, call.digits)
 
 
-def take_message(runtime: Runtime, channel: str, call: Call, lang: str) -> str | None:
+def _keep_for_later(runtime: Runtime, phone_menu: Menu, channel: str, call: Call, lang: str) -> CallTurn:
+    """The database is down: the recording's reference sealed into the queue for the worker. Where the
+    queue cannot take it either (or tasks run in this request), the caller is asked to try again."""
+    from .queue import call_message_task
+    if not intake.deferrable() or not media.on_twilio_host(runtime.config, call.recording_url or ""):
+        return not_recorded(phone_menu, lang)
+    sealed = runtime.vault.encrypt(json.dumps({
+        "channel": channel, "lang": lang, "call_id": call.call_id, "caller": call.caller,
+        "recording_url": call.recording_url, "recording_id": call.recording_id,
+        "recording_seconds": call.recording_seconds}))
+    try:
+        call_message_task(sealed)
+    except Exception as exc:      # redis ConnectionError, sqlite3.OperationalError: the queue's own errors
+        log.error("call message: database and queue both unavailable (%s); the caller is asked to call again",
+                  type(exc).__name__)
+        return not_recorded(phone_menu, lang)
+    log.warning("call message kept in the queue while the database is unavailable")
+    return kept_for_later(phone_menu, lang, by_sms=call.caller is not None)
+
+
+def take_later(runtime: Runtime, sealed: str) -> str:
+    """The worker's half: wait out the outage (no limit on tries, as intake does), open the case, send its
+    code by SMS. A second run of the same recording opens nothing and sends nothing."""
+    kept = json.loads(runtime.vault.decrypt(sealed) or "{}")
+    call = Call(kept["call_id"], kept.get("caller"), {}, None, kept.get("recording_url"), kept.get("recording_id"),
+                kept.get("recording_seconds"))
+    outages = 0
+    while True:
+        try:
+            code = take_message(runtime, kept["channel"], call, kept.get("lang") or "ar", by_sms=True)
+            return "case opened" if code else "refused"
+        except Exception as exc:
+            if not db.unavailable(exc) or not intake.deferrable():
+                raise
+            outages += 1
+            delay = intake.retry_delay(runtime.config, outages)
+            log.warning("call message waiting for the database (%s): try %d failed, next in %.1f s",
+                        type(exc).__name__, outages, delay)
+            intake.wait(delay)
+
+
+def take_message(runtime: Runtime, channel: str, call: Call, lang: str, by_sms: bool = False) -> str | None:
     """A caller's spoken message as a new feedback case: its reference code (the same code again for a
     repeated delivery), or None when the recording is not on the provider's own host (refused, nothing
-    fetched, nothing stored: credentials would go there when staff open it)."""
+    fetched, nothing stored: credentials would go there when staff open it). by_sms: the code also goes to
+    the caller as an SMS (the caller did not hear it: it was taken while the database was down)."""
     config = runtime.config
     if not call.recording_url or not media.on_twilio_host(config, call.recording_url):
         log.warning("call recording refused: not on Twilio's media host")
@@ -121,6 +174,9 @@ def take_message(runtime: Runtime, channel: str, call: Call, lang: str) -> str |
         said = Reply(f"{t(PROMPTS['code'])} {t.digits(codes.display(code))}", language=lang)   # kept as a reply is
         session.execute(update(Message).where(Message.id == message_id).values(
             replies_enc=vault.encrypt(json.dumps([said.to_dict()], ensure_ascii=False))))
+        sms = queue_reply(runtime, session, contact, said).id if by_sms and call.caller else None
+    if sms is not None:
+        enqueue([sms])
     log.info("call message became a case on %s", channel)
     return code
 

@@ -64,6 +64,14 @@ def receive_task(sealed: str) -> str:
     return process(runtime_module.default(), sealed)
 
 
+@huey.task(retries=5, retry_delay=60, context=False)
+def call_message_task(sealed: str) -> str:
+    """A caller's recorded message taken while the database was down (see phone): it waits out the outage,
+    then opens the case and sends its code by SMS. A fault of another kind is tried again five times."""
+    from .phone import take_later
+    return take_later(runtime_module.default(), sealed)
+
+
 @huey.signal(SIGNAL_INTERRUPTED)
 def run_again_after_restart(signal, task, *args, **kwargs) -> None:
     """The consumer was stopped (SIGTERM: a deploy, a restart) while this task ran, and its threads die with
@@ -72,7 +80,7 @@ def run_again_after_restart(signal, task, *args, **kwargs) -> None:
     the schedule, a few seconds ahead: anything pushed onto the queue (schedule() included, which goes through
     it) is taken by this consumer's idle threads, still waiting in Redis BRPOP as it exits, and lost with them.
     Sends need nothing: their rows are in the database and the sweep finds them."""
-    if isinstance(task, receive_task.task_class):
+    if isinstance(task, (receive_task.task_class, call_message_task.task_class)):
         log.warning("an inbound message was being handled as the worker stopped: queued again")
         task.eta = normalize_time(delay=5, utc=huey.utc)
         huey.add_schedule(task)

@@ -38,6 +38,8 @@ PROMPTS: dict[str, str] = {
     "answer_by_sms": N_("We will answer you by SMS on this phone number."),
     "not_available": N_("This choice is not available."),
     "not_recorded": N_("We could not receive your message. Please try again."),
+    "kept": N_("Thank you. Your message is received."),
+    "code_by_sms": N_("Its reference number will come to you by SMS on this phone number."),
     "goodbye": N_("Goodbye."),
 }
 
@@ -259,6 +261,17 @@ def code_read_out(menu: Menu, lang: str, code: str) -> CallTurn:
     prompts = menu.say(lang, "code") + digits + digits + menu.say(lang, "answer_by_sms")
     following = _topics_menu(menu, {"l": lang})
     return CallTurn(prompts + following.prompts, gather=following.gather, silence={**(following.gather or {}), "r": "1"})
+
+
+def kept_for_later(menu: Menu, lang: str, by_sms: bool) -> CallTurn:
+    """The message is kept, its code not known yet (the database was down): it comes by SMS, unless the
+    number was withheld. Then the topics again. A language whose two prompts for this are not recorded yet
+    says the one it has: "We will answer you by SMS"."""
+    following = _topics_menu(menu, {"l": lang})
+    said = menu.say(lang, "kept") + (menu.say(lang, "code_by_sms") if by_sms else [])
+    if len(said) < 1 + by_sms:
+        said = menu.say(lang, "answer_by_sms") if by_sms else said
+    return CallTurn(said + following.prompts, gather=following.gather, silence={**(following.gather or {}), "r": "1"})
 
 
 def not_recorded(menu: Menu, lang: str) -> CallTurn:

@@ -14,14 +14,19 @@ import subprocess
 import sys
 import threading
 import time
+from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 import pytest
 from sqlalchemy import func, select
+from twilio.request_validator import RequestValidator
 
 from bot import intake
-from bot.models import DeadLetter, Message
+from bot.models import Case, DeadLetter, Message
+from handlers import codes
+from handlers.text import to_ascii_digits
 
-from .conftest import REDIS_SERVER, redis_url
+from .conftest import PUBLIC_URL, REDIS_SERVER, TWILIO_TOKEN, payload, redis_url
 from .test_intake import ROOT, Production, _free_port, _post, _telegram, _twilio, _wait_for
 
 
@@ -115,7 +120,7 @@ def _environment(environ, tmp_path, mode: str):
     env.update(environ)
     env.update({"INSTANCE_PATH": str(tmp_path / "outage-instance"), "HUEY_IMMEDIATE": "0", "INBOUND_MODE": mode,
                 "PYTHONPATH": str(ROOT), "EMBEDDED_WORKER": "0", "INTAKE_RETRY_MAX_SECONDS": "0.5",
-                "METRICS_TOKEN": "metrics-token"})
+                "METRICS_TOKEN": "metrics-token", "TWILIO_VOICE": "1"})
     proxy = None
     if environ["DATABASE_URL"].startswith("postgresql"):
         url = environ["DATABASE_URL"]
@@ -207,6 +212,51 @@ def test_every_message_acknowledged_during_a_database_outage_is_answered_once_af
     assert _count(runtime) == len(acknowledged)
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0
+
+
+def _recorded(port, caller: str) -> tuple[int, str]:
+    """The <Record> action Twilio posts once the caller pressed # (signed over the URL and its query)."""
+    path = "/webhooks/twilio/voice?s=recorded&l=ar"
+    form = {**payload("twilio_voice", "call"), "From": caller, "Caller": caller, "CallStatus": "in-progress",
+            "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{RECORDING}",
+            "RecordingSid": RECORDING, "RecordingDuration": "6", "Digits": "#"}
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC_URL + path, form)
+    return _post(port, path, urlencode(form).encode(),
+                 {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature})
+
+
+ACCOUNT, RECORDING = "AC00000000000000000000000000000000", "RE0123456789abcdef0123456789abcdef"
+
+
+@pytest.mark.parametrize("deployment", ["inline"], indirect=True)      # a call is answered inline in both modes
+def test_a_callers_message_recorded_during_an_outage_is_kept_and_its_code_comes_by_sms(deployment, fake, runtime):
+    """Twilio posts a <Record> action once (a 503 would lose the message and play the caller an error): the
+    recording's reference waits in the queue, the caller hears it is received, and when the database is
+    back the case is opened and its code sent by SMS, once, however often the action is delivered."""
+    caller = "+9647501234999"
+    deployment.outage.start()
+    try:
+        status, body = _recorded(deployment.port, caller)
+        assert status == 200, body
+        said = [s.text for s in ElementTree.fromstring(body).iter("Say")]
+        assert said[:2] == ["شكرًا لك. وصلت رسالتك.", "سيصلك رقمها المرجعي برسالة نصية على رقم الهاتف هذا."], said
+        assert fake.sent() == []
+    finally:
+        deployment.outage.end()
+    assert _wait_for(lambda: len(fake.sent("twilio")) == 1, 120), deployment.worker_log()
+    sms = fake.sent("twilio")[0]["params"]
+    with runtime.transaction() as session:
+        case = session.execute(select(Case)).scalar_one()
+        assert case.channel == "voice" and case.language == "ar"
+        assert sms["To"] == caller and codes.find_code(sms["Body"]) == case.code, sms["Body"]
+        assert "شكرًا لك. وصلت رسالتك." in sms["Body"]
+    status, body = _recorded(deployment.port, caller)          # delivered again, the database up: the same code
+    digits = [to_ascii_digits(s.text or "") for s in ElementTree.fromstring(body).iter("Say")]
+    assert status == 200 and "".join(d for d in digits if d.isdigit()) == case.code * 2, body   # read out twice
+    time.sleep(1.5)                                            # a second SMS would come now
+    assert len(fake.sent("twilio")) == 1
+    with runtime.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
 
 
 # ---- faults that are not outages: kept, shown, replayed -------------------------------------------------

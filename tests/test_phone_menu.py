@@ -317,6 +317,29 @@ def test_a_recording_on_another_host_is_refused_and_no_credentials_go_there(clie
         foreign.stop()
 
 
+@pytest.mark.slow                                  # waits on the clock: db.LOCK_WAIT, 10 s
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)     # SQLite's lock, held elsewhere
+def test_a_message_the_database_cannot_take_where_nothing_can_wait_asks_the_caller_to_try_again(client, runtime,
+                                                                                                 fake):
+    """Tasks run in the request here (as where no queue could keep the message): the caller hears, politely,
+    that the message was not received, in a 200 (a 503 would make Twilio play its own error), and nothing
+    is half-kept. With a queue, tests/test_outages.py: kept, and the code comes by SMS."""
+    import sqlite3
+    caller = Caller(client).call().press("1").press("9")
+    holder = sqlite3.connect(runtime.config["DATABASE_URL"].split("///", 1)[1], isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        caller.leave_message()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert [s.text for s in caller.says()][0] == "لم نتمكن من استلام رسالتك. يرجى المحاولة مرة أخرى."
+    assert caller.xml.find("Gather") is not None and fake.sent() == []
+    with runtime.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 0
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+
+
 def test_bad_call_posts_get_400_with_a_reason(client):
     caller = Caller(client)
     caller.form.pop("CallSid")
