@@ -73,7 +73,8 @@ def _with_listen(ctx: Conversation, options: list[OptionRow], item: Item, step: 
     """"🔊 listen" after the first option, unless the voice note already comes with the answer (voice on)."""
     if voice is None or ctx.state.voice:
         return options
-    listen: OptionRow = (LISTEN_KEY, f"🔊 {ctx.t('Listen')}", ["listen", item.id, step or 0])
+    label = ctx.t("Listen")          # outside the f-string, where pybabel extract finds it
+    listen: OptionRow = (LISTEN_KEY, f"🔊 {label}", ["listen", item.id, step or 0])
     return options[:1] + [listen] + options[1:]
 
 

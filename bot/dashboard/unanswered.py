@@ -37,7 +37,8 @@ def unanswered_keyword():
                                                          publish=users.can(g.user, "publish_content"))
     except unanswered.Clash as clash:
         t = Translator(g.ui_lang)
-        flash(f"{t('This wording is already a keyword of another item: nothing was changed.')} ({clash})")
+        said = t("This wording is already a keyword of another item: nothing was changed.")
+        flash(f"{said} ({clash})")
         return redirect(url_for("dashboard.unanswered_page", lang=form.get("back_lang") or None))
     except content_versions.Refused as refused:
         flash("; ".join(refused.problems[:3]))
