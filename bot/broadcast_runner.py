@@ -306,12 +306,10 @@ def _send_all(runtime, broadcast_id: int, holder: str, threads: int | None) -> s
     try:
         for worker in workers:
             worker.start()
-        while any(w.is_alive() for w in workers):
+        while alive := [w for w in workers if w.is_alive()]:
             # back as soon as the sending ends (a small broadcast takes a fraction of a second), else every
-            # half second to renew the lease and see a pause or cancel
-            next(w for w in workers if w.is_alive()).join(0.5)
-            if not any(w.is_alive() for w in workers):
-                break
+            # half second; either way the lease is renewed and a pause or cancel seen before going on
+            alive[0].join(0.5)
             if not _take_lease(runtime, holder):
                 outcome = "lost"
             elif _status(runtime, broadcast_id) != BroadcastStatus.SENDING:

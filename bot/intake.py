@@ -133,12 +133,12 @@ def _until_done(runtime, sealed: str) -> str:
     while True:
         try:
             if faults >= FAULT_TRIES:
-                done = _keep_dead_letter(runtime, sealed, fault or RuntimeError("no fault recorded"))
+                done = keep_dead_letter(runtime, sealed, fault or RuntimeError("no fault recorded"))
                 _leave_room(runtime, sealed)    # the person's later messages no longer wait for this one
                 return done
             done = _process(runtime, sealed)
             if done == "unreadable":        # sealed with another DATA_KEY: kept for whoever holds that key
-                return _keep_dead_letter(runtime, sealed, LookupError("sealed with another DATA_KEY"), 1)
+                return keep_dead_letter(runtime, sealed, LookupError("sealed with another DATA_KEY"), 1)
             return done
         except Exception as exc:
             if not db.unavailable(exc):
@@ -170,13 +170,22 @@ def wait(seconds: float) -> None:
         time.sleep(min(left, 0.5))
 
 
-def _keep_dead_letter(runtime, sealed: str, fault: BaseException, tries: int = FAULT_TRIES) -> str:
+def keep_dead_letter(runtime, sealed: str, fault: BaseException, tries: int = FAULT_TRIES,
+                     kind: str = "inbound") -> str:
     words = f"{type(fault).__name__}: {fault}"[:300]
     with runtime.transaction() as session:
-        session.add(DeadLetter(kind="inbound", sealed=sealed, error=words, attempts=tries))
+        session.add(DeadLetter(kind=kind, sealed=sealed, error=words, attempts=tries))
     log.error("an inbound message failed %d time(s) (%s): kept in dead_letters; replay it with "
               "`flask --app bot queue replay` once the cause is fixed", tries, type(fault).__name__)
     return "dead_letter"
+
+
+def _replayer(kind: str | None):
+    """What runs a kept letter again: a text message (intake), or a caller's recorded message (phone)."""
+    if kind == "call":
+        from .phone import take_sealed
+        return take_sealed
+    return _process
 
 
 def replay_dead_letters(runtime, limit: int | None = None) -> dict:
@@ -187,11 +196,11 @@ def replay_dead_letters(runtime, limit: int | None = None) -> dict:
     for letter_id in ids:
         with runtime.transaction() as session:
             letter = session.get(DeadLetter, letter_id)
-            sealed = letter.sealed if letter else None
+            sealed, kind = (letter.sealed, letter.kind) if letter else (None, None)
         if sealed is None:
             continue
         try:
-            if _process(runtime, sealed) == "unreadable":
+            if _replayer(kind)(runtime, sealed) == "unreadable":
                 raise LookupError("sealed with another DATA_KEY")
         except Exception as exc:
             if db.unavailable(exc):

@@ -228,7 +228,7 @@ class DeadLetter(Base):
     __tablename__ = "dead_letters"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))               # inbound
+    kind: Mapped[str] = mapped_column(String(20))               # inbound (intake), call (phone)
     sealed: Mapped[str] = mapped_column(Text)                   # encrypted with DATA_KEY, as in the queue
     error: Mapped[str] = mapped_column(String(300))             # exception type and words, no personal data
     attempts: Mapped[int] = mapped_column(Integer, default=1)

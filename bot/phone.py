@@ -30,11 +30,12 @@ from handlers.types import Reply
 from . import db, intake, media
 from .cases import CaseServices
 from .channels.twilio_voice import Call, speech_languages
-from .models import Contact, Message, utcnow
+from .models import Case, Contact, Message, Outbound, utcnow
 from .outbound.rows import enqueue, queue_reply
 from .recordings import playable
 from .recordings import url as recording_url
 from .runtime import Runtime
+from .statuses import Purpose
 
 log = logging.getLogger(__name__)
 PROMPT_DIR = Path(__file__).resolve().parent.parent / "content" / "phone"
@@ -120,24 +121,46 @@ def _keep_for_later(runtime: Runtime, phone_menu: Menu, channel: str, call: Call
 
 
 def take_later(runtime: Runtime, sealed: str) -> str:
-    """The worker's half: wait out the outage (no limit on tries, as intake does), open the case, send its
-    code by SMS. A second run of the same recording opens nothing and sends nothing."""
-    kept = json.loads(runtime.vault.decrypt(sealed) or "{}")
-    call = Call(kept["call_id"], kept.get("caller"), {}, None, kept.get("recording_url"), kept.get("recording_id"),
-                kept.get("recording_seconds"))
-    outages = 0
+    """The worker's half, as intake's for a text: wait out the outage (no limit on tries), open the case, send
+    its code by SMS. A fault of another kind is tried intake.FAULT_TRIES times, then kept sealed in
+    dead_letters (kind "call") for `flask --app bot queue replay`: never dropped."""
+    outages = faults = 0
     while True:
         try:
-            code = take_message(runtime, kept["channel"], call, kept.get("lang") or "ar", by_sms=True)
-            return "case opened" if code else "refused"
+            done = take_sealed(runtime, sealed)
+            if done == "unreadable":        # sealed with another DATA_KEY: kept for whoever holds that key
+                return intake.keep_dead_letter(runtime, sealed, LookupError("sealed with another DATA_KEY"), 1,
+                                               kind=CALL_LETTER)
+            return done
         except Exception as exc:
-            if not db.unavailable(exc) or not intake.deferrable():
-                raise
-            outages += 1
-            delay = intake.retry_delay(runtime.config, outages)
-            log.warning("call message waiting for the database (%s): try %d failed, next in %.1f s",
-                        type(exc).__name__, outages, delay)
-            intake.wait(delay)
+            if db.unavailable(exc):
+                if not intake.deferrable():
+                    raise
+                outages += 1
+                delay = intake.retry_delay(runtime.config, outages)
+                log.warning("call message waiting for the database (%s): try %d failed, next in %.1f s",
+                            type(exc).__name__, outages, delay)
+                intake.wait(delay)
+                continue
+            faults += 1
+            log.exception("a call message failed (try %d of %d)", faults, intake.FAULT_TRIES)
+            if faults >= intake.FAULT_TRIES:
+                return intake.keep_dead_letter(runtime, sealed, exc, faults, kind=CALL_LETTER)
+            intake.wait(1.0)
+
+
+CALL_LETTER = "call"       # models.DeadLetter.kind of a call message (intake's are "inbound")
+
+
+def take_sealed(runtime: Runtime, sealed: str) -> str:
+    """One try at a sealed call message: "case opened", "refused" (not on Twilio's host) or "unreadable"."""
+    kept = json.loads(runtime.vault.decrypt(sealed) or "null")
+    if not isinstance(kept, dict):
+        return "unreadable"
+    call = Call(kept["call_id"], kept.get("caller"), {}, None, kept.get("recording_url"), kept.get("recording_id"),
+                kept.get("recording_seconds"))
+    code = take_message(runtime, kept["channel"], call, kept.get("lang") or "ar", by_sms=True)
+    return "case opened" if code else "refused"
 
 
 def take_message(runtime: Runtime, channel: str, call: Call, lang: str, by_sms: bool = False) -> str | None:
@@ -165,20 +188,47 @@ def take_message(runtime: Runtime, channel: str, call: Call, lang: str, by_sms: 
             "media_enc": vault.encrypt(json.dumps([entry])), "language": lang, "created_at": now},
             ["channel", "provider_id"])
         if message_id is None:
-            return _first_code(runtime, session, channel, call.recording_id, contact.id)
-        contact.language = lang              # answers go in the language the caller chose on this call
-        contact.last_seen_at = now
-        code = CaseServices(runtime, session, contact, None, message_id).open_case(
-            "complaint", "", [entry], None, False)
-        t = Translator(lang)
-        said = Reply(f"{t(PROMPTS['code'])} {t.digits(codes.display(code))}", language=lang)   # kept as a reply is
-        session.execute(update(Message).where(Message.id == message_id).values(
-            replies_enc=vault.encrypt(json.dumps([said.to_dict()], ensure_ascii=False))))
-        sms = queue_reply(runtime, session, contact, said).id if by_sms and call.caller else None
+            code = _first_code(runtime, session, channel, call.recording_id, contact.id)
+            sms = _code_not_sent_yet(runtime, session, contact, code) if by_sms and call.caller else None
+        else:
+            code, sms = _new_case(runtime, session, contact, message_id, entry, lang, by_sms and bool(call.caller))
     if sms is not None:
         enqueue([sms])
-    log.info("call message became a case on %s", channel)
     return code
+
+
+def _new_case(runtime: Runtime, session: Session, contact: Contact, message_id: int, entry: MediaRef, lang: str,
+              by_sms: bool) -> tuple[str, int | None]:
+    """The case, its code kept as the message's reply, and (by_sms) that reply queued as an SMS."""
+    contact.language = lang              # answers go in the language the caller chose on this call
+    contact.last_seen_at = utcnow()
+    code = CaseServices(runtime, session, contact, None, message_id).open_case(
+        "complaint", "", [entry], None, False)
+    said = _code_said(code, lang)
+    session.execute(update(Message).where(Message.id == message_id).values(
+        replies_enc=runtime.vault.encrypt(json.dumps([said.to_dict()], ensure_ascii=False))))
+    log.info("call message became a case on %s", contact.channel)
+    if not by_sms:
+        return code, None
+    case_id = session.scalar(select(Case.id).where(Case.code == code))
+    return code, queue_reply(runtime, session, contact, said, case_id=case_id).id
+
+
+def _code_said(code: str, lang: str) -> Reply:
+    t = Translator(lang)
+    return Reply(f"{t(PROMPTS['code'])} {t.digits(codes.display(code))}", language=lang)   # kept as a reply is
+
+
+def _code_not_sent_yet(runtime: Runtime, session: Session, contact: Contact, code: str | None) -> int | None:
+    """A worker's second try of a message the first stored (its ack lost with a restart): the code by SMS
+    unless it is on its way already (once per case)."""
+    if code is None:
+        return None
+    case_id = session.scalar(select(Case.id).where(Case.code == code))
+    if case_id is None or session.scalar(select(Outbound.id).where(
+            Outbound.case_id == case_id, Outbound.purpose == Purpose.REPLY).limit(1)) is not None:
+        return None
+    return queue_reply(runtime, session, contact, _code_said(code, contact.language or "ar"), case_id=case_id).id
 
 
 def _first_code(runtime: Runtime, session: Session, channel: str, provider_id: str | None, contact_id: int) -> str | None:

@@ -64,10 +64,10 @@ def receive_task(sealed: str) -> str:
     return process(runtime_module.default(), sealed)
 
 
-@huey.task(retries=5, retry_delay=60, context=False)
+@huey.task(retries=0, context=False)
 def call_message_task(sealed: str) -> str:
-    """A caller's recorded message taken while the database was down (see phone): it waits out the outage,
-    then opens the case and sends its code by SMS. A fault of another kind is tried again five times."""
+    """A caller's recorded message taken while the database was down (see phone.take_later): it waits out
+    the outage, then opens the case and sends its code by SMS; a fault of another kind ends in dead_letters."""
     from .phone import take_later
     return take_later(runtime_module.default(), sealed)
 

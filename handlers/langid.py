@@ -9,6 +9,7 @@ and Badini in Arabic script (CLD and fastText know Sorani, none Badini), hence t
 """
 import math
 import re
+import threading
 from collections import Counter
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -64,16 +65,18 @@ def _statistics(lang: str, texts: tuple[str, ...]) -> tuple[dict[str, float], fl
 # A language's statistics by its texts: an edit of a Sorani sentence retrains Sorani alone (a fifth of the
 # work). The last two per language are kept: the published version's and the draft's.
 _by_language: dict[str, dict[int, tuple[dict[str, float], float]]] = {}
+_by_language_lock = threading.Lock()       # gunicorn's threads may load a new version at once
 
 
 def _statistics_kept(lang: str, texts: tuple[str, ...]) -> tuple[dict[str, float], float]:
-    kept = _by_language.setdefault(lang, {})
     key = hash(texts)
-    if key not in kept:
-        if len(kept) >= 2:
-            kept.pop(next(iter(kept)))
-        kept[key] = _statistics(lang, texts)
-    return kept[key]
+    with _by_language_lock:
+        kept = _by_language.setdefault(lang, {})
+        if key not in kept:
+            if len(kept) >= 2:
+                kept.pop(next(iter(kept)))
+            kept[key] = _statistics(lang, texts)
+        return kept[key]
 
 
 class Model:

@@ -10,7 +10,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from bot import content_versions, create_app
+from bot import content_versions, create_app, db
 from bot.models import AuditEvent, ContentVersion
 from handlers.content import CONTENT_DIR, read_dir
 
@@ -224,7 +224,10 @@ def test_processes_starting_together_on_an_empty_database_seed_one_version(envir
     """gunicorn's workers and the queue worker start at once on a new deployment."""
     code = ("import sys; from bot import create_app; "
             "create_app({'INSTANCE_PATH': sys.argv[1], 'TESTING': True}).extensions['bot'].dispose()")
-    env = {**os.environ, **environ, "PYTHONPATH": str(ROOT)}
+    if database_url.startswith("sqlite"):     # the suite's SQLite copies hold the seed already: an empty one
+        database_url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        db.upgrade(database_url)
+    env = {**os.environ, **environ, "DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
     starts = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "instance")], env=env, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(4)]
     for process in starts:

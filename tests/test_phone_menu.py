@@ -340,6 +340,30 @@ def test_a_message_the_database_cannot_take_where_nothing_can_wait_asks_the_call
         assert session.scalar(select(func.count()).select_from(Message)) == 0
 
 
+def test_a_call_message_the_worker_cannot_read_is_kept_and_a_kept_one_replays_into_a_case(app, runtime, fake):
+    """The worker's half (phone.take_later) never drops a message: one sealed with another DATA_KEY is kept
+    in dead_letters as a "call" letter, and `queue replay` runs a call letter as a call (case, code by SMS)."""
+    from bot import phone
+    from bot.models import DeadLetter
+    from handlers import codes
+    assert phone.take_later(runtime, "sealed-with-another-key") == "dead_letter"
+    good = runtime.vault.encrypt(json.dumps({
+        "channel": "voice", "lang": "ar", "call_id": "CA" + "1" * 32, "caller": CALLER, "recording_seconds": 5.0,
+        "recording_url": "https://api.twilio.com" + RECORDING_PATH, "recording_id": RECORDING_SID}))
+    with runtime.transaction() as session:
+        session.add(DeadLetter(kind="call", sealed=good, error="RuntimeError: a bug since fixed"))
+    replay = app.test_cli_runner().invoke(args=["queue", "replay"])
+    assert replay.exit_code == 1 and "handled 1, failed again 1" in replay.output, replay.output
+    sms = [s["params"] for s in fake.sent("twilio")]
+    with runtime.transaction() as session:
+        case = session.execute(select(Case)).scalar_one()
+        assert [s["To"] for s in sms] == [CALLER] and codes.find_code(sms[0]["Body"]) == case.code
+        left = session.execute(select(DeadLetter)).scalar_one()
+        assert left.kind == "call" and left.sealed == "sealed-with-another-key" and left.attempts == 2
+    assert phone.take_later(runtime, good) == "case opened"            # once more: nothing new, no SMS
+    assert len(fake.sent("twilio")) == 1
+
+
 def test_bad_call_posts_get_400_with_a_reason(client):
     caller = Caller(client)
     caller.form.pop("CallSid")
@@ -351,9 +375,11 @@ def test_bad_call_posts_get_400_with_a_reason(client):
     assert response.status_code == 400 and "RecordingSid" in response.get_json()["error"]
 
 
+# "anonymous", and the numbers Twilio puts in From for a withheld one (ANONYMOUS, RESTRICTED spelt on a keypad)
+@pytest.mark.parametrize("number", [None, "+266696687", "+7378742833"])
 def test_a_withheld_number_still_leaves_a_message_and_staff_are_told_it_cannot_be_answered(
-        app, client, runtime, fake, staff):  # noqa: F811
-    caller = Caller(client, number=None).call().press("1").press("9").leave_message()
+        app, client, runtime, fake, staff, number):  # noqa: F811
+    caller = Caller(client, number=number).call().press("1").press("9").leave_message()
     assert caller.xml.find("Gather") is not None
     with runtime.transaction() as session:
         code = session.execute(select(Case.code)).scalar_one()

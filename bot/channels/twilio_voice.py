@@ -36,6 +36,9 @@ ARABIC_VOICE, ARABIC_LANGUAGE = "Polly.Zeina", "arb"   # Amazon Polly's Modern S
 _CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 _RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# What Twilio puts in From when the caller's number is withheld: the words spelt on a keypad (ANONYMOUS,
+# RESTRICTED, UNAVAILABLE, BLOCKED, UNKNOWN). They look like numbers; nothing may be sent to them.
+WITHHELD = frozenset({"+266696687", "+7378742833", "+86282452253", "+2562533", "+8656696"})
 _STATE = re.compile(r"[a-z0-9_.-]{1,40}")
 
 
@@ -64,7 +67,8 @@ def parse_call(form: Mapping[str, str], args: Mapping[str, str]) -> Call:
         digits = ""
     if digits and not re.fullmatch(r"[0-9*#]{1,20}", digits):
         raise BadRequest("Digits must be keypad keys (0-9, *, #)")
-    call = Call(call_sid, caller if _E164.fullmatch(caller) else None, state, digits or None)
+    call = Call(call_sid, caller if _E164.fullmatch(caller) and caller not in WITHHELD else None, state,
+                digits or None)
     if form.get("RecordingUrl"):
         recording_sid = (form.get("RecordingSid") or "").strip()
         if not _RECORDING_SID.fullmatch(recording_sid):
@@ -176,7 +180,7 @@ class Voice(Adapter):
     def send(self, config: Config, address: str, reply: Reply, images: dict[str, bytes],
              window_args: Json | None = None, fast: bool = False, voice: VoiceNote | None = None) -> SendResult:
         """An answer to a caller: an SMS to the number that called (a voice note cannot go by SMS)."""
-        if not _E164.fullmatch(address or ""):
+        if not _E164.fullmatch(address or "") or address in WITHHELD:
             return SendResult(FAILED, reason="invalid_address", detail="the caller's number was withheld")
         return twilio.send(config, "sms", address, reply)
 
