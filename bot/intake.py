@@ -76,10 +76,37 @@ def accept(runtime, incoming: Incoming) -> None:
     try:
         if person:
             waiting_room().arrive(person, sealed)
+            _glance["anyone"] = True        # this process knows at once: its next message looks
         receive_task(sealed)
     except Exception as exc:    # redis ConnectionError, sqlite3.OperationalError: the queue's own errors
         log.error("queue unavailable for an inbound message: %s", type(exc).__name__)
         raise QueueUnavailable() from exc
+
+
+GLANCE_SECONDS = 1.0      # how often a web process asks the room whether anybody waits at all
+_glance = {"at": -GLANCE_SECONDS, "anyone": False}
+
+
+def waits_behind(runtime, incoming: Incoming) -> bool:
+    """Inline mode: has this person messages still waiting in the queue (acknowledged during a database
+    outage, not handled yet)? Then this one is queued behind them instead of answered at once, so a
+    conversation stays in order after an outage too. The hot path pays one look at the room a second per
+    process, and a look at the person's own room only while anybody waits. The room unreachable (the queue
+    down) is no reason to hold a message back: it is answered inline."""
+    if not deferrable():
+        return False
+    from .queue import waiting_room
+    try:
+        room = waiting_room()
+        now = time.monotonic()
+        if now - _glance["at"] >= GLANCE_SECONDS:
+            _glance["anyone"], _glance["at"] = room.anyone(), now
+        if not _glance["anyone"]:
+            return False
+        return bool(room.waiting(runtime.vault.address_hash(incoming.channel, incoming.address)))
+    except Exception as exc:    # redis ConnectionError, sqlite3.OperationalError: the queue's own errors
+        log.warning("waiting room unreachable (%s): answered inline", type(exc).__name__)
+        return False
 
 
 def rescue_waiting(runtime, older_than: float | None = None) -> int:

@@ -171,6 +171,10 @@ class WaitingRoom:
         with it, and no signal handler runs). People whose room is empty are forgotten here."""
         raise NotImplementedError
 
+    def anyone(self) -> bool:
+        """Might anybody's message be waiting? (Cheap; True may linger until `stale` forgets a person.)"""
+        raise NotImplementedError
+
 
 class RedisWaitingRoom(WaitingRoom):
     """A sorted set per person (score: the arrival number, member: the sealed message), kept a week
@@ -212,6 +216,9 @@ return 0
     def leave(self, person: str, sealed: str) -> None:
         self.redis.zrem(self._key(person), sealed)
 
+    def anyone(self) -> bool:
+        return bool(self.redis.zcard(self._people))
+
     def stale(self, before: float) -> list[tuple[str, str]]:
         found = []
         for raw in self.redis.zrangebyscore(self._people, "-inf", before, start=0, num=1000):
@@ -250,6 +257,9 @@ class SqliteWaitingRoom(WaitingRoom):
     def leave(self, person: str, sealed: str) -> None:
         self.storage.sql("delete from bot_inbound_waiting where person = ? and sealed = ?", (person, sealed))
 
+    def anyone(self) -> bool:
+        return bool(self.storage.sql("select 1 from bot_inbound_waiting limit 1", results=True))
+
     def stale(self, before: float) -> list[tuple[str, str]]:
         rows = self.storage.sql(
             "select w.person, w.sealed from bot_inbound_waiting w join (select person, max(stamp) as last "
@@ -276,6 +286,10 @@ class MemoryWaitingRoom(WaitingRoom):
         with self._lock:
             return [(person, max(room)[1]) for person, room in self._rooms.items()
                     if room and max(entry[2] for entry in room) < before]
+
+    def anyone(self) -> bool:
+        with self._lock:
+            return any(self._rooms.values())
 
     def leave(self, person: str, sealed: str) -> None:
         with self._lock:

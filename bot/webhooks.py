@@ -94,7 +94,7 @@ def _receive(adapter: Adapter):
             continue
         g.channel = event.channel
         own = channels.adapter(event.channel)
-        if _queued() or not own.answers_in_response(event):
+        if _queued() or not own.answers_in_response(event) or intake.waits_behind(_runtime(), event):
             intake.accept(_runtime(), event)        # the worker answers through the provider's API
             continue
         outcome = _inline(event)

@@ -214,6 +214,34 @@ def test_every_message_acknowledged_during_a_database_outage_is_answered_once_af
         assert session.scalar(select(func.count()).select_from(DeadLetter)) == 0
 
 
+@pytest.mark.parametrize("deployment", ["inline"], indirect=True)      # queue mode queues every message anyway
+def test_after_an_outage_a_persons_next_message_waits_behind_the_ones_queued_during_it(deployment, fake, runtime):
+    """Inline mode: messages acknowledged during an outage wait in the queue. The same person's next message,
+    answered at once, would overtake them (a menu choice answered before the greeting it follows): it is
+    queued behind them instead, while another person's is answered inline as usual; the worker then handles
+    the person's three in the order they were written."""
+    sender, other = "+9647710000777", "+9647710000888"
+    deployment.stop("worker")               # what was queued stays queued until the worker is back
+    deployment.outage.start()
+    try:
+        for n, text in enumerate(("مرحبا", "١")):
+            status, body = _twilio(deployment.port, sender, text, f"SM{n:032d}")
+            assert status == 200 and "<Message>" not in body, (status, body)
+    finally:
+        deployment.outage.end()
+    status, body = _twilio(deployment.port, sender, "١", f"SM{2:032d}")
+    assert status == 200 and "<Message>" not in body, body           # behind the two, not answered now
+    status, body = _twilio(deployment.port, other, "مرحبا", f"SM{3:032d}")
+    assert status == 200 and "<Message>" in body, body               # someone else: inline as ever
+    deployment.start_worker()
+    assert _wait_for(lambda: sum(s["params"]["To"] == sender for s in fake.sent("twilio")) == 3, 120), \
+        deployment.worker_log()
+    with runtime.transaction() as session:
+        handled = session.scalars(select(Message.provider_id).where(
+            Message.provider_id.in_([f"SM{n:032d}" for n in range(3)])).order_by(Message.id)).all()
+    assert handled == [f"SM{n:032d}" for n in range(3)]
+
+
 def _recorded(port, caller: str) -> tuple[int, str]:
     """The <Record> action Twilio posts once the caller pressed # (signed over the URL and its query)."""
     path = "/webhooks/twilio/voice?s=recorded&l=ar"
