@@ -340,6 +340,39 @@ def test_a_message_the_database_cannot_take_where_nothing_can_wait_asks_the_call
         assert session.scalar(select(func.count()).select_from(Message)) == 0
 
 
+@pytest.mark.slow                                   # starts a process of its own
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)     # replaced by a closed port below
+def test_with_the_database_and_the_queue_both_down_the_caller_is_asked_to_try_again(environ, tmp_path):
+    """Nothing can keep the message: the caller hears so, politely, in a 200 (a 503 would make Twilio play
+    its own error), and the web process neither crashes nor hangs. A process of its own: the queue is Redis
+    at a closed port and the database PostgreSQL at another (tasks not run in the request, as deployed)."""
+    import os
+    import subprocess
+    import sys
+
+    from .test_intake import ROOT, _free_port
+    env = {k: v for k, v in os.environ.items() if k != "HUEY_IMMEDIATE"}
+    env.update(environ)
+    env.update({"INSTANCE_PATH": str(tmp_path / "down-instance"), "HUEY_IMMEDIATE": "0", "EMBEDDED_WORKER": "0",
+                "REDIS_URL": f"redis://127.0.0.1:{_free_port()}/0", "PYTHONPATH": str(ROOT),
+                "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{_free_port()}/closed", "AUTO_MIGRATE": "0"})
+    script = """
+import json
+from tests.test_phone_menu import Caller
+from bot import create_app
+caller = Caller(create_app().test_client())
+response = caller.post("/webhooks/twilio/voice?s=recorded&l=ar", RecordingSid="RE0123456789abcdef0123456789abcdef",
+                       RecordingUrl="https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE0", RecordingDuration="5")
+print(json.dumps([response.status_code, [s.text for s in caller.says()]], ensure_ascii=False))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    status, said = json.loads(done.stdout.strip().splitlines()[-1])
+    assert status == 200 and said[0] == "لم نتمكن من استلام رسالتك. يرجى المحاولة مرة أخرى.", (status, said)
+    assert "database and queue both unavailable" in done.stderr, done.stderr[-2000:]
+
+
 def test_a_call_message_the_worker_cannot_read_is_kept_and_a_kept_one_replays_into_a_case(app, runtime, fake):
     """The worker's half (phone.take_later) never drops a message: one sealed with another DATA_KEY is kept
     in dead_letters as a "call" letter, and `queue replay` runs a call letter as a call (case, code by SMS)."""
