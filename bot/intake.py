@@ -114,15 +114,19 @@ def rescue_waiting(runtime, older_than: float | None = None) -> int:
     WAITING_RESCUE_SECONDS: their task died with a worker killed outright (SIGKILL, the OOM killer, a lost
     machine), which no signal handler sees. The task handles the person's earlier waiting messages first
     (arrival order); one that was in fact handled is a duplicate and answered nothing more."""
-    from .queue import receive_task, waiting_room
+    from .phone import CALL_ROOM
+    from .queue import call_message_task, receive_task, waiting_room
     wait = float(older_than if older_than is not None else runtime.config.get("WAITING_RESCUE_SECONDS") or 600)
     try:
         stuck = waiting_room().stale(time.time() - wait)
     except Exception as exc:
         log.warning("the waiting rooms cannot be read (%s): rescue tried again later", type(exc).__name__)
         return 0
-    for _, sealed in stuck:
-        receive_task(sealed)
+    for person, sealed in stuck:
+        if person.startswith(CALL_ROOM):     # a caller's recorded message (phone), not a text
+            call_message_task(sealed, person)
+        else:
+            receive_task(sealed)
     if stuck:
         log.warning("%d waiting message(s) had lost their task (a killed worker): queued again", len(stuck))
     return len(stuck)

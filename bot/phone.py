@@ -101,17 +101,21 @@ def answer(runtime: Runtime, channel: str, call: Call) -> CallTurn:
 
 
 def _keep_for_later(runtime: Runtime, phone_menu: Menu, channel: str, call: Call, lang: str) -> CallTurn:
-    """The database is down: the recording's reference sealed into the queue for the worker. Where the
-    queue cannot take it either (or tasks run in this request), the caller is asked to try again."""
-    from .queue import call_message_task
+    """The database is down: the recording's reference sealed into the queue for the worker, and into the
+    waiting room under its own name (so the periodic rescue queues it again should the worker be killed
+    outright while it waits). Where the queue cannot take it either (or tasks run in this request), the
+    caller is asked to try again."""
+    from .queue import call_message_task, waiting_room
     if not intake.deferrable() or not media.on_twilio_host(runtime.config, call.recording_url or ""):
         return not_recorded(phone_menu, lang)
     sealed = runtime.vault.encrypt(json.dumps({
         "channel": channel, "lang": lang, "call_id": call.call_id, "caller": call.caller,
         "recording_url": call.recording_url, "recording_id": call.recording_id,
-        "recording_seconds": call.recording_seconds}))
+        "recording_seconds": call.recording_seconds})) or ""
+    room = CALL_ROOM + (call.recording_id or call.call_id)
     try:
-        call_message_task(sealed)
+        waiting_room().arrive(room, sealed)
+        call_message_task(sealed, room)
     except Exception as exc:      # redis ConnectionError, sqlite3.OperationalError: the queue's own errors
         log.error("call message: database and queue both unavailable (%s); the caller is asked to call again",
                   type(exc).__name__)
@@ -120,10 +124,24 @@ def _keep_for_later(runtime: Runtime, phone_menu: Menu, channel: str, call: Call
     return kept_for_later(phone_menu, lang, by_sms=call.caller is not None)
 
 
-def take_later(runtime: Runtime, sealed: str) -> str:
+def take_later(runtime: Runtime, sealed: str, room: str | None = None) -> str:
     """The worker's half, as intake's for a text: wait out the outage (no limit on tries), open the case, send
     its code by SMS. A fault of another kind is tried intake.FAULT_TRIES times, then kept sealed in
-    dead_letters (kind "call") for `flask --app bot queue replay`: never dropped."""
+    dead_letters (kind "call") for `flask --app bot queue replay`: never dropped. Then out of its room."""
+    done = _take_later(runtime, sealed)
+    if room:
+        from .queue import waiting_room
+        try:
+            waiting_room().leave(room, sealed)
+        except Exception as exc:    # the queue's storage gone: the rescue queues it again, a duplicate then
+            log.warning("a call message could not leave its waiting room (%s)", type(exc).__name__)
+    return done
+
+
+CALL_ROOM = "call:"        # the waiting room of a call message kept during an outage: call:<RecordingSid>
+
+
+def _take_later(runtime: Runtime, sealed: str) -> str:
     outages = faults = 0
     while True:
         try:

@@ -65,11 +65,11 @@ def receive_task(sealed: str) -> str:
 
 
 @huey.task(retries=0, context=False)
-def call_message_task(sealed: str) -> str:
+def call_message_task(sealed: str, room: str | None = None) -> str:
     """A caller's recorded message taken while the database was down (see phone.take_later): it waits out
     the outage, then opens the case and sends its code by SMS; a fault of another kind ends in dead_letters."""
     from .phone import take_later
-    return take_later(runtime_module.default(), sealed)
+    return take_later(runtime_module.default(), sealed, room)
 
 
 @huey.signal(SIGNAL_INTERRUPTED)

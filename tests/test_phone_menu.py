@@ -373,6 +373,29 @@ print(json.dumps([response.status_code, [s.text for s in caller.says()]], ensure
     assert "database and queue both unavailable" in done.stderr, done.stderr[-2000:]
 
 
+def test_a_call_message_whose_worker_was_killed_is_taken_by_the_rescue(runtime, fake, monkeypatch):
+    """Kept during an outage, its task died with a worker killed outright (no signal handler runs): it is
+    still in its waiting room, and the periodic rescue queues it again as a call: one case, its code by SMS."""
+    from bot import intake, phone, queue
+    from handlers import codes
+    room = queue.MemoryWaitingRoom()          # HUEY_IMMEDIATE keeps no room: one of its own, as deployed
+    monkeypatch.setattr(queue, "waiting_room", lambda: room)
+    sealed = runtime.vault.encrypt(json.dumps({
+        "channel": "voice", "lang": "ckb", "call_id": "CA" + "2" * 32, "caller": CALLER, "recording_seconds": 8.0,
+        "recording_url": "https://api.twilio.com" + RECORDING_PATH, "recording_id": RECORDING_SID}))
+    room.arrive(phone.CALL_ROOM + RECORDING_SID, sealed)      # as phone._keep_for_later left it
+    assert intake.rescue_waiting(runtime, older_than=3600) == 0      # not waiting long enough yet
+    assert intake.rescue_waiting(runtime, older_than=0) == 1
+    sms = [s["params"] for s in fake.sent("twilio")]
+    with runtime.transaction() as session:
+        case = session.execute(select(Case)).scalar_one()
+        assert case.language == "ckb" and [s["To"] for s in sms] == [CALLER]
+        assert codes.find_code(sms[0]["Body"]) == case.code
+    assert not room.anyone()
+    assert intake.rescue_waiting(runtime, older_than=0) == 0          # nothing left, nothing sent twice
+    assert len(fake.sent("twilio")) == 1
+
+
 def test_a_call_message_the_worker_cannot_read_is_kept_and_a_kept_one_replays_into_a_case(app, runtime, fake):
     """The worker's half (phone.take_later) never drops a message: one sealed with another DATA_KEY is kept
     in dead_letters as a "call" letter, and `queue replay` runs a call letter as a call (case, code by SMS)."""
