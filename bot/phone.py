@@ -196,23 +196,38 @@ def take_message(runtime: Runtime, channel: str, call: Call, lang: str, by_sms: 
     vault = runtime.vault
     address = call.caller or f"withheld:{call.call_id}"           # a withheld number: one contact per call
     now = utcnow()
-    with runtime.transaction() as session:
-        contact = db.upsert_locked(session, Contact, {
-            "channel": channel, "address_hash": vault.address_hash(channel, address),
-            "address_enc": vault.encrypt(address), "state": "new", "created_at": now, "opted_out": False,
-            "subscribed": False, "topics": ""}, ["channel", "address_hash"], ["channel"])
-        message_id = db.insert_ignore(session, Message, {
-            "contact_id": contact.id, "channel": channel, "provider_id": call.recording_id,
-            "media_enc": vault.encrypt(json.dumps([entry])), "language": lang, "created_at": now},
-            ["channel", "provider_id"])
-        if message_id is None:
-            code = _first_code(runtime, session, channel, call.recording_id, contact.id)
-            sms = _code_not_sent_yet(runtime, session, contact, code) if by_sms and call.caller else None
-        else:
-            code, sms = _new_case(runtime, session, contact, message_id, entry, lang, by_sms and bool(call.caller))
+    try:
+        with runtime.transaction() as session:
+            contact = db.upsert_locked(session, Contact, {
+                "channel": channel, "address_hash": vault.address_hash(channel, address),
+                "address_enc": vault.encrypt(address), "state": "new", "created_at": now, "opted_out": False,
+                "subscribed": False, "topics": ""}, ["channel", "address_hash"], ["channel"])
+            message_id = db.insert_ignore(session, Message, {
+                "contact_id": contact.id, "channel": channel, "provider_id": call.recording_id,
+                "media_enc": vault.encrypt(json.dumps([entry])), "language": lang, "created_at": now},
+                ["channel", "provider_id"])
+            if message_id is None:
+                code = _first_code(runtime, session, channel, call.recording_id, contact.id)
+                sms = _code_not_sent_yet(runtime, session, contact, code) if by_sms and call.caller else None
+                if sms is None:
+                    raise _Duplicate(code)     # nothing to write: the contact's upsert is rolled back with it
+            else:
+                code, sms = _new_case(runtime, session, contact, message_id, entry, lang,
+                                      by_sms and bool(call.caller))
+    except _Duplicate as duplicate:
+        return duplicate.code
     if sms is not None:
         enqueue([sms])
     return code
+
+
+class _Duplicate(Exception):
+    """A recording delivered again: raised inside the transaction so that nothing of it is kept (a replay
+    from another number must not leave a contact behind)."""
+
+    def __init__(self, code: str | None) -> None:
+        super().__init__("duplicate")
+        self.code = code
 
 
 def _new_case(runtime: Runtime, session: Session, contact: Contact, message_id: int, entry: MediaRef, lang: str,

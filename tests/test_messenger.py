@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.channels import messenger
 from bot.channels.base import FAILED, RETRY, SENT, STOPPED, WINDOW, BadRequest, Ignored, StatusUpdate
 from bot.models import Case, Contact, Message, Outbound
-from handlers.types import Option, Reply
+from handlers.types import Incoming, Option, Reply
 
 from .conftest import PAYLOADS
 from .fakes import messenger_error
@@ -108,6 +108,17 @@ def test_a_long_mid_is_kept_as_its_hash_the_same_each_time():
 def test_one_post_may_carry_several_people():
     events = messenger.parse_body(load("batch"))
     assert [(e.address, e.text) for e in events] == [(PSID, "1"), ("6789012345678902", "hello")]
+
+
+def test_one_bad_event_in_a_batch_is_ignored_with_its_reason_and_the_others_are_handled():
+    """Refusing the whole post would have Facebook deliver the good events again, and again."""
+    body = load("batch")
+    body["entry"][0]["messaging"].append({"sender": {"id": "bad"}, "message": {"mid": "m_9", "text": "x"}})
+    body["entry"].append("not an entry")
+    events = messenger.parse_body(body)
+    assert [(e.address, e.text) for e in events if isinstance(e, Incoming)] == [(PSID, "1"), ("6789012345678902", "hello")]
+    assert sorted(e.reason for e in events if isinstance(e, Ignored)) == [
+        "an event refused: an entry must be an object", "an event refused: sender.id (a page-scoped id, digits) is missing"]
 
 
 @pytest.mark.parametrize("body, reason", [

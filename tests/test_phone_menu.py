@@ -175,8 +175,14 @@ def test_the_same_recording_delivered_twice_is_one_case_with_one_code(client, ru
     caller.leave_message(action=record_action)              # Twilio delivers the same callback again
     assert ElementTree.tostring(first) == ElementTree.tostring(caller.xml)
     with runtime.transaction() as session:
+        contacts = session.scalar(select(func.count()).select_from(Contact))
+    other = Caller(client, number="+9647509999999").call()
+    other.leave_message(action=record_action)                # the same recording replayed from another number
+    assert other.xml.find("Gather") is not None               # told it was not received, learns no code
+    with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Case)) == 1
         assert session.scalar(select(func.count()).select_from(Message)) == 1
+        assert session.scalar(select(func.count()).select_from(Contact)) == contacts     # and leaves no one behind
 
 
 def test_an_arabic_caller_hears_the_arabic_voice_where_no_recording_exists(client, runtime):
@@ -418,6 +424,18 @@ def test_a_call_message_the_worker_cannot_read_is_kept_and_a_kept_one_replays_in
         assert left.kind == "call" and left.sealed == "sealed-with-another-key" and left.attempts == 2
     assert phone.take_later(runtime, good) == "case opened"            # once more: nothing new, no SMS
     assert len(fake.sent("twilio")) == 1
+
+
+@pytest.mark.parametrize("expires, sig", [
+    ("9999999999", "%C3%A9"),          # a signature that is not ASCII
+    ("%C2%B2", "x"),                   # "²": a digit to str.isdigit, not to int()
+    ("%D9%A1%D9%A2", "x"),             # Arabic-Indic digits
+    ("1" * 13, "x"),
+    ("", ""),
+])
+def test_a_recording_link_that_is_not_ours_is_403_whatever_it_holds(client, cholera_in_sorani, expires, sig):
+    response = client.get(f"/media/recordings/{cholera_in_sorani}.mp3?expires={expires}&sig={sig}")
+    assert response.status_code == 403
 
 
 def test_bad_call_posts_get_400_with_a_reason(client):

@@ -102,6 +102,27 @@ def test_twilio_without_an_auth_token_refuses_unsigned_posts(environ, tmp_path):
     app.extensions["bot"].dispose()
 
 
+def test_a_signed_message_for_the_twilio_channel_switched_off_here_is_refused(environ, tmp_path):
+    """SMS and WhatsApp share the number's URL: with WhatsApp's sender unset, a correctly signed WhatsApp
+    post is refused (403, the reason), nothing is stored, and SMS goes on; with no account SID at all,
+    every Twilio channel is off, delivery callbacks included."""
+    app = build(environ, tmp_path, TWILIO_WHATSAPP_FROM=None)
+    twilio = Twilio(app.test_client())
+    refused = twilio.post(twilio.form("مرحبا", "whatsapp:+9647701112233"))
+    assert refused.status_code == 403 and "whatsapp is off" in refused.get_json()["error"]
+    assert rows(app, Message) == 0 and rows(app, Contact) == 0
+    assert twilio.say("مرحبا", "+9647701112233")                    # SMS, on: answered
+    app.extensions["bot"].dispose()
+    app = build(environ, tmp_path, name="no-sid", TWILIO_ACCOUNT_SID=None)
+    before = rows(app, Message)                                    # the same database: SMS's message above
+    twilio = Twilio(app.test_client())
+    assert twilio.post(twilio.form("مرحبا", "+9647701112244")).status_code == 403
+    callback = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "failed"}
+    assert twilio.post(callback, path="/webhooks/twilio/status").status_code == 403
+    assert rows(app, Message) == before
+    app.extensions["bot"].dispose()
+
+
 # ---- 8. /try -------------------------------------------------------------------------------------------
 def test_the_try_page_is_off_in_production_unless_asked_for(environ, tmp_path):
     app = build(environ, tmp_path, TRY_PAGE=None, APP_ENV="production")

@@ -156,26 +156,39 @@ def _event(event: object) -> Incoming | list[StatusUpdate] | Ignored:
 
 
 def parse_body(data: object) -> list[Event]:
-    """A decoded webhook body to its events; BadRequest when it is not a page's webhook."""
+    """A decoded webhook body to its events; BadRequest when it is not a page's webhook, or when none of
+    its events is one. One bad event in a batch is ignored with its reason: refusing the whole post would
+    have Facebook deliver the good ones again and again (and in the end switch the webhook off)."""
     if not isinstance(data, dict) or data.get("object") != "page":
         raise BadRequest('not a Messenger webhook: "object" must be "page"')
     entries = data.get("entry")
     if not isinstance(entries, list) or not entries:
         raise BadRequest("entry (a list) is missing")
     events: list[Event] = []
+    refused: list[BadRequest] = []
     for entry in entries[:100]:
-        if not isinstance(entry, dict):
-            raise BadRequest("an entry must be an object")
-        messaging = entry.get("messaging")
-        if messaging is None:
-            events.append(Ignored("an entry without messaging (standby, changes)"))
+        try:
+            if not isinstance(entry, dict):
+                raise BadRequest("an entry must be an object")
+            messaging = entry.get("messaging")
+            if messaging is None:
+                events.append(Ignored("an entry without messaging (standby, changes)"))
+                continue
+            if not isinstance(messaging, list):
+                raise BadRequest("entry.messaging must be a list")
+        except BadRequest as bad:
+            refused.append(bad)
             continue
-        if not isinstance(messaging, list):
-            raise BadRequest("entry.messaging must be a list")
         for event in messaging[:100]:
-            found = _event(event)
+            try:
+                found = _event(event)
+            except BadRequest as bad:
+                refused.append(bad)
+                continue
             events += found if isinstance(found, list) else [found]
-    return events
+    if refused and not events:
+        raise refused[0]
+    return events + [Ignored(f"an event refused: {bad}") for bad in refused]
 
 
 # ---- rendering -----------------------------------------------------------------------------------
