@@ -29,7 +29,8 @@ from handlers.types import Incoming, Media, Reply
 
 from . import channels, db, inbound, observability, outbound
 from .channels.base import RETRY, SENT, merge
-from .models import DeadLetter
+from .models import DeadLetter, Message, Outbound
+from .statuses import OutboundStatus, Purpose
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,10 @@ def _in_arrival_order(runtime, person: str, sealed: str, incoming: Incoming) -> 
         first = waiting[0]
         if first == sealed:
             done = _handle(runtime, incoming)
+            if done == "duplicate" and _reply_on_its_way(runtime, incoming):
+                # Another worker took this very message as an earlier one and is sending its reply: it leaves
+                # the room once that is sent; leaving now would let the person's next message overtake it.
+                _until_left(room, person, sealed)
             _leave(room, person, sealed)
             return done
         try:
@@ -300,6 +305,19 @@ def _in_arrival_order(runtime, person: str, sealed: str, incoming: Incoming) -> 
             # Stored by another worker, which may still be sending its reply: this one's reply goes after.
             _until_left(room, person, first)
         _leave(room, person, first)
+
+
+def _reply_on_its_way(runtime, incoming: Incoming) -> bool:
+    """Has the sender of this (already stored) message a dialogue reply not yet sent? Asked only of a
+    duplicate: a redelivery long after finds every reply sent and leaves at once."""
+    messages, replies = Message.__table__, Outbound.__table__
+    with runtime.transaction() as session:
+        return session.execute(select(replies.c.id).where(
+            replies.c.contact_id == select(messages.c.contact_id).where(
+                messages.c.channel == incoming.channel, messages.c.provider_id == incoming.provider_id
+            ).scalar_subquery(),
+            replies.c.purpose == Purpose.REPLY, replies.c.status.in_(OutboundStatus.open())).limit(1)
+        ).first() is not None
 
 
 ORDER_WAIT_SECONDS = 5.0     # at most this long for another worker to send an earlier message's reply
