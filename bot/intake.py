@@ -310,14 +310,12 @@ def _in_arrival_order(runtime, person: str, sealed: str, incoming: Incoming) -> 
 def _reply_on_its_way(runtime, incoming: Incoming) -> bool:
     """Has the sender of this (already stored) message a dialogue reply not yet sent? Asked only of a
     duplicate: a redelivery long after finds every reply sent and leaves at once."""
-    messages, replies = Message.__table__, Outbound.__table__
+    sender = select(Message.contact_id).where(
+        Message.channel == incoming.channel, Message.provider_id == incoming.provider_id).scalar_subquery()
     with runtime.transaction() as session:
-        return session.execute(select(replies.c.id).where(
-            replies.c.contact_id == select(messages.c.contact_id).where(
-                messages.c.channel == incoming.channel, messages.c.provider_id == incoming.provider_id
-            ).scalar_subquery(),
-            replies.c.purpose == Purpose.REPLY, replies.c.status.in_(OutboundStatus.open())).limit(1)
-        ).first() is not None
+        return session.scalar(select(Outbound.id).where(
+            Outbound.contact_id == sender, Outbound.purpose == Purpose.REPLY,
+            Outbound.status.in_(OutboundStatus.open())).limit(1)) is not None
 
 
 ORDER_WAIT_SECONDS = 5.0     # at most this long for another worker to send an earlier message's reply

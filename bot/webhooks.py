@@ -9,6 +9,8 @@ from functools import partial
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy.exc import OperationalError
 
+from handlers.types import Incoming
+
 from . import channels, db, inbound, intake, observability
 from .channels.base import Adapter, Answer, BadRequest, Ignored, StatusUpdate
 from .outbound import statuses
@@ -85,6 +87,9 @@ def _receive(adapter: Adapter):
     config = current_app.config
     adapter.authenticate(request, config)
     events = adapter.parse(request, config)
+    for event in events:      # one URL may serve several channels (Twilio's SMS and WhatsApp): each must be on
+        if isinstance(event, Incoming) and not channels.adapter(event.channel).enabled(config):
+            raise BadRequest(f"{event.channel} is off here: its settings are not all set (see README)", 403)
     answered = []
     for event in events:
         if isinstance(event, Ignored):
@@ -108,6 +113,8 @@ def _receive(adapter: Adapter):
 def _status(adapter: Adapter):
     """Delivery callbacks on their own URL (Twilio's)."""
     adapter.authenticate(request, current_app.config)
+    if not any(channels.adapter(channel).enabled(current_app.config) for channel in adapter.status_channels()):
+        raise BadRequest(f"{', '.join(adapter.status_channels())} off here: the settings are not set (see README)", 403)
     known = False
     for update in adapter.parse_status(request, current_app.config):
         known = statuses.record(_runtime(), adapter.status_channels(), update) or known

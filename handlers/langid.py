@@ -97,7 +97,7 @@ class Model:
 
 
 def model_for(content: "Content") -> Model:
-    """Built when content loads (half a second), kept on it; the same texts reuse the last model."""
+    """Built when content loads, kept on it; a language whose texts did not change is not trained again."""
     model: Model | None = content.__dict__.get("_langid")
     if model is None:
         samples = {lang: list(_catalog_texts(lang)) for lang in LANGUAGES}
@@ -106,16 +106,9 @@ def model_for(content: "Content") -> Model:
             _collect([item.title, item.sms, item.text, item.keywords, [(s.text, s.sms) for s in item.steps]], samples)
         for lang, words in content.markers.items():
             samples.setdefault(lang, []).extend(sorted(words))
-        key = hash(tuple((lang, tuple(texts)) for lang, texts in sorted(samples.items())))
-        model = _trained.get(key)
-        if model is None:                     # content reloaded unchanged (or another app in the process)
-            _trained.clear()
-            model = _trained[key] = Model(samples)
+        model = Model(samples)     # each language's statistics come from _by_language when its texts are the same
         content.__dict__["_langid"] = model
     return model
-
-
-_trained: dict[int, Model] = {}
 
 
 def _collect(node: object, samples: dict[str, list[str]]) -> None:
